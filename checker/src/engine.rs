@@ -1,0 +1,422 @@
+//! The exhaustive explorer: a level-synchronous breadth-first search over a
+//! `System`'s `stateright::Model` functions.
+//!
+//! Why not stateright's own BFS: it ignores symmetry, finds shortest traces
+//! only with one thread, and its results depend on the thread count. Here
+//! each BFS level is expanded by all threads in parallel (probing the
+//! visited set read-only), then merged in a fixed order, so state ids,
+//! counts, first discoveries and therefore traces are the same for any
+//! number of threads. The first state (lowest id) that violates or
+//! witnesses a property is at the smallest depth: traces are shortest.
+//! Tests cross-check counts and verdicts against stateright's checkers.
+
+use crate::limits::{Limits, Stop};
+use hashbrown::HashTable;
+use mmflags_model::key::{unpack, Key, Projection};
+use mmflags_model::properties::Kind;
+use mmflags_model::symmetry::Symmetry;
+use mmflags_model::System;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Per alphabet entry: how often it ran, changed the state, or failed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub fired: u64,
+    pub changed: u64,
+    pub errors: u64,
+}
+
+/// Live counters a progress reporter may read while the search runs.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub generated: AtomicU64,
+    pub unique: AtomicU64,
+    pub depth: AtomicUsize,
+}
+
+pub struct Options {
+    pub threads: usize,
+    pub symmetry: Symmetry,
+    pub limits: Limits,
+    /// Set from outside (Ctrl-C) to stop the search.
+    pub interrupt: Arc<AtomicBool>,
+    pub counters: Arc<Counters>,
+}
+
+impl Options {
+    pub fn new(threads: usize, symmetry: Symmetry) -> Options {
+        Options {
+            threads: threads.max(1),
+            symmetry,
+            limits: Limits::default(),
+            interrupt: Arc::new(AtomicBool::new(false)),
+            counters: Arc::new(Counters::default()),
+        }
+    }
+}
+
+/// What a search found.
+pub struct Exploration {
+    /// Stored keys (projected representatives) in BFS order; a state's id is its index.
+    pub states: Vec<Key>,
+    /// The projection states of each depth were stored under: it narrows as
+    /// properties are decided (a decided property's ghosts are no longer kept).
+    pub projections: Vec<Projection>,
+    /// Parent id of each state (`u32::MAX` for initial states).
+    pub parents: Vec<u32>,
+    /// Index of the first state of each depth.
+    pub levels: Vec<usize>,
+    /// Successors computed, duplicates included (stateright's `state_count`).
+    pub generated: u64,
+    /// Per checked property (in `System::properties` order): the first state
+    /// that violates (`always`) or witnesses (`sometimes`) it.
+    pub discoveries: Vec<Option<u32>>,
+    /// Per alphabet entry, summed over processes.
+    pub coverage: Vec<Coverage>,
+    /// Every state within the spec's bounds was explored.
+    pub complete: bool,
+    /// Why the search stopped early (`None` when complete).
+    pub stopped: Option<Stop>,
+    pub elapsed: Duration,
+    pub symmetry: Symmetry,
+}
+
+impl Exploration {
+    pub fn unique(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Deepest level that holds a state.
+    pub fn max_depth(&self) -> usize {
+        self.levels.len().saturating_sub(1)
+    }
+
+    /// The chain of keys from an initial state to `id`.
+    pub fn chain(&self, id: u32) -> Vec<Key> {
+        let mut ids = vec![id];
+        while let Some(&p) = self.parents.get(*ids.last().unwrap() as usize) {
+            if p == u32::MAX {
+                break;
+            }
+            ids.push(p);
+        }
+        ids.iter().rev().map(|&i| self.states[i as usize]).collect()
+    }
+}
+
+fn hash32(s: &Key) -> u32 {
+    let mut h = rustc_hash::FxHasher::default();
+    s.hash(&mut h);
+    let v = h.finish();
+    (v ^ (v >> 32)) as u32
+}
+
+/// Table entries pack the id (low half) and a 32-bit state hash (high half),
+/// so the table can grow without rehashing states.
+fn table_hash(entry: u64) -> u64 {
+    (entry >> 32).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+fn pack(id: u32, h: u32) -> u64 {
+    (h as u64) << 32 | id as u64
+}
+
+struct Visited {
+    table: HashTable<u64>,
+}
+
+impl Visited {
+    fn find(&self, states: &[Key], h: u32, s: &Key) -> bool {
+        self.table
+            .find(table_hash(pack(0, h)), |&e| {
+                (e >> 32) as u32 == h && states[e as u32 as usize] == *s
+            })
+            .is_some()
+    }
+
+    /// Inserts `s` as the next id unless already present; true if new.
+    fn insert(&mut self, states: &mut Vec<Key>, h: u32, s: Key) -> bool {
+        if self.find(states, h, &s) {
+            return false;
+        }
+        let id = states.len() as u32;
+        states.push(s);
+        self.table
+            .insert_unique(table_hash(pack(id, h)), pack(id, h), |&e| table_hash(e));
+        true
+    }
+}
+
+struct Candidate {
+    hash: u32,
+    state: Key,
+    parent: u32,
+}
+
+#[derive(Default)]
+struct ChunkOut {
+    cands: Vec<Candidate>,
+    coverage: Vec<Coverage>,
+    generated: u64,
+}
+
+const CHUNK: usize = 512;
+
+fn expand_chunk(
+    sys: &System,
+    sym: Symmetry,
+    proj: &Projection,
+    states: &[Key],
+    visited: &Visited,
+    ids: std::ops::Range<usize>,
+) -> ChunkOut {
+    let n = sys.alphabet.len();
+    let mut out = ChunkOut {
+        coverage: vec![Coverage::default(); n],
+        ..Default::default()
+    };
+    for id in ids {
+        let s = &unpack(&states[id]);
+        sys.for_each_action(s, |aid, a| {
+            let Ok((ret, t)) = sys.step(s, &a) else {
+                return;
+            };
+            let cov = &mut out.coverage[aid % n];
+            cov.fired += 1;
+            cov.errors += ret.is_err() as u64;
+            cov.changed += (t != *s) as u64;
+            out.generated += 1;
+            let c = sys.key(&t, proj, sym);
+            let h = hash32(&c);
+            if !visited.find(states, h, &c) {
+                out.cands.push(Candidate {
+                    hash: h,
+                    state: c,
+                    parent: id as u32,
+                });
+            }
+        });
+    }
+    out
+}
+
+/// First state in `range` (lowest id) for each undiscovered property.
+fn check_properties(
+    sys: &System,
+    states: &[Key],
+    range: std::ops::Range<usize>,
+    found: &mut [Option<u32>],
+    threads: usize,
+) {
+    let pending: Vec<usize> = (0..found.len()).filter(|&i| found[i].is_none()).collect();
+    if pending.is_empty() || range.is_empty() {
+        return;
+    }
+    let hit = |i: usize, s: &mmflags_model::State| {
+        let p = sys.properties[i];
+        let holds = (p.condition)(sys, s);
+        match p.kind {
+            Kind::Always => !holds,
+            Kind::Sometimes => holds,
+        }
+    };
+    let chunk = range.len().div_ceil(threads).max(1);
+    let results: Vec<Vec<Option<u32>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (range.start..range.end)
+            .step_by(chunk)
+            .map(|lo| {
+                let hi = (lo + chunk).min(range.end);
+                let pending = &pending;
+                scope.spawn(move || {
+                    pending
+                        .iter()
+                        .map(|&i| {
+                            (lo..hi)
+                                .find(|&id| hit(i, &unpack(&states[id])))
+                                .map(|id| id as u32)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("property worker panicked"))
+            .collect()
+    });
+    for (k, &i) in pending.iter().enumerate() {
+        found[i] = results.iter().filter_map(|r| r[k]).min();
+    }
+}
+
+/// Explores `sys` within its bounds (or until a limit in `opt` stops it).
+pub fn explore(sys: &System, opt: &Options) -> Exploration {
+    let start = Instant::now();
+    let sym = opt.symmetry;
+    let mut states: Vec<Key> = Vec::new();
+    let mut parents: Vec<u32> = Vec::new();
+    let mut visited = Visited {
+        table: HashTable::new(),
+    };
+    let mut proj = sys.projection;
+    for s in stateright::Model::init_states(sys) {
+        let c = sys.key(&s, &proj, sym);
+        if visited.insert(&mut states, hash32(&c), c) {
+            parents.push(u32::MAX);
+        }
+    }
+    let mut x = Exploration {
+        discoveries: vec![None; sys.properties.len()],
+        coverage: vec![Coverage::default(); sys.alphabet.len()],
+        levels: vec![0],
+        generated: 0,
+        complete: false,
+        stopped: None,
+        elapsed: Duration::ZERO,
+        symmetry: sym,
+        states: Vec::new(),
+        parents: Vec::new(),
+        projections: vec![proj],
+    };
+    check_properties(
+        sys,
+        &states,
+        0..states.len(),
+        &mut x.discoveries,
+        opt.threads,
+    );
+    opt.counters
+        .unique
+        .store(states.len() as u64, Ordering::Relaxed);
+    // A decided property's ghosts need not be kept any more.
+    let narrowed = |found: &[Option<u32>]| {
+        sys.projection_for(
+            sys.properties
+                .iter()
+                .zip(found)
+                .filter(|(_, f)| f.is_none())
+                .map(|(p, _)| *p),
+        )
+    };
+    proj = narrowed(&x.discoveries);
+
+    let abort = AtomicBool::new(false);
+    let mut depth = 0;
+    loop {
+        let lo = x.levels[depth];
+        let hi = states.len();
+        if lo == hi {
+            x.levels.pop();
+            x.complete = true;
+            break;
+        }
+        if sys.bounds.depth == Some(depth) {
+            x.complete = true;
+            break;
+        }
+        if let Some(stop) = opt.limits.before_level(depth, states.len(), start) {
+            x.stopped = Some(stop);
+            break;
+        }
+        opt.counters.depth.store(depth, Ordering::Relaxed);
+
+        // Expand [lo, hi) in parallel; workers take chunks in order.
+        let next_chunk = AtomicUsize::new(0);
+        let nchunks = (hi - lo).div_ceil(CHUNK);
+        let outs: Vec<(usize, ChunkOut)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..opt.threads.min(nchunks))
+                .map(|_| {
+                    let (states, visited, next_chunk, abort, proj) =
+                        (&states, &visited, &next_chunk, &abort, &proj);
+                    scope.spawn(move || {
+                        let mut mine = Vec::new();
+                        loop {
+                            if abort.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            let k = next_chunk.fetch_add(1, Ordering::Relaxed);
+                            if k >= nchunks {
+                                break;
+                            }
+                            let ids = lo + k * CHUNK..(lo + (k + 1) * CHUNK).min(hi);
+                            let out = expand_chunk(sys, sym, proj, states, visited, ids);
+                            opt.counters
+                                .generated
+                                .fetch_add(out.generated, Ordering::Relaxed);
+                            mine.push((k, out));
+                            if opt.limits.during(&opt.interrupt, start).is_some() {
+                                abort.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            let mut all: Vec<(usize, ChunkOut)> = handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("expansion worker panicked"))
+                .collect();
+            all.sort_by_key(|(k, _)| *k);
+            all
+        });
+
+        // Merge in chunk order: ids are those a sequential BFS would assign.
+        let mut merged_all = true;
+        for (expected, (k, out)) in outs.into_iter().enumerate() {
+            if k != expected {
+                merged_all = false;
+                break;
+            }
+            x.generated += out.generated;
+            for (c, o) in x.coverage.iter_mut().zip(&out.coverage) {
+                c.fired += o.fired;
+                c.changed += o.changed;
+                c.errors += o.errors;
+            }
+            for cand in out.cands {
+                if visited.insert(&mut states, cand.hash, cand.state) {
+                    parents.push(cand.parent);
+                }
+            }
+        }
+        let merged_all = merged_all && !abort.load(Ordering::Relaxed);
+        opt.counters
+            .unique
+            .store(states.len() as u64, Ordering::Relaxed);
+        check_properties(
+            sys,
+            &states,
+            hi..states.len(),
+            &mut x.discoveries,
+            opt.threads,
+        );
+        if hi < states.len() {
+            x.levels.push(hi);
+            x.projections.push(proj);
+        }
+        proj = narrowed(&x.discoveries);
+        if !merged_all {
+            x.stopped = opt
+                .limits
+                .during(&opt.interrupt, start)
+                .or(Some(Stop::Interrupted));
+            break;
+        }
+        if hi == states.len() {
+            x.complete = true;
+            break;
+        }
+        depth += 1;
+        if let Some(stop) = opt.limits.after_merge(states.len()) {
+            x.stopped = Some(stop);
+            break;
+        }
+    }
+    x.states = states;
+    x.parents = parents;
+    x.elapsed = start.elapsed();
+    x
+}

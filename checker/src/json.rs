@@ -1,0 +1,54 @@
+//! The machine-readable summary (`check --json`), in the schema of DESIGN 5.
+
+use crate::verdict::SpecOutcome;
+use serde_json::{json, Value};
+
+pub fn summary(outcomes: &[SpecOutcome]) -> Value {
+    json!({
+        "tool": {
+            "name": "mmflags",
+            "version": env!("CARGO_PKG_VERSION"),
+            "model": "mainline Linux 6.18 and the 2025 THP-default proposals",
+        },
+        "specs": outcomes.iter().map(spec).collect::<Vec<_>>(),
+    })
+}
+
+fn spec(o: &SpecOutcome) -> Value {
+    let secs = o.elapsed.as_secs_f64();
+    json!({
+        "name": o.spec.name,
+        "file": o.spec.file.display().to_string(),
+        "complete": o.complete,
+        "stopped": o.stopped.map(|s| s.to_string()),
+        "bounds": {
+            "processes": o.spec.bounds.processes,
+            "vmas": o.spec.bounds.vmas,
+            "sysfs": o.spec.bounds.sysfs.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            "depth": o.spec.bounds.depth,
+        },
+        "symmetry": { "processes": o.symmetry.procs, "vmas": o.symmetry.vmas },
+        "threads": o.threads,
+        "unique_states": o.unique,
+        "total_states": o.generated,
+        "max_depth": o.max_depth,
+        "seconds": secs,
+        "states_per_second": o.states_per_second(),
+        "total_states_per_second": if secs > 0.0 { o.generated as f64 / secs } else { 0.0 },
+        "peak_memory_bytes": o.peak_rss,
+        "bytes_per_state": std::mem::size_of::<mmflags_model::State>() + 12,
+        "properties": o.properties.iter().map(|p| {
+            let mut v = json!({
+                "name": p.def.name,
+                "kind": p.def.kind.to_string(),
+                "verdict": p.verdict.word(),
+                "expected": p.expected.word(),
+            });
+            if let Some(t) = p.trace.as_ref().filter(|_| p.verdict.has_trace()) {
+                v["trace"] = json!(t.lines());
+                v["sysfs"] = json!(t.init.sysfs.name());
+            }
+            v
+        }).collect::<Vec<_>>(),
+    })
+}

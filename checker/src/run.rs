@@ -1,0 +1,129 @@
+//! Running specs: building each spec's `System`, exploring it with the
+//! engine (with a progress line on a terminal), and deciding verdicts.
+
+use crate::engine::{self, Counters, Options};
+use crate::limits::Limits;
+use crate::spec::{self, Spec, SpecError};
+use crate::verdict::SpecOutcome;
+use mmflags_model::symmetry::Symmetry;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How to run (everything here is outside the spec's question).
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub threads: usize,
+    pub symmetry: bool,
+    pub limits: Limits,
+    pub interrupt: Arc<AtomicBool>,
+    pub progress: bool,
+}
+
+impl RunConfig {
+    pub fn default_threads() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+/// Where specs live: `./specs` if present, else the workspace's.
+pub fn specs_dir() -> PathBuf {
+    let here = PathBuf::from("specs");
+    if here.is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("specs")
+}
+
+/// A spec argument is a path to a file or the name of a spec in `specs/`.
+pub fn resolve(arg: &str) -> Result<PathBuf, SpecError> {
+    let p = PathBuf::from(arg);
+    if p.is_file() {
+        return Ok(p);
+    }
+    let dir = specs_dir();
+    let named = dir.join(format!("{arg}.toml"));
+    if named.is_file() {
+        return Ok(named);
+    }
+    let names = spec::spec_names(&dir);
+    let hint = mmflags_model::suggest::did_you_mean(arg, names.iter().map(|s| s.as_str()))
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_else(|| format!("; the specs are: {}", names.join(", ")));
+    Err(SpecError {
+        file: p,
+        line: 1,
+        col: 1,
+        msg: format!("no such spec file or spec name `{arg}`{hint}"),
+    })
+}
+
+/// Every spec file in `specs/`, sorted by name.
+pub fn all_specs() -> Vec<PathBuf> {
+    let dir = specs_dir();
+    spec::spec_names(&dir)
+        .into_iter()
+        .map(|n| dir.join(format!("{n}.toml")))
+        .collect()
+}
+
+fn progress_thread(
+    name: String,
+    counters: Arc<Counters>,
+    done: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut shown = false;
+        while !done.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(200));
+            let secs = start.elapsed().as_secs_f64();
+            if secs < 1.0 {
+                continue;
+            }
+            let unique = counters.unique.load(Ordering::Relaxed);
+            eprint!(
+                "\r{name}: states={} unique={} depth={} rate={:.0} unique/s   ",
+                counters.generated.load(Ordering::Relaxed),
+                unique,
+                counters.depth.load(Ordering::Relaxed),
+                unique as f64 / secs
+            );
+            shown = true;
+        }
+        if shown {
+            eprint!("\r{}\r", " ".repeat(100));
+        }
+    })
+}
+
+/// Explores one spec and decides its verdicts.
+pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
+    let sys = spec.system();
+    let symmetry = if cfg.symmetry {
+        sys.symmetry
+    } else {
+        Symmetry::NONE
+    };
+    let opt = Options {
+        threads: cfg.threads.max(1),
+        symmetry,
+        limits: cfg.limits,
+        interrupt: cfg.interrupt.clone(),
+        counters: Arc::new(Counters::default()),
+    };
+    let done = Arc::new(AtomicBool::new(false));
+    let show = cfg.progress && std::io::stderr().is_terminal();
+    let reporter =
+        show.then(|| progress_thread(spec.name.clone(), opt.counters.clone(), done.clone()));
+    let x = engine::explore(&sys, &opt);
+    done.store(true, Ordering::Relaxed);
+    if let Some(h) = reporter {
+        let _ = h.join();
+    }
+    SpecOutcome::from_exploration(spec, &sys, x, opt.threads)
+}

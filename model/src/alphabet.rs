@@ -1,0 +1,321 @@
+//! The alphabet: which calls (with which arguments) exploration tries in
+//! every state, for every live process. A spec narrows it with `[actions]`
+//! include/exclude patterns. The candidate list is closed under renaming of
+//! process and VMA slots where it can be, because symmetry reduction is only
+//! sound for an alphabet that renaming maps onto itself (`symmetric_*`).
+
+use crate::action::*;
+use crate::semantics::Semantics;
+use std::collections::HashSet;
+
+/// The advice exploration tries with `madvise`: every flag-changing one, and
+/// MADV_COLD for the LRU family (flag-neutral, refused on VM_LOCKED).
+pub const MADVISE_ADVICE: [Advice; 7] = [
+    Advice::Hugepage,
+    Advice::Nohugepage,
+    Advice::Dontfork,
+    Advice::Dofork,
+    Advice::Wipeonfork,
+    Advice::Keeponfork,
+    Advice::Cold,
+];
+
+/// An advice number no kernel knows, for the -EINVAL path.
+pub const UNKNOWN_ADVICE: Advice = Advice::Other(12345);
+/// A process_madvise flag bit no kernel or proposal defines.
+pub const UNDEFINED_PMADV_FLAG: PmadvFlags = PmadvFlags(0x8000_0000);
+
+fn one(i: Item) -> Range {
+    Range::One(i)
+}
+
+fn list(items: &[Range]) -> Iovec {
+    Iovec::List(IovList::new(items).expect("1..=MAX_IOV entries"))
+}
+
+/// Every call exploration may try at these bounds, before `[actions]`.
+pub fn candidates(sem: &Semantics, procs: usize, vmas: usize) -> Vec<Call> {
+    let slots: Vec<Item> = (0..vmas as u8).map(Item::Vma).collect();
+    let mut ranges: Vec<Range> = slots.iter().map(|&s| one(s)).collect();
+    ranges.push(one(Item::Hole));
+    for a in 0..vmas as u8 {
+        for b in a + 1..vmas as u8 {
+            ranges.push(Range::Run(a, b));
+        }
+    }
+
+    let mut c = vec![Call::Mmap];
+    c.extend(slots.iter().map(|&s| Call::Munmap(one(s))));
+    for &r in &ranges {
+        c.extend(MADVISE_ADVICE.iter().map(|&a| Call::Madvise(r, a)));
+    }
+    c.push(Call::Madvise(one(Item::Hole), UNKNOWN_ADVICE));
+
+    // process_madvise on itself: single entries, and the two shapes of
+    // vector_madvise's partial progress (stop at a hole after a success,
+    // fail on a hole first).
+    let mut lists: Vec<Iovec> = ranges[..=vmas].iter().map(|&r| list(&[r])).collect();
+    for &a in &slots {
+        lists.push(list(&[one(Item::Hole), one(a)]));
+        for &b in &slots {
+            if a != b {
+                lists.push(list(&[one(a), one(Item::Hole), one(b)]));
+            }
+        }
+    }
+    for &iov in &lists {
+        for advice in [Advice::Hugepage, Advice::Nohugepage] {
+            c.push(Call::ProcessMadvise {
+                target: Target::SelfProc,
+                iov,
+                advice,
+                flags: PmadvFlags(0),
+            });
+        }
+    }
+    // On another process: a THP advice (never allowed remotely) and an
+    // allowed one, so every step of the permission order can be reached.
+    for t in 0..procs as u8 {
+        for &s in &slots {
+            for advice in [Advice::Hugepage, Advice::Cold] {
+                c.push(Call::ProcessMadvise {
+                    target: Target::Pid(t),
+                    iov: list(&[one(s)]),
+                    advice,
+                    flags: PmadvFlags(0),
+                });
+            }
+        }
+    }
+    c.push(Call::ProcessMadvise {
+        target: Target::SelfProc,
+        iov: list(&[one(Item::Hole)]),
+        advice: Advice::Hugepage,
+        flags: UNDEFINED_PMADV_FLAG,
+    });
+
+    let except = ThpDisableFlags::PR_THP_DISABLE_EXCEPT_ADVISED;
+    for (a2, fl) in [(1, 0), (1, except.0), (0, 0), (0, except.0), (1, 1)] {
+        c.push(Call::PrctlSetThpDisable(a2, ThpDisableFlags(fl)));
+    }
+    c.push(Call::PrctlSetNoNewPrivs(1));
+    let (cur, fut, onf) = (
+        MclFlags::MCL_CURRENT,
+        MclFlags::MCL_FUTURE,
+        MclFlags::MCL_ONFAULT,
+    );
+    for fl in [cur, fut, cur | fut, fut | onf, cur | onf, onf] {
+        c.push(Call::Mlockall(fl));
+    }
+    c.push(Call::Munlockall);
+    c.push(Call::Fork);
+    c.push(Call::Execve(crate::state::Image::Plain));
+    c.push(Call::Execve(crate::state::Image::SetuidRoot));
+    c.push(Call::Setresuid);
+    c.push(Call::Exit);
+    c.extend(sem.variant.extra_calls(vmas, procs));
+    c
+}
+
+/// `*` matches any run of characters; everything else literally.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            pi += 1;
+            mark = ti;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// A pattern names a call by its name (`madvise`, `prctl(PR_SET_THP_DISABLE)`)
+/// or by a glob over its printed form (`madvise(*, MADV_HUGEPAGE)`).
+pub fn matches(pattern: &str, call: &Call) -> bool {
+    pattern == call.name() || glob(pattern, &call.to_string())
+}
+
+/// Keeps the candidates matching some `include` pattern (all, if `include`
+/// is empty) and no `exclude` pattern. Returns the patterns that matched no
+/// candidate at all, which the spec loader reports as errors.
+pub fn select<'p>(
+    cands: &[Call],
+    include: &'p [String],
+    exclude: &'p [String],
+) -> (Vec<Call>, Vec<&'p str>) {
+    let unused: Vec<&str> = include
+        .iter()
+        .chain(exclude)
+        .filter(|p| !cands.iter().any(|c| matches(p, c)))
+        .map(|p| p.as_str())
+        .collect();
+    let kept = cands
+        .iter()
+        .filter(|c| include.is_empty() || include.iter().any(|p| matches(p, c)))
+        .filter(|c| !exclude.iter().any(|p| matches(p, c)))
+        .copied()
+        .collect();
+    (kept, unused)
+}
+
+fn permutations(n: usize) -> Vec<Vec<u8>> {
+    if n == 0 {
+        return vec![vec![]];
+    }
+    let mut out = Vec::new();
+    for p in permutations(n - 1) {
+        for i in 0..=p.len() {
+            let mut q = p.clone();
+            q.insert(i, (n - 1) as u8);
+            out.push(q);
+        }
+    }
+    out
+}
+
+fn rename_range(r: Range, perm: &[u8]) -> Option<Range> {
+    let slot = |n: u8| perm.get(n as usize).copied();
+    match r {
+        Range::One(Item::Vma(n)) => Some(Range::One(Item::Vma(slot(n)?))),
+        Range::One(Item::Hole) => Some(r),
+        Range::Run(a, b) => {
+            // A run's effect depends only on the set of slots it covers; it
+            // renames onto a run only if that set stays contiguous.
+            let mut set: Vec<u8> = (a..=b).map(slot).collect::<Option<_>>()?;
+            set.sort_unstable();
+            let (lo, hi) = (set[0], set[set.len() - 1]);
+            ((hi - lo) as usize + 1 == set.len()).then_some(Range::Run(lo, hi))
+        }
+    }
+}
+
+fn rename_vmas(call: &Call, perm: &[u8]) -> Option<Call> {
+    Some(match *call {
+        Call::Munmap(r) => Call::Munmap(rename_range(r, perm)?),
+        Call::Madvise(r, a) => Call::Madvise(rename_range(r, perm)?, a),
+        Call::ProcessMadvise {
+            target,
+            iov: Iovec::List(l),
+            advice,
+            flags,
+        } => {
+            let items: Vec<Range> = l
+                .as_slice()
+                .iter()
+                .map(|&r| rename_range(r, perm))
+                .collect::<Option<_>>()?;
+            Call::ProcessMadvise {
+                target,
+                iov: list(&items),
+                advice,
+                flags,
+            }
+        }
+        other => other,
+    })
+}
+
+fn rename_procs(call: &Call, perm: &[u8]) -> Option<Call> {
+    let t = |t: Target| match t {
+        Target::Pid(p) => perm.get(p as usize).map(|&q| Target::Pid(q)),
+        s => Some(s),
+    };
+    Some(match *call {
+        Call::ProcessMadvise {
+            target,
+            iov,
+            advice,
+            flags,
+        } => Call::ProcessMadvise {
+            target: t(target)?,
+            iov,
+            advice,
+            flags,
+        },
+        Call::Mctl {
+            target,
+            action,
+            flags,
+        } => Call::Mctl {
+            target: t(target)?,
+            action,
+            flags,
+        },
+        other => other,
+    })
+}
+
+fn closed(alphabet: &[Call], n: usize, rename: fn(&Call, &[u8]) -> Option<Call>) -> bool {
+    let set: HashSet<&Call> = alphabet.iter().collect();
+    permutations(n).iter().all(|p| {
+        alphabet
+            .iter()
+            .all(|c| rename(c, p).is_some_and(|r| set.contains(&r)))
+    })
+}
+
+/// Is the alphabet mapped onto itself by every renaming of the first
+/// `vmas` VMA slots? (Partial runs `vN..vM` with 3+ slots break this.)
+pub fn symmetric_vmas(alphabet: &[Call], vmas: usize) -> bool {
+    closed(alphabet, vmas, rename_vmas)
+}
+
+/// ... and by every renaming of the first `procs` process slots?
+pub fn symmetric_procs(alphabet: &[Call], procs: usize) -> bool {
+    closed(alphabet, procs, rename_procs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_basics() {
+        assert!(glob(
+            "madvise(*, MADV_HUGEPAGE)",
+            "madvise(v0..v1, MADV_HUGEPAGE)"
+        ));
+        assert!(!glob(
+            "madvise(*, MADV_HUGEPAGE)",
+            "madvise(v0, MADV_NOHUGEPAGE)"
+        ));
+        assert!(glob("*", ""));
+        assert!(glob("fork()", "fork()"));
+    }
+
+    #[test]
+    fn mainline_candidates_are_symmetric_up_to_two_vmas_only() {
+        let sem = Semantics::mainline();
+        assert!(symmetric_vmas(&candidates(&sem, 3, 2), 2));
+        assert!(symmetric_procs(&candidates(&sem, 3, 2), 3));
+        // v0..v1 renames to {v0, v2}, which no run covers.
+        assert!(!symmetric_vmas(&candidates(&sem, 3, 3), 3));
+        let no_runs: Vec<Call> = candidates(&sem, 3, 3)
+            .into_iter()
+            .filter(|c| !c.to_string().contains(".."))
+            .collect();
+        assert!(symmetric_vmas(&no_runs, 3));
+    }
+
+    #[test]
+    fn an_include_that_matches_nothing_is_reported() {
+        let c = candidates(&Semantics::mainline(), 2, 2);
+        let inc = vec!["fork".to_string(), "frok".to_string()];
+        let (kept, unused) = select(&c, &inc, &[]);
+        assert_eq!(kept, vec![Call::Fork]);
+        assert_eq!(unused, vec!["frok"]);
+    }
+}

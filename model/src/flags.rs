@@ -1,0 +1,234 @@
+//! The kernel's flag words, as small bit sets with the kernel's names.
+//!
+//! `VmFlags` is the part of `vm_area_struct::vm_flags` (and of `mm->def_flags`)
+//! that THP policy and fork/exec inheritance care about; `MmfFlags` is the part
+//! of `mm->flags` (the `MMF_*` bits). Each has one `Display` used everywhere
+//! (traces, reports, explorer): the smaps `VmFlags` mnemonics for VMA flags and
+//! the kernel's `MMF_*` names for mm flags.
+
+use std::fmt;
+
+/// A set of VMA flags. Bit order is the order smaps prints the mnemonics in
+/// (`hg nh lo lf dc wf` is how the trace language prints them).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VmFlags(pub u8);
+
+impl VmFlags {
+    pub const EMPTY: VmFlags = VmFlags(0);
+    pub const VM_HUGEPAGE: VmFlags = VmFlags(1 << 0);
+    pub const VM_NOHUGEPAGE: VmFlags = VmFlags(1 << 1);
+    pub const VM_LOCKED: VmFlags = VmFlags(1 << 2);
+    pub const VM_LOCKONFAULT: VmFlags = VmFlags(1 << 3);
+    pub const VM_DONTCOPY: VmFlags = VmFlags(1 << 4);
+    pub const VM_WIPEONFORK: VmFlags = VmFlags(1 << 5);
+
+    /// `VM_LOCKED_MASK` in include/linux/mm.h.
+    pub const VM_LOCKED_MASK: VmFlags = VmFlags(Self::VM_LOCKED.0 | Self::VM_LOCKONFAULT.0);
+    /// The two THP advice bits that `hugepage_madvise` keeps mutually exclusive.
+    pub const THP_MASK: VmFlags = VmFlags(Self::VM_HUGEPAGE.0 | Self::VM_NOHUGEPAGE.0);
+    pub const ALL: VmFlags = VmFlags(0x3f);
+
+    /// Kernel name and smaps mnemonic of every bit, in print order.
+    pub const NAMES: [(VmFlags, &'static str, &'static str); 6] = [
+        (Self::VM_HUGEPAGE, "VM_HUGEPAGE", "hg"),
+        (Self::VM_NOHUGEPAGE, "VM_NOHUGEPAGE", "nh"),
+        (Self::VM_LOCKED, "VM_LOCKED", "lo"),
+        (Self::VM_LOCKONFAULT, "VM_LOCKONFAULT", "lf"),
+        (Self::VM_DONTCOPY, "VM_DONTCOPY", "dc"),
+        (Self::VM_WIPEONFORK, "VM_WIPEONFORK", "wf"),
+    ];
+
+    pub const fn contains(self, other: VmFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+    pub const fn intersects(self, other: VmFlags) -> bool {
+        self.0 & other.0 != 0
+    }
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub const fn union(self, other: VmFlags) -> VmFlags {
+        VmFlags(self.0 | other.0)
+    }
+    pub const fn intersection(self, other: VmFlags) -> VmFlags {
+        VmFlags(self.0 & other.0)
+    }
+    pub const fn difference(self, other: VmFlags) -> VmFlags {
+        VmFlags(self.0 & !other.0)
+    }
+
+    /// Looks a flag up by its kernel name (`VM_HUGEPAGE`) or mnemonic (`hg`).
+    pub fn from_name(name: &str) -> Option<VmFlags> {
+        Self::NAMES
+            .iter()
+            .find(|(_, k, m)| *k == name || *m == name)
+            .map(|(f, _, _)| *f)
+    }
+
+    /// The kernel names of the set bits, `|`-joined (`VM_HUGEPAGE|VM_LOCKED`), or `0`.
+    pub fn kernel_names(self) -> String {
+        let names: Vec<&str> = Self::NAMES
+            .iter()
+            .filter(|(f, _, _)| self.contains(*f))
+            .map(|(_, k, _)| *k)
+            .collect();
+        if names.is_empty() {
+            "0".to_string()
+        } else {
+            names.join("|")
+        }
+    }
+}
+
+/// Prints like smaps: `[hg lo]`, `[]`.
+impl fmt::Display for VmFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = Self::NAMES
+            .iter()
+            .filter(|(b, _, _)| self.contains(*b))
+            .map(|(_, _, m)| *m)
+            .collect();
+        write!(f, "[{}]", names.join(" "))
+    }
+}
+
+impl fmt::Debug for VmFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::ops::BitOr for VmFlags {
+    type Output = VmFlags;
+    fn bitor(self, rhs: VmFlags) -> VmFlags {
+        self.union(rhs)
+    }
+}
+
+/// A set of `mm->flags` bits. The first three are mainline's; the rest are
+/// bits a proposal adds (each proposal's spec says which exist).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MmfFlags(pub u8);
+
+impl MmfFlags {
+    pub const EMPTY: MmfFlags = MmfFlags(0);
+    /// The mm may be dumped / ptrace-read by its owner (`MMF_DUMPABLE_MASK`,
+    /// i.e. `get_dumpable() == SUID_DUMP_USER`).
+    pub const MMF_DUMPABLE: MmfFlags = MmfFlags(1 << 0);
+    /// `prctl(PR_SET_THP_DISABLE, 1, 0)`: no THP at all.
+    pub const MMF_DISABLE_THP_COMPLETELY: MmfFlags = MmfFlags(1 << 1);
+    /// `prctl(PR_SET_THP_DISABLE, 1, PR_THP_DISABLE_EXCEPT_ADVISED)`: THP only where advised.
+    pub const MMF_DISABLE_THP_EXCEPT_ADVISED: MmfFlags = MmfFlags(1 << 2);
+    /// Usama Arif v1: `PR_SET_THP_ALWAYS` (behave as if sysfs were `always`).
+    pub const MMF_THP_ALWAYS: MmfFlags = MmfFlags(1 << 3);
+    /// Proposal state: the THP default in `def_flags` is kept by fork.
+    pub const MMF_DEF_INHERIT_FORK: MmfFlags = MmfFlags(1 << 4);
+    /// Proposal state: the THP default in `def_flags` is kept by exec.
+    pub const MMF_DEF_INHERIT_EXEC: MmfFlags = MmfFlags(1 << 5);
+
+    /// `MMF_DISABLE_THP_MASK`.
+    pub const MMF_DISABLE_THP_MASK: MmfFlags =
+        MmfFlags(Self::MMF_DISABLE_THP_COMPLETELY.0 | Self::MMF_DISABLE_THP_EXCEPT_ADVISED.0);
+    /// The bits that are a THP policy of the mm (as opposed to bookkeeping like
+    /// dumpability): what "a default" means for the inheritance properties.
+    pub const THP_POLICY: MmfFlags = MmfFlags(
+        Self::MMF_DISABLE_THP_MASK.0
+            | Self::MMF_THP_ALWAYS.0
+            | Self::MMF_DEF_INHERIT_FORK.0
+            | Self::MMF_DEF_INHERIT_EXEC.0,
+    );
+    /// Bits that can make a VMA THP-eligible that would not be otherwise.
+    pub const THP_RAISING: MmfFlags = Self::MMF_THP_ALWAYS;
+    /// Bits set by a `prctl` THP control (for `prctl_only_reduces`).
+    pub const PRCTL_THP: MmfFlags = MmfFlags(Self::MMF_DISABLE_THP_MASK.0 | Self::MMF_THP_ALWAYS.0);
+
+    pub const NAMES: [(MmfFlags, &'static str); 6] = [
+        (Self::MMF_DUMPABLE, "MMF_DUMPABLE"),
+        (
+            Self::MMF_DISABLE_THP_COMPLETELY,
+            "MMF_DISABLE_THP_COMPLETELY",
+        ),
+        (
+            Self::MMF_DISABLE_THP_EXCEPT_ADVISED,
+            "MMF_DISABLE_THP_EXCEPT_ADVISED",
+        ),
+        (Self::MMF_THP_ALWAYS, "MMF_THP_ALWAYS"),
+        (Self::MMF_DEF_INHERIT_FORK, "MMF_DEF_INHERIT_FORK"),
+        (Self::MMF_DEF_INHERIT_EXEC, "MMF_DEF_INHERIT_EXEC"),
+    ];
+
+    pub const fn contains(self, other: MmfFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+    pub const fn intersects(self, other: MmfFlags) -> bool {
+        self.0 & other.0 != 0
+    }
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub const fn union(self, other: MmfFlags) -> MmfFlags {
+        MmfFlags(self.0 | other.0)
+    }
+    pub const fn intersection(self, other: MmfFlags) -> MmfFlags {
+        MmfFlags(self.0 & other.0)
+    }
+    pub const fn difference(self, other: MmfFlags) -> MmfFlags {
+        MmfFlags(self.0 & !other.0)
+    }
+
+    pub fn from_name(name: &str) -> Option<MmfFlags> {
+        Self::NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(f, _)| *f)
+    }
+}
+
+/// Prints the set bits without the `MMF_` prefix: `{DISABLE_THP_COMPLETELY DUMPABLE}`.
+impl fmt::Display for MmfFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = Self::NAMES
+            .iter()
+            .filter(|(b, _)| self.contains(*b))
+            .map(|(_, n)| n.trim_start_matches("MMF_"))
+            .collect();
+        write!(f, "{{{}}}", names.join(" "))
+    }
+}
+
+impl fmt::Debug for MmfFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::ops::BitOr for MmfFlags {
+    type Output = MmfFlags;
+    fn bitor(self, rhs: MmfFlags) -> MmfFlags {
+        self.union(rhs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vmflags_print_in_smaps_order() {
+        let f = VmFlags::VM_WIPEONFORK | VmFlags::VM_HUGEPAGE | VmFlags::VM_LOCKED;
+        assert_eq!(f.to_string(), "[hg lo wf]");
+        assert_eq!(VmFlags::EMPTY.to_string(), "[]");
+        assert_eq!(f.kernel_names(), "VM_HUGEPAGE|VM_LOCKED|VM_WIPEONFORK");
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for (f, k, m) in VmFlags::NAMES {
+            assert_eq!(VmFlags::from_name(k), Some(f));
+            assert_eq!(VmFlags::from_name(m), Some(f));
+        }
+        for (f, n) in MmfFlags::NAMES {
+            assert_eq!(MmfFlags::from_name(n), Some(f));
+        }
+    }
+}

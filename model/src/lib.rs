@@ -1,0 +1,33 @@
+//! mmflags-model: a formal model of the Linux memory-management flags that
+//! decide transparent-hugepage policy (`mm->def_flags`, `VM_HUGEPAGE` /
+//! `VM_NOHUGEPAGE`, the `MMF_*` bits) and how `mmap`, `madvise`,
+//! `process_madvise`, `prctl`, `mlockall`, `fork` and `execve` move them,
+//! for mainline Linux 6.18 and for the 2025 proposals.
+//!
+//! `System` is a `stateright::Model`. This crate knows nothing of files, the
+//! command line or HTTP: the checker crate loads specs and prints.
+
+pub mod action;
+pub mod alphabet;
+pub mod diff;
+pub mod flags;
+pub mod ghost;
+pub mod key;
+pub mod model;
+pub mod parse;
+pub mod properties;
+pub mod replay;
+pub mod semantics;
+pub mod state;
+pub mod suggest;
+pub mod symmetry;
+pub mod syscalls;
+pub mod thp;
+pub mod variants;
+
+pub use action::{Action, Call, Errno, Ret, Step};
+pub use model::{Bounds, System, Walk};
+pub use parse::{ParseError, Trace, TraceError};
+pub use semantics::{Intent, Semantics, Variant};
+pub use state::{State, Sysfs};
+pub use syscalls::StepError;

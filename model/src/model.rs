@@ -1,0 +1,282 @@
+//! `System`: the semantics, bounds and alphabet of one spec, as a
+//! `stateright::Model` in the shape of stateright's own examples:
+//! `init_states`, `actions`, `next_state`, `properties`.
+
+use crate::action::{Action, Call, Ret, Target};
+use crate::alphabet;
+use crate::flags::{MmfFlags, VmFlags};
+use crate::ghost::{Ghost, GhostMask};
+use crate::key::{canonical_key, Key, Projection};
+use crate::properties::{Kind, PropertyDef};
+use crate::semantics::Semantics;
+use crate::state::{State, Sysfs, MAX_PROCS, MAX_VMAS};
+use crate::symmetry::Symmetry;
+use crate::syscalls::{apply, Capacity, StepError};
+use stateright::{Model, Property};
+
+/// The question a spec asks: how many processes and VMAs, which sysfs
+/// modes, and how deep (`None`: to the fixpoint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    pub processes: usize,
+    pub vmas: usize,
+    pub sysfs: Vec<Sysfs>,
+    pub depth: Option<usize>,
+}
+
+impl Bounds {
+    /// The model's full capacity, every sysfs mode, no depth: for replay.
+    pub fn capacity() -> Bounds {
+        Bounds {
+            processes: MAX_PROCS,
+            vmas: MAX_VMAS,
+            sysfs: Sysfs::ALL.to_vec(),
+            depth: None,
+        }
+    }
+}
+
+/// A concrete run of the model: the initial state and each step with its
+/// result and the state after it. Printed, it is a replayable trace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Walk {
+    pub init: State,
+    pub steps: Vec<(Action, Ret, State)>,
+}
+
+impl Walk {
+    /// The steps in the trace language, `P0 mmap() = v0`.
+    pub fn lines(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .map(|(a, r, _)| format!("{a} = {r}"))
+            .collect()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct System {
+    pub semantics: Semantics,
+    pub bounds: Bounds,
+    /// The calls every live process may make (after `[actions]`).
+    pub alphabet: Vec<Call>,
+    pub properties: Vec<&'static PropertyDef>,
+    /// What the checker must keep of a state to answer this spec's
+    /// question: the ghosts its properties read, and the history fields only
+    /// when something reads them.
+    pub projection: Projection,
+    /// The renamings this alphabet permits (the checker may turn them off).
+    pub symmetry: Symmetry,
+}
+
+impl System {
+    pub fn new(
+        semantics: Semantics,
+        bounds: Bounds,
+        alphabet: Vec<Call>,
+        properties: Vec<&'static PropertyDef>,
+    ) -> System {
+        let ghosts = properties
+            .iter()
+            .fold(GhostMask::NONE, |m, p| m.union(p.ghosts));
+        let remote = alphabet.iter().any(|c| {
+            matches!(
+                c,
+                Call::ProcessMadvise {
+                    target: Target::Pid(_),
+                    ..
+                } | Call::Mctl {
+                    target: Target::Pid(_),
+                    ..
+                }
+            )
+        });
+        let projection = Projection {
+            ghosts,
+            image: false,
+            dumpable: remote,
+        };
+        let symmetry = Symmetry {
+            procs: alphabet::symmetric_procs(&alphabet, bounds.processes),
+            vmas: alphabet::symmetric_vmas(&alphabet, bounds.vmas),
+        };
+        System {
+            semantics,
+            bounds,
+            alphabet,
+            properties,
+            projection,
+            symmetry,
+        }
+    }
+
+    /// A system for replaying traces: full capacity, every property's ghosts,
+    /// and every call of the language (the trace decides what happens).
+    pub fn replayer(semantics: Semantics) -> System {
+        let bounds = Bounds::capacity();
+        let alphabet = alphabet::candidates(&semantics, bounds.processes, bounds.vmas);
+        let props = crate::properties::CATALOGUE.iter().collect();
+        System::new(semantics, bounds, alphabet, props)
+    }
+
+    fn capacity(&self) -> Capacity {
+        Capacity {
+            procs: self.bounds.processes.min(MAX_PROCS),
+            vmas: self.bounds.vmas.min(MAX_VMAS),
+        }
+    }
+
+    /// Runs one action: its result and the next state (ghosts normalised,
+    /// not canonicalised).
+    pub fn step(&self, s: &State, a: &Action) -> Result<(Ret, State), StepError> {
+        let mut next = *s;
+        let ret = apply(
+            &self.semantics,
+            self.capacity(),
+            &mut next,
+            a.pid as usize,
+            &a.call,
+        )?;
+        self.normalize(&mut next);
+        Ok((ret, next))
+    }
+
+    /// Forgets who set a default once no default is in force, so the
+    /// provenance ghost cannot split otherwise equal states.
+    fn normalize(&self, s: &mut State) {
+        for p in s.procs.iter_mut().flatten() {
+            let has_default = p.mm.def_flags.intersects(VmFlags::THP_MASK)
+                || p.mm.flags.intersects(MmfFlags::THP_POLICY);
+            if !has_default {
+                p.ghost = p.ghost.difference(Ghost::ORIGIN);
+            }
+        }
+    }
+
+    /// The projection that keeps what `props` (the undecided properties) read.
+    pub fn projection_for(&self, props: impl Iterator<Item = &'static PropertyDef>) -> Projection {
+        let ghosts = props.fold(GhostMask::NONE, |m, p| m.union(p.ghosts));
+        Projection {
+            ghosts,
+            ..self.projection
+        }
+    }
+
+    /// Cheap enabling conditions, so exploration does not try calls that
+    /// cannot happen (no free slot) or that name nobody (a dead target).
+    pub fn enabled(&self, s: &State, pid: usize, call: &Call) -> bool {
+        let Some(p) = s.proc(pid) else { return false };
+        let cap = self.capacity();
+        let live_other = |t: Target| match t {
+            Target::SelfProc => true,
+            Target::Pid(t) => t as usize != pid && s.proc(t as usize).is_some(),
+        };
+        match call {
+            Call::Mmap => p.mm.vmas[..cap.vmas].iter().any(|v| !v.is_mapped()),
+            Call::Munmap(r) => (0..cap.vmas).any(|i| r.covers(i) && p.mm.vmas[i].is_mapped()),
+            Call::Fork => s.free_pid(cap.procs).is_some(),
+            Call::ProcessMadvise { target, .. } | Call::Mctl { target, .. } => live_other(*target),
+            _ => true,
+        }
+    }
+
+    /// Calls `f(action_id, action)` for every enabled action of `s`, in a
+    /// fixed order; `action_id` indexes `alphabet` as `pid * len + i`.
+    pub fn for_each_action(&self, s: &State, mut f: impl FnMut(usize, Action)) {
+        let n = self.alphabet.len();
+        for (pid, _) in s.live() {
+            for (i, call) in self.alphabet.iter().enumerate() {
+                if self.enabled(s, pid, call) {
+                    f(
+                        pid * n + i,
+                        Action {
+                            pid: pid as u8,
+                            call: *call,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// The key the checker stores for `s`.
+    pub fn key(&self, s: &State, proj: &Projection, sym: Symmetry) -> Key {
+        canonical_key(s, proj, sym, self.bounds.processes, self.bounds.vmas)
+    }
+
+    /// Rebuilds concrete, replayable steps from a chain of stored keys
+    /// (`chain[d]` at depth `d`, stored under `projs[d]`): at each step, the
+    /// first action in `actions` order whose successor has the next key.
+    pub fn concretize(&self, chain: &[Key], sym: Symmetry, projs: &[Projection]) -> Option<Walk> {
+        let proj = |d: usize| {
+            projs
+                .get(d)
+                .or(projs.last())
+                .copied()
+                .unwrap_or(self.projection)
+        };
+        let first = chain.first()?;
+        let init = self
+            .init_states()
+            .into_iter()
+            .find(|s| self.key(s, &proj(0), sym) == *first)?;
+        let mut cur = init;
+        let mut steps = Vec::with_capacity(chain.len().saturating_sub(1));
+        for (d, want) in chain.iter().enumerate().skip(1) {
+            let mut found = None;
+            self.for_each_action(&cur, |_, a| {
+                if found.is_none() {
+                    if let Ok((r, t)) = self.step(&cur, &a) {
+                        if self.key(&t, &proj(d), sym) == *want {
+                            found = Some((a, r, t));
+                        }
+                    }
+                }
+            });
+            let (a, r, t) = found?;
+            steps.push((a, r, t));
+            cur = t;
+        }
+        Some(Walk { init, steps })
+    }
+
+    pub fn property(&self, name: &str) -> Option<&'static PropertyDef> {
+        self.properties.iter().copied().find(|p| p.name == name)
+    }
+}
+
+impl Model for System {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        self.bounds.sysfs.iter().map(|&m| State::init(m)).collect()
+    }
+
+    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        self.for_each_action(state, |_, a| actions.push(a));
+    }
+
+    fn next_state(&self, last: &State, action: Action) -> Option<State> {
+        self.step(last, &action).ok().map(|(_, s)| s)
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        action.to_string()
+    }
+
+    fn format_step(&self, last: &State, action: Action) -> Option<String> {
+        let (ret, next) = self.step(last, &action).ok()?;
+        Some(format!("{action} = {ret}\n\n{next:?}"))
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        self.properties
+            .iter()
+            .map(|p| match p.kind {
+                Kind::Always => Property::always(p.name, p.condition),
+                Kind::Sometimes => Property::sometimes(p.name, p.condition),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,112 @@
+//! What distinguishes one kernel (or proposal) from another: tables of data
+//! where the kernel itself is a table (`VM_INIT_DEF_MASK`, the MMF inherit
+//! mask, which `process_madvise` flags exist ...) and a small `Variant` trait
+//! for the few behaviours no table expresses. Mainline Linux 6.18 is
+//! `Semantics::mainline()`; a spec starts from it and overrides knobs.
+
+use crate::action::{Call, PmadvFlags};
+use crate::flags::{MmfFlags, VmFlags};
+use crate::state::{Process, State};
+use crate::Ret;
+use std::fmt;
+use std::sync::Arc;
+
+/// A proposal's own code: hooks for behaviour no knob expresses. Every hook
+/// has a default that is mainline's behaviour, so a variant implements only
+/// what its proposal changes.
+pub trait Variant: Send + Sync + fmt::Debug {
+    /// The spec-file name of this variant module (`[semantics] variant = ...`).
+    fn name(&self) -> &'static str;
+
+    /// Calls the variant adds to the language's alphabet at these bounds
+    /// (e.g. `prctl(PR_SET_THP_POLICY, ...)`); mainline adds none.
+    fn extra_calls(&self, _vmas: usize, _procs: usize) -> Vec<Call> {
+        Vec::new()
+    }
+
+    /// Runs a call the variant defines. `None` means "not mine": the call is
+    /// not defined by this spec.
+    fn call(&self, _sem: &Semantics, _state: &mut State, _pid: usize, _call: &Call) -> Option<Ret> {
+        None
+    }
+
+    /// Extra per-mm work after `mm_init` on fork or exec (`exec` says which),
+    /// with `old` the calling process before the call.
+    fn mm_init(&self, _sem: &Semantics, _old: &Process, _new: &mut Process, _exec: bool) {}
+}
+
+/// Mainline has no hooks.
+#[derive(Debug)]
+pub struct Mainline;
+
+impl Variant for Mainline {
+    fn name(&self) -> &'static str {
+        "mainline"
+    }
+}
+
+/// A spec's intent: what the proposal's commit message promises, which the
+/// `default_kept_as_promised` property holds the implementation to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Intent {
+    /// A THP default set with the variant's default-setting call survives fork.
+    pub default_survives_fork: bool,
+    /// ... and survives exec.
+    pub default_survives_exec: bool,
+}
+
+impl Intent {
+    pub fn promises_anything(&self) -> bool {
+        self.default_survives_fork || self.default_survives_exec
+    }
+}
+
+/// The knobs of one semantics variant.
+#[derive(Clone)]
+pub struct Semantics {
+    /// `VM_INIT_DEF_MASK`: the `def_flags` bits `mm_init` keeps on fork and exec.
+    pub vm_init_def_mask: VmFlags,
+    /// `MMF_INIT_LEGACY_MASK`, restricted to the modelled bits: what `mm_init`
+    /// keeps of `mm->flags` on fork and exec.
+    pub mmf_init_mask: MmfFlags,
+    /// `def_flags` bits a secure exec (AT_SECURE) clears (mainline: none).
+    pub secureexec_clear_def_flags: VmFlags,
+    /// `mm->flags` bits a secure exec clears (mainline: none).
+    pub secureexec_clear_mmf: MmfFlags,
+    /// `process_madvise` flags that exist (mainline: none, so any flag is -EINVAL).
+    pub pmadv_flags: PmadvFlags,
+    pub intent: Intent,
+    pub variant: Arc<dyn Variant>,
+}
+
+impl Semantics {
+    /// Linux 6.18.
+    pub fn mainline() -> Semantics {
+        Semantics {
+            vm_init_def_mask: VmFlags::VM_NOHUGEPAGE,
+            mmf_init_mask: MmfFlags::MMF_DUMPABLE.union(MmfFlags::MMF_DISABLE_THP_MASK),
+            secureexec_clear_def_flags: VmFlags::EMPTY,
+            secureexec_clear_mmf: MmfFlags::EMPTY,
+            pmadv_flags: PmadvFlags(0),
+            intent: Intent::default(),
+            variant: Arc::new(Mainline),
+        }
+    }
+}
+
+impl fmt::Debug for Semantics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semantics")
+            .field("vm_init_def_mask", &self.vm_init_def_mask.kernel_names())
+            .field("mmf_init_mask", &self.mmf_init_mask)
+            .field(
+                "secureexec_clear_def_flags",
+                &self.secureexec_clear_def_flags.kernel_names(),
+            )
+            .field("secureexec_clear_mmf", &self.secureexec_clear_mmf)
+            .field("pmadv_flags", &self.pmadv_flags.to_string())
+            .field("intent", &self.intent)
+            .field("variant", &self.variant.name())
+            .finish()
+    }
+}

@@ -1,0 +1,264 @@
+//! The state the checker explores: the sysfs THP mode and a fixed array of
+//! process slots, each with its credentials and its `mm`.
+//!
+//! Everything is `Copy` and fixed-size because states are hashed and stored
+//! millions of times. There is deliberately no parent pointer: nothing in the
+//! kernel's THP or inheritance rules depends on who forked whom, and a parent
+//! field would split states that behave identically. Parentage is recovered
+//! from the trace when it is shown (the explorer, the reports).
+
+use crate::flags::{MmfFlags, VmFlags};
+use crate::ghost::{Ghost, VmaGhost};
+use std::fmt;
+
+/// Most process slots a state can hold (a spec's `processes` bound is at most this).
+pub const MAX_PROCS: usize = 4;
+/// Most VMA slots a process can hold (a spec's `vmas` bound is at most this).
+pub const MAX_VMAS: usize = 4;
+
+/// `/sys/kernel/mm/transparent_hugepage/enabled`; fixed for a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Sysfs {
+    Never,
+    Madvise,
+    Always,
+}
+
+impl Sysfs {
+    pub const ALL: [Sysfs; 3] = [Sysfs::Never, Sysfs::Madvise, Sysfs::Always];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Sysfs::Never => "never",
+            Sysfs::Madvise => "madvise",
+            Sysfs::Always => "always",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Sysfs> {
+        Sysfs::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+impl fmt::Display for Sysfs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Credentials, reduced to what the THP rules and `mm_access` look at:
+/// the real uid, the effective uid (root or one unprivileged user, 65534 on
+/// the conformance machine), and the capabilities that follow an effective
+/// uid of 0 (`CAP_SYS_ADMIN`, `CAP_SYS_NICE`, `CAP_SYS_PTRACE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Cred {
+    /// uid = euid = 0, full capabilities.
+    Root,
+    /// uid = euid = user, no capabilities.
+    User,
+    /// uid = user, euid = 0: what a user gets from a setuid-root exec.
+    SetuidRoot,
+}
+
+impl Cred {
+    /// Capabilities follow an effective uid of 0 (no `capset` in the model).
+    pub fn has_caps(self) -> bool {
+        matches!(self, Cred::Root | Cred::SetuidRoot)
+    }
+    pub fn euid_root(self) -> bool {
+        self.has_caps()
+    }
+    pub fn uid_root(self) -> bool {
+        self == Cred::Root
+    }
+}
+
+impl fmt::Display for Cred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Cred::Root => "root",
+            Cred::User => "user",
+            Cred::SetuidRoot => "setuid-root",
+        })
+    }
+}
+
+/// Which program the process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Image {
+    Plain,
+    SetuidRoot,
+}
+
+impl Image {
+    pub fn name(self) -> &'static str {
+        match self {
+            Image::Plain => "plain",
+            Image::SetuidRoot => "setuid-root",
+        }
+    }
+}
+
+impl fmt::Display for Image {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One VMA slot: a 4 MiB private anonymous region at a fixed address.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Vma {
+    /// `None` when the slot is not mapped.
+    pub flags: Option<VmFlags>,
+    pub ghost: VmaGhost,
+}
+
+impl Vma {
+    pub const UNMAPPED: Vma = Vma {
+        flags: None,
+        ghost: VmaGhost::EMPTY,
+    };
+
+    pub fn mapped(flags: VmFlags) -> Vma {
+        Vma {
+            flags: Some(flags),
+            ghost: VmaGhost::EMPTY,
+        }
+    }
+
+    pub fn is_mapped(&self) -> bool {
+        self.flags.is_some()
+    }
+}
+
+impl fmt::Debug for Vma {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.flags {
+            None => f.write_str("unmapped"),
+            Some(fl) => write!(f, "{fl}{}", self.ghost),
+        }
+    }
+}
+
+/// `struct mm_struct`, the parts that matter here.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mm {
+    /// `mm->def_flags`: ORed into every new VMA.
+    pub def_flags: VmFlags,
+    /// `mm->flags`, the modelled `MMF_*` bits.
+    pub flags: MmfFlags,
+    pub vmas: [Vma; MAX_VMAS],
+}
+
+impl Mm {
+    /// The mm of the initial process: dumpable, nothing set, nothing mapped.
+    pub const INIT: Mm = Mm {
+        def_flags: VmFlags::EMPTY,
+        flags: MmfFlags::MMF_DUMPABLE,
+        vmas: [Vma::UNMAPPED; MAX_VMAS],
+    };
+
+    pub fn vma(&self, slot: usize) -> Option<VmFlags> {
+        self.vmas.get(slot).and_then(|v| v.flags)
+    }
+}
+
+impl fmt::Debug for Mm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "def_flags={} flags={} vmas={:?}",
+            self.def_flags, self.flags, self.vmas
+        )
+    }
+}
+
+/// A process (one thread group with its own mm; the model has no CLONE_VM).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Process {
+    pub cred: Cred,
+    /// `task_no_new_privs()`: inherited by fork and exec, never cleared.
+    pub no_new_privs: bool,
+    pub image: Image,
+    /// The running image was entered through an exec with `AT_SECURE=1`.
+    pub secure_exec: bool,
+    pub ghost: Ghost,
+    pub mm: Mm,
+}
+
+impl Process {
+    /// `P0`: root, the plain image, a fresh mm.
+    pub const INIT: Process = Process {
+        cred: Cred::Root,
+        no_new_privs: false,
+        image: Image::Plain,
+        secure_exec: false,
+        ghost: Ghost::EMPTY,
+        mm: Mm::INIT,
+    };
+
+    pub fn cap_sys_admin(&self) -> bool {
+        self.cred.has_caps()
+    }
+}
+
+impl fmt::Debug for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}{}{} {:?}{}",
+            self.cred,
+            self.image,
+            if self.secure_exec { " AT_SECURE" } else { "" },
+            if self.no_new_privs { " NNP" } else { "" },
+            self.mm,
+            self.ghost
+        )
+    }
+}
+
+/// The whole system: what one node of the state graph is.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct State {
+    pub sysfs: Sysfs,
+    pub procs: [Option<Process>; MAX_PROCS],
+}
+
+impl State {
+    pub fn init(sysfs: Sysfs) -> State {
+        let mut procs = [None; MAX_PROCS];
+        procs[0] = Some(Process::INIT);
+        State { sysfs, procs }
+    }
+
+    pub fn proc(&self, pid: usize) -> Option<&Process> {
+        self.procs.get(pid).and_then(|p| p.as_ref())
+    }
+
+    pub fn proc_mut(&mut self, pid: usize) -> Option<&mut Process> {
+        self.procs.get_mut(pid).and_then(|p| p.as_mut())
+    }
+
+    /// Live processes with their slot numbers.
+    pub fn live(&self) -> impl Iterator<Item = (usize, &Process)> {
+        self.procs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
+    }
+
+    /// The slot `fork()` would use: the lowest free one below `limit`.
+    pub fn free_pid(&self, limit: usize) -> Option<usize> {
+        (0..limit.min(MAX_PROCS)).find(|&i| self.procs[i].is_none())
+    }
+}
+
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "sysfs={}", self.sysfs)?;
+        for (i, p) in self.live() {
+            writeln!(f, "P{i}: {p:?}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,26 @@
+//! mm/mmap.c: `do_mmap` ORs `mm->def_flags` into a new VMA; `munmap`.
+
+use super::StepError;
+use crate::action::{Range, Ret};
+use crate::state::{Process, Vma, MAX_VMAS};
+
+/// `mmap(NULL, 4 MiB, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS)` at
+/// the lowest free slot: the new VMA's flags are `mm->def_flags`.
+pub fn mmap(me: &mut Process, vmas: usize) -> Result<Ret, StepError> {
+    let limit = vmas.min(MAX_VMAS);
+    let slot = (0..limit)
+        .find(|&i| !me.mm.vmas[i].is_mapped())
+        .ok_or(StepError::NoFreeVmaSlot(limit))?;
+    me.mm.vmas[slot] = Vma::mapped(me.mm.def_flags);
+    Ok(Ret::Vma(slot as u8))
+}
+
+/// `munmap`: unmapping a range with holes (or nothing mapped) succeeds.
+pub fn munmap(me: &mut Process, range: Range) -> Ret {
+    for (slot, vma) in me.mm.vmas.iter_mut().enumerate() {
+        if range.covers(slot) {
+            *vma = Vma::UNMAPPED;
+        }
+    }
+    Ret::Val(0)
+}

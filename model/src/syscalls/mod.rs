@@ -1,0 +1,153 @@
+//! The syscalls, one module per kernel file they mirror. `apply` is the one
+//! dispatch: a `match` with one arm per call, each arm a few lines that
+//! delegate, so a reader finds each call's semantics by its name.
+
+mod madvise;
+mod mlock;
+mod mmap;
+mod observe;
+mod prctl;
+mod process_madvise;
+mod task;
+
+pub use madvise::{behavior, Behavior, BEHAVIORS};
+pub use process_madvise::may_access_remote;
+
+use crate::action::{Call, Ret};
+use crate::semantics::Semantics;
+use crate::state::State;
+use std::fmt;
+
+/// How many process and VMA slots a step may use: the spec's bounds while
+/// exploring, the model's capacity while replaying a trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capacity {
+    pub procs: usize,
+    pub vmas: usize,
+}
+
+/// A step the model cannot take at all (as opposed to a syscall that fails
+/// with an errno, which is a normal `Ret::Err`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepError {
+    /// The caller slot holds no live process.
+    NoSuchProcess(usize),
+    /// `fork()` with every process slot in use.
+    NoFreeProcessSlot(usize),
+    /// `mmap()` with every VMA slot of the caller in use.
+    NoFreeVmaSlot(usize),
+    /// The call (or one of its flags) is not part of this spec's semantics.
+    NotInSpec(String),
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepError::NoSuchProcess(p) => write!(f, "P{p} is not a live process at this point"),
+            StepError::NoFreeProcessSlot(n) => {
+                write!(
+                    f,
+                    "fork() needs a free process slot, and all {n} are in use"
+                )
+            }
+            StepError::NoFreeVmaSlot(n) => {
+                write!(f, "mmap() needs a free VMA slot, and all {n} are in use")
+            }
+            StepError::NotInSpec(what) => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for StepError {}
+
+/// Runs `call` by process `pid` on `state` (in place) and returns its result.
+pub fn apply(
+    sem: &Semantics,
+    cap: Capacity,
+    state: &mut State,
+    pid: usize,
+    call: &Call,
+) -> Result<Ret, StepError> {
+    if state.proc(pid).is_none() {
+        return Err(StepError::NoSuchProcess(pid));
+    }
+    if let Some(err) = check_flags_defined(sem, call) {
+        return Err(err);
+    }
+    let sysfs = state.sysfs;
+    // Calls that touch more than the caller's own process.
+    match call {
+        Call::ProcessMadvise {
+            target,
+            iov,
+            advice,
+            flags,
+        } => {
+            return Ok(process_madvise::process_madvise(
+                sem, state, pid, *target, *iov, *advice, *flags,
+            ))
+        }
+        Call::Fork => return task::fork(sem, state, pid, cap.procs),
+        Call::Exit => return Ok(task::exit(state, pid)),
+        Call::PrctlSetThpPolicy(_)
+        | Call::PrctlGetThpPolicy
+        | Call::PrctlSetThpAlways(_)
+        | Call::PrctlGetThpAlways
+        | Call::Mctl { .. } => {
+            return sem.variant.call(sem, state, pid, call).ok_or_else(|| {
+                StepError::NotInSpec(format!(
+                    "`{}` is not part of this spec's semantics (variant `{}`)",
+                    call.name(),
+                    sem.variant.name()
+                ))
+            })
+        }
+        _ => {}
+    }
+    let me = state.proc_mut(pid).expect("checked live above");
+    Ok(match call {
+        Call::Mmap => mmap::mmap(me, cap.vmas)?,
+        Call::Munmap(range) => mmap::munmap(me, *range),
+        Call::Madvise(range, advice) => madvise::madvise(me, *range, *advice),
+        Call::PrctlSetThpDisable(a2, flags) => prctl::set_thp_disable(me, *a2, *flags),
+        Call::PrctlGetThpDisable => prctl::get_thp_disable(me),
+        Call::PrctlSetNoNewPrivs(a2) => prctl::set_no_new_privs(me, *a2),
+        Call::Mlockall(flags) => mlock::mlockall(me, *flags),
+        Call::Munlockall => mlock::munlockall(me),
+        Call::Execve(image) => task::execve(sem, me, *image),
+        Call::Setresuid => task::setresuid(me),
+        Call::VmFlags(item) => observe::vmflags(me, *item),
+        Call::ThpEligible(item) => observe::thp_eligible(sysfs, me, *item),
+        Call::ThpEnabled => observe::thp_enabled(me),
+        Call::ProcessMadvise { .. }
+        | Call::Fork
+        | Call::Exit
+        | Call::PrctlSetThpPolicy(_)
+        | Call::PrctlGetThpPolicy
+        | Call::PrctlSetThpAlways(_)
+        | Call::PrctlGetThpAlways
+        | Call::Mctl { .. } => unreachable!("handled above"),
+    })
+}
+
+/// A named `process_madvise` flag the spec does not define is an input
+/// error, not an -EINVAL: the trace was written for another proposal.
+/// (An unnamed bit such as 0x80000000 is how a trace asks for -EINVAL.)
+fn check_flags_defined(sem: &Semantics, call: &Call) -> Option<StepError> {
+    let Call::ProcessMadvise { flags, .. } = call else {
+        return None;
+    };
+    let named = crate::action::PmadvFlags::NAMES
+        .iter()
+        .map(|(f, _)| f.0)
+        .fold(0, |a, b| a | b);
+    let foreign = flags.0 & named & !sem.pmadv_flags.0;
+    (foreign != 0).then(|| {
+        StepError::NotInSpec(format!(
+            "process_madvise flag {} is not defined by this spec (variant `{}`); \
+             an undefined bit such as 0x80000000 exercises the -EINVAL path",
+            crate::action::PmadvFlags(foreign),
+            sem.variant.name()
+        ))
+    })
+}
