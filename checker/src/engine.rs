@@ -44,6 +44,10 @@ pub struct Options {
     /// Set from outside (Ctrl-C) to stop the search.
     pub interrupt: Arc<AtomicBool>,
     pub counters: Arc<Counters>,
+    /// Stop keeping a property's ghost bits once it is decided. Sound (no
+    /// transition and no undecided property reads them) and often a large
+    /// saving; off only to compare counts with another checker.
+    pub narrow: bool,
 }
 
 impl Options {
@@ -54,6 +58,7 @@ impl Options {
             limits: Limits::default(),
             interrupt: Arc::new(AtomicBool::new(false)),
             counters: Arc::new(Counters::default()),
+            narrow: true,
         }
     }
 }
@@ -293,6 +298,9 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         .store(states.len() as u64, Ordering::Relaxed);
     // A decided property's ghosts need not be kept any more.
     let narrowed = |found: &[Option<u32>]| {
+        if !opt.narrow {
+            return sys.projection;
+        }
         sys.projection_for(
             sys.properties
                 .iter()

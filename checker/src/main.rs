@@ -307,7 +307,7 @@ fn cmd_replay(spec_arg: &str, file: &Path) -> ExitCode {
         Err(replay::Failure::BadInput(e)) => bad_input(e),
         Err(replay::Failure::Mismatch(text, e)) => {
             print!("{text}");
-            eprintln!("{}:{e}", file.display());
+            eprintln!("error: {}:{e}", file.display());
             ExitCode::from(1)
         }
     }

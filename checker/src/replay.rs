@@ -61,13 +61,9 @@ pub fn replay_trace(spec: &Spec, trace: &Trace) -> Result<String, Failure> {
             ));
             Ok(out)
         }
-        Some(ReplayError::Step { line, err }) => Err(Failure::BadInput(format!("{line}:1: {err}"))),
-        Some(e @ ReplayError::Mismatch { .. }) => {
-            let line = match &e {
-                ReplayError::Mismatch { line, .. } => *line,
-                _ => 0,
-            };
-            Err(Failure::Mismatch(out, format!("{line}:1: {e}")))
+        Some(ReplayError::Step { line, err }) => Err(Failure::BadInput(format!("{line}: {err}"))),
+        Some(e @ ReplayError::Mismatch { line, .. }) => {
+            Err(Failure::Mismatch(out, format!("{line}: {e}")))
         }
     }
 }

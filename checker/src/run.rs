@@ -115,6 +115,7 @@ pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
         limits: cfg.limits,
         interrupt: cfg.interrupt.clone(),
         counters: Arc::new(Counters::default()),
+        narrow: true,
     };
     let done = Arc::new(AtomicBool::new(false));
     let show = cfg.progress && std::io::stderr().is_terminal();

@@ -273,7 +273,7 @@ pub fn load(file: &Path) -> Result<Spec, SpecError> {
             let names = spec_names(e.file.parent().unwrap_or(Path::new(".")));
             let hint = did_you_mean(base, names.iter().map(|s| s.as_str()))
                 .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
+                .unwrap_or_else(|| format!("; the specs beside it: {}", names.join(", ")));
             return Err(err(
                 &e.file,
                 e.value_at,
@@ -703,7 +703,9 @@ fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result
                         "`{prop}` is a {} property: expect {}, not `{word}`{}",
                         def.kind,
                         allowed.join(" or "),
-                        suggest(word, allowed.iter().copied())
+                        did_you_mean(word, allowed.iter().copied())
+                            .map(|w| format!("; did you mean `{w}`?"))
+                            .unwrap_or_default()
                     ),
                 )
             })?;

@@ -19,7 +19,7 @@ pub struct Replayed {
     pub state: State,
 }
 
-/// Why a replay stopped early.
+/// Why a replay stopped early (Display leaves the line to the caller).
 #[derive(Clone, Debug, PartialEq)]
 pub enum ReplayError {
     /// The model cannot take this step at all.
@@ -36,17 +36,19 @@ pub enum ReplayError {
 impl fmt::Display for ReplayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ReplayError::Step { line, err } => write!(f, "line {line}: {err}"),
+            ReplayError::Step { err, .. } => write!(f, "{err}"),
             ReplayError::Mismatch {
-                line,
                 step,
                 expected,
                 got,
-            } => write!(
-                f,
-                "line {line}: `{}` returned {got}, the trace expects {expected}",
-                step.action
-            ),
+                ..
+            } => {
+                write!(
+                    f,
+                    "`{}` returned {got}, the trace expects {expected}",
+                    step.action
+                )
+            }
         }
     }
 }
