@@ -14,34 +14,16 @@ use stateright::{Checker, Model};
 use std::path::Path;
 
 fn mainline() -> Semantics {
-    spec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/linux-6.18.toml"))
-        .unwrap()
-        .semantics
+    spec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/linux-6.18.toml")).unwrap().semantics
 }
 
 /// The mainline model with the whole catalogue at small bounds; `calls`
 /// narrows the alphabet (empty: every call).
-fn small(
-    procs: usize,
-    vmas: usize,
-    sysfs: Vec<Sysfs>,
-    depth: Option<usize>,
-    calls: &[&str],
-) -> System {
+fn small(procs: usize, vmas: usize, sysfs: Vec<Sysfs>, depth: Option<usize>, calls: &[&str]) -> System {
     let sem = mainline();
     let calls: Vec<String> = calls.iter().map(|s| s.to_string()).collect();
     let alpha = alphabet::select(&alphabet::candidates(&sem, procs, vmas), &calls, &[]).0;
-    System::new(
-        sem,
-        Bounds {
-            processes: procs,
-            vmas,
-            sysfs,
-            depth,
-        },
-        alpha,
-        CATALOGUE.iter().collect(),
-    )
+    System::new(sem, Bounds { processes: procs, vmas, sysfs, depth }, alpha, CATALOGUE.iter().collect())
 }
 
 /// The THP calls plus remote process_madvise: small enough for stateright's
@@ -74,11 +56,7 @@ fn verdicts(sys: &System, sym: Symmetry, threads: usize) -> (usize, Vec<Verdict>
 
 #[test]
 fn unreduced_counts_equal_stateright_bfs() {
-    for (p, v, calls) in [
-        (1, 1, &[][..]),
-        (1, 2, THP_AND_REMOTE),
-        (2, 1, THP_AND_REMOTE),
-    ] {
+    for (p, v, calls) in [(1, 1, &[][..]), (1, 2, THP_AND_REMOTE), (2, 1, THP_AND_REMOTE)] {
         let mut sys = small(p, v, vec![Sysfs::Madvise], None, calls);
         sys.projection = Projection::ALL;
         let mut opt = Options::new(2, Symmetry::NONE);
@@ -87,11 +65,7 @@ fn unreduced_counts_equal_stateright_bfs() {
         let theirs = sys.clone().checker().spawn_bfs().join();
         assert!(theirs.is_done());
         assert_eq!(ours.unique(), theirs.unique_state_count(), "{p}x{v}");
-        assert_eq!(
-            ours.generated as usize + sys.init_states().len(),
-            theirs.state_count(),
-            "{p}x{v}"
-        );
+        assert_eq!(ours.generated as usize + sys.init_states().len(), theirs.state_count(), "{p}x{v}");
     }
 }
 
@@ -102,16 +76,9 @@ fn verdicts_equal_stateright_bfs_and_dfs() {
     let bfs = sys.clone().checker().spawn_bfs().join();
     let dfs = sys.clone().checker().spawn_dfs().join();
     for (p, v) in sys.properties.iter().zip(&ours) {
-        for (name, c) in [
-            ("bfs", bfs.discovery(p.name).is_some()),
-            ("dfs", dfs.discovery(p.name).is_some()),
-        ] {
-            assert_eq!(
-                Verdict::decide(p.kind, c, true),
-                *v,
-                "{} by stateright {name}",
-                p.name
-            );
+        for (name, c) in [("bfs", bfs.discovery(p.name).is_some()), ("dfs", dfs.discovery(p.name).is_some())]
+        {
+            assert_eq!(Verdict::decide(p.kind, c, true), *v, "{} by stateright {name}", p.name);
         }
     }
 }
@@ -147,10 +114,7 @@ fn results_do_not_depend_on_threads() {
 fn a_truncated_run_never_holds() {
     let sys = small(2, 2, vec![Sysfs::Madvise], None, &[]);
     let mut opt = Options::new(2, sys.symmetry);
-    opt.limits = Limits {
-        max_states: Some(500),
-        ..Limits::default()
-    };
+    opt.limits = Limits { max_states: Some(500), ..Limits::default() };
     let x = explore(&sys, &opt);
     assert!(!x.complete && x.stopped.is_some());
     for (p, d) in sys.properties.iter().zip(&x.discoveries) {
@@ -170,12 +134,8 @@ fn a_truncated_run_never_holds() {
 /// Pinned sizes: a change here is a change in the model; update it on purpose.
 #[test]
 fn pinned_state_counts() {
-    let cases = [
-        ((1, 1, None), 783usize),
-        ((2, 1, None), 96648),
-        ((2, 2, Some(4)), 7998),
-        ((3, 2, Some(3)), 1389),
-    ];
+    let cases =
+        [((1, 1, None), 783usize), ((2, 1, None), 96648), ((2, 2, Some(4)), 7998), ((3, 2, Some(3)), 1389)];
     let mut got = Vec::new();
     for ((p, v, d), _) in cases {
         let calls = if d.is_none() { THP_AND_REMOTE } else { &[][..] };

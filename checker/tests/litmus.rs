@@ -31,17 +31,12 @@ fn run(sem: &Semantics, file: &Path) -> Option<ReplayError> {
 
 #[test]
 fn the_corpus_is_big_enough() {
-    assert!(
-        litmus_files().len() >= 15,
-        "DESIGN asks for at least 15 litmus files"
-    );
+    assert!(litmus_files().len() >= 15, "DESIGN asks for at least 15 litmus files");
 }
 
 #[test]
 fn every_litmus_file_passes_on_the_mainline_model() {
-    let sem = spec::load(&root().join("specs/linux-6.18.toml"))
-        .unwrap()
-        .semantics;
+    let sem = spec::load(&root().join("specs/linux-6.18.toml")).unwrap().semantics;
     let mut failures = Vec::new();
     for f in litmus_files() {
         if let Some(e) = run(&sem, &f) {
@@ -58,17 +53,11 @@ fn wrong_inheritance_rules_are_caught() {
     let mutants: Vec<(&str, Semantics)> = vec![
         (
             "fork and exec keep MCL_FUTURE",
-            Semantics {
-                vm_init_def_mask: base.vm_init_def_mask | VmFlags::VM_LOCKED,
-                ..base.clone()
-            },
+            Semantics { vm_init_def_mask: base.vm_init_def_mask | VmFlags::VM_LOCKED, ..base.clone() },
         ),
         (
             "the THP-disable bits are not inherited",
-            Semantics {
-                mmf_init_mask: mmflags_model::flags::MmfFlags::MMF_DUMPABLE,
-                ..base.clone()
-            },
+            Semantics { mmf_init_mask: mmflags_model::flags::MmfFlags::MMF_DUMPABLE, ..base.clone() },
         ),
         (
             "a secure exec clears the THP-disable bits",
@@ -79,10 +68,7 @@ fn wrong_inheritance_rules_are_caught() {
         ),
     ];
     for (what, sem) in mutants {
-        let caught = litmus_files()
-            .iter()
-            .filter(|f| run(&sem, f).is_some())
-            .count();
+        let caught = litmus_files().iter().filter(|f| run(&sem, f).is_some()).count();
         assert!(caught > 0, "no litmus file notices that {what}");
     }
 }

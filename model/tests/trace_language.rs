@@ -22,10 +22,7 @@ fn range() -> impl Strategy<Value = Range> {
 }
 
 fn target() -> impl Strategy<Value = Target> {
-    prop_oneof![
-        Just(Target::SelfProc),
-        (0..MAX_PROCS as u8).prop_map(Target::Pid)
-    ]
+    prop_oneof![Just(Target::SelfProc), (0..MAX_PROCS as u8).prop_map(Target::Pid)]
 }
 
 fn advice() -> impl Strategy<Value = Advice> {
@@ -53,8 +50,7 @@ fn call() -> impl Strategy<Value = Call> {
                 advice,
                 flags: PmadvFlags(f)
             }),
-        (any::<u32>(), any::<u32>())
-            .prop_map(|(a, f)| Call::PrctlSetThpDisable(a, ThpDisableFlags(f))),
+        (any::<u32>(), any::<u32>()).prop_map(|(a, f)| Call::PrctlSetThpDisable(a, ThpDisableFlags(f))),
         Just(Call::PrctlGetThpDisable),
         any::<u32>().prop_map(Call::PrctlSetNoNewPrivs),
         any::<u32>().prop_map(|f| Call::Mlockall(MclFlags(f))),
@@ -131,8 +127,6 @@ fn errors_point_at_the_column() {
     assert!(e.msg.contains("did you mean `MADV_HUGEPAGE`"), "{}", e.msg);
     let e = "P0 fork() = P9".parse::<Step>().unwrap_err();
     assert_eq!(e.col, 13);
-    let e = "P0 madvise(v1..v0, MADV_HUGEPAGE)"
-        .parse::<Step>()
-        .unwrap_err();
+    let e = "P0 madvise(v1..v0, MADV_HUGEPAGE)".parse::<Step>().unwrap_err();
     assert!(e.msg.contains("upwards"), "{}", e.msg);
 }
