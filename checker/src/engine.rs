@@ -11,12 +11,11 @@
 //! Tests cross-check counts and verdicts against stateright's checkers.
 
 use crate::limits::{Limits, Stop};
-use hashbrown::HashTable;
+use crate::visited::{hash32, Visited};
 use mmflags_model::key::{unpack, Key, Projection};
 use mmflags_model::properties::Kind;
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::System;
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -112,46 +111,6 @@ impl Exploration {
     }
 }
 
-fn hash32(s: &Key) -> u32 {
-    let mut h = rustc_hash::FxHasher::default();
-    s.hash(&mut h);
-    let v = h.finish();
-    (v ^ (v >> 32)) as u32
-}
-
-/// Table entries pack the id (low half) and a 32-bit state hash (high half),
-/// so the table can grow without rehashing states.
-fn table_hash(entry: u64) -> u64 {
-    (entry >> 32).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
-fn pack(id: u32, h: u32) -> u64 {
-    (h as u64) << 32 | id as u64
-}
-
-struct Visited {
-    table: HashTable<u64>,
-}
-
-impl Visited {
-    fn find(&self, states: &[Key], h: u32, s: &Key) -> bool {
-        self.table
-            .find(table_hash(pack(0, h)), |&e| (e >> 32) as u32 == h && states[e as u32 as usize] == *s)
-            .is_some()
-    }
-
-    /// Inserts `s` as the next id unless already present; true if new.
-    fn insert(&mut self, states: &mut Vec<Key>, h: u32, s: Key) -> bool {
-        if self.find(states, h, &s) {
-            return false;
-        }
-        let id = states.len() as u32;
-        states.push(s);
-        self.table.insert_unique(table_hash(pack(id, h)), pack(id, h), |&e| table_hash(e));
-        true
-    }
-}
-
 struct Candidate {
     hash: u32,
     state: Key,
@@ -177,6 +136,8 @@ fn expand_chunk(
 ) -> ChunkOut {
     let n = sys.alphabet.len();
     let mut out = ChunkOut { coverage: vec![Coverage::default(); n], ..Default::default() };
+    // One state's distinct successors: probed together after prefetching.
+    let mut batch: Vec<(u32, Key)> = Vec::with_capacity(64);
     for id in ids {
         let s = &unpack(&states[id]);
         sys.for_each_action(s, |aid, a| {
@@ -186,14 +147,24 @@ fn expand_chunk(
             let cov = &mut out.coverage[aid % n];
             cov.fired += 1;
             cov.errors += ret.is_err() as u64;
-            cov.changed += (t != *s) as u64;
             out.generated += 1;
             let c = sys.key(&t, proj, sym);
+            if c == states[id] {
+                // Back to the state being expanded (up to what is stored).
+                return;
+            }
+            cov.changed += 1;
             let h = hash32(&c);
-            if !visited.find(states, h, &c) {
-                out.cands.push(Candidate { hash: h, state: c, parent: id as u32 });
+            if !batch.iter().any(|(bh, bk)| *bh == h && *bk == c) {
+                visited.prefetch(h);
+                batch.push((h, c));
             }
         });
+        for (h, c) in batch.drain(..) {
+            if !visited.contains(states, h, &c) {
+                out.cands.push(Candidate { hash: h, state: c, parent: id as u32 });
+            }
+        }
     }
     out
 }
@@ -226,10 +197,19 @@ fn check_properties(
                 let hi = (lo + chunk).min(range.end);
                 let pending = &pending;
                 scope.spawn(move || {
-                    pending
-                        .iter()
-                        .map(|&i| (lo..hi).find(|&id| hit(i, &unpack(&states[id]))).map(|id| id as u32))
-                        .collect::<Vec<_>>()
+                    let mut first: Vec<Option<u32>> = vec![None; pending.len()];
+                    for id in lo..hi {
+                        let s = unpack(&states[id]);
+                        for (k, &i) in pending.iter().enumerate() {
+                            if first[k].is_none() && hit(i, &s) {
+                                first[k] = Some(id as u32);
+                            }
+                        }
+                        if first.iter().all(|f| f.is_some()) {
+                            break;
+                        }
+                    }
+                    first
                 })
             })
             .collect();
@@ -246,7 +226,7 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
     let sym = opt.symmetry;
     let mut states: Vec<Key> = Vec::new();
     let mut parents: Vec<u32> = Vec::new();
-    let mut visited = Visited { table: HashTable::new() };
+    let mut visited = Visited::new();
     let mut proj = sys.projection;
     for s in stateright::Model::init_states(sys) {
         let c = sys.key(&s, &proj, sym);

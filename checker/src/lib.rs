@@ -12,3 +12,4 @@ pub mod report;
 pub mod run;
 pub mod spec;
 pub mod verdict;
+pub mod visited;

@@ -347,6 +347,12 @@ fn cmd_diff(a: &str, b: &str, depth: usize, max_pairs: usize) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // Like any Unix filter: a closed pipe (`check | head`) ends the process
+    // quietly instead of a panic on the next print.
+    // SAFETY: restoring the default disposition of a signal has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let interrupt = Arc::new(AtomicBool::new(false));
     {

@@ -70,6 +70,7 @@ pub fn index(outcomes: &[SpecOutcome]) -> String {
         }
         s.push('\n');
     }
+    s.push_str(&reviews(outcomes));
     s.push_str("\n## Specs\n\n");
     for o in outcomes {
         let _ = writeln!(
@@ -86,6 +87,72 @@ pub fn index(outcomes: &[SpecOutcome]) -> String {
     s.push_str("\n## Properties\n\n");
     for p in CATALOGUE.iter().filter(|p| props.contains(&p.name)) {
         let _ = writeln!(s, "- `{}` ({}): {}", p.name, p.kind, p.meaning);
+    }
+    s
+}
+
+/// Properties whose good outcome is worth saying out loud in a review.
+const HEADLINE: [&str; 4] = [
+    "unmodified_program_gets_thp",
+    "default_kept_as_promised",
+    "unprivileged_exec_gains_nothing",
+    "explicit_optout_kept",
+];
+
+fn is_good(v: Verdict) -> bool {
+    matches!(v, Verdict::Holds | Verdict::Reachable)
+}
+
+/// A few sentences per variant a reviewer can quote: what it gets right,
+/// what breaks (with the shortest trace), and what it shares with mainline.
+fn reviews(outcomes: &[SpecOutcome]) -> String {
+    let base = outcomes.iter().find(|o| o.spec.name == "linux-6.18");
+    let mut s = String::from("\n## What each variant gets right and what breaks\n\n");
+    s.push_str("Generated from the verdicts above; every claim links to its shortest trace in the spec's report.\n\n");
+    for o in outcomes {
+        let mainline_says = |name: &str| {
+            base.filter(|b| b.spec.name != o.spec.name)
+                .and_then(|b| b.properties.iter().find(|p| p.def.name == name))
+                .map(|p| p.verdict)
+        };
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        let mut shared = Vec::new();
+        for p in o.properties.iter().filter(|p| p.verdict != Verdict::Inconclusive) {
+            if is_good(p.verdict) {
+                if HEADLINE.contains(&p.def.name) {
+                    good.push(p.def.good.to_string());
+                }
+                continue;
+            }
+            let claim = match p.trace.as_ref().filter(|_| p.verdict.has_trace()) {
+                Some(t) => format!(
+                    "{} ([{} steps]({}.md#{}): `{}`)",
+                    p.def.bad,
+                    t.steps.len(),
+                    o.spec.name,
+                    p.def.name,
+                    t.lines().join("; ")
+                ),
+                None => p.def.bad.to_string(),
+            };
+            if mainline_says(p.def.name) == Some(p.verdict) {
+                shared.push(claim);
+            } else {
+                bad.push(claim);
+            }
+        }
+        let _ = write!(s, "**[{0}]({0}.md)** — {1}.", o.spec.name, o.spec.title);
+        if !good.is_empty() {
+            let _ = write!(s, " It {}.", good.join("; it "));
+        }
+        if !bad.is_empty() {
+            let _ = write!(s, " But it {}.", bad.join("; and it "));
+        }
+        if !shared.is_empty() {
+            let _ = write!(s, " Like mainline, it {}.", shared.join("; it "));
+        }
+        s.push_str("\n\n");
     }
     s
 }
