@@ -18,27 +18,33 @@
  * The other VM_* flags (locked, dontcopy, wipeonfork) cannot arise: no call
  * of this alphabet sets them.
  *
- * Parameters (C preprocessor, e.g. `spin -DNPROC=2 -DNVMA=2 -a ...`):
- *   NPROC  process slots, 1..4 (our [bounds] processes)
- *   NVMA   VMA slots per process, 1..4 (our [bounds] vmas)
+ * Parameters (C preprocessor, e.g. `spin -o2 -DNPROC=2 -DNVMA=2 -a ...`):
+ *   NPROC    process slots, 1..4 (our [bounds] processes)
+ *   NVMA     VMA slots per process, 1..4 (our [bounds] vmas)
  *   NOPROPS  do not check the spec's properties (no never claim)
- *   DUMP     instead of checking, print every state the search expands,
- *            in the line format of `check bench --dump-states` (debugging:
- *            `pan | grep '^sysfs=' | sort -u` is then our state set)
+ *   DUMP     print the state after every transition, in the line format
+ *            of `check bench --dump-states`, and check nothing: then
+ *            `./pan | grep '^sysfs=' | sort -u` is our state set
+ * Always generate with `spin -o2`: without it SPIN drops a variable that no
+ * statement reads (sysfs, under NOPROPS or DUMP) and so merges states that
+ * our checker keeps apart.
  *
  * Transitions: one d_step per syscall of one process; the alphabet is
  * exactly `check bench linux-6.18-thp --alphabet` (22 calls per process at
  * two VMA slots), each enabled where `System::enabled` enables it (mmap only
  * with a free VMA slot, munmap(vN) only when vN is mapped, fork only with a
- * free process slot, everything else always). So SPIN's transition count is
- * our "total states" plus 4 (see below), which checks the enabling too.
+ * free process slot, everything else always, failing calls included). So
+ * SPIN's transition count is our "total states" plus 4 (see below), which
+ * checks the enabling conditions too, not only the reachable set.
  *
  * Initial states: ours are three (one per sysfs mode, P0 root and fresh).
  * SPIN has one, so `init` first chooses the mode nondeterministically. That
  * pre-choice state (program counter before the choice) is the one extra
- * state SPIN stores: SPIN stored = ours + 1, and SPIN transitions =
- * ours + 3 (the three choices) + 1 (SPIN counts the initial state as a
- * transition into it).
+ * state SPIN stores: SPIN stored = ours + 1. SPIN transitions = ours + 3
+ * (the three choices) + 1 (pan counts the initial state as a transition),
+ * with pan built -DNOSTUTTER; without it pan adds one stuttering step of
+ * the never claim at each state without successors (the three states in
+ * which every process has exited).
  *
  * Properties: checked like ours, on every state, by a one-state never claim
  * `do :: assert(...) od` (SPIN's idiom for an invariant; it adds no states).

@@ -271,6 +271,33 @@ mod tests {
     use super::*;
     use mmflags_model::state::{Process, Vma};
 
+    /// The counts SPIN's twin (bench/linux-6.18-thp.pml) agrees with, state
+    /// set for state set (bench/run --sets). If a change to the model's
+    /// semantics moves them, the twin must change with it; an engine change
+    /// must not move them at all.
+    #[test]
+    fn counts_the_spin_twin_agrees_with() {
+        let spec = spec::load(&run::resolve("linux-6.18-thp").unwrap()).unwrap();
+        for (procs, vmas, unique, total) in [
+            (1, 1, 327, 4_860),
+            (1, 2, 1_083, 21_492),
+            (2, 1, 35_643, 1_060_128),
+        ] {
+            let mut s = spec.clone();
+            s.bounds.processes = procs;
+            s.bounds.vmas = vmas;
+            let sys = s.system();
+            let x = engine::explore(&sys, &Options::new(2, Symmetry::NONE));
+            assert!(x.complete);
+            assert_eq!(
+                (x.unique(), x.generated),
+                (unique, total),
+                "linux-6.18-thp at {procs}x{vmas} without symmetry: update bench/linux-6.18-thp.pml \
+                 and bench/README.md if the model's semantics changed"
+            );
+        }
+    }
+
     #[test]
     fn dump_line_uses_the_twin_codes() {
         let mut s = State::init(Sysfs::Madvise);
