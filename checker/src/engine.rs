@@ -198,8 +198,8 @@ fn check_properties(
                 let pending = &pending;
                 scope.spawn(move || {
                     let mut first: Vec<Option<u32>> = vec![None; pending.len()];
-                    for id in lo..hi {
-                        let s = unpack(&states[id]);
+                    for (id, key) in states.iter().enumerate().take(hi).skip(lo) {
+                        let s = unpack(key);
                         for (k, &i) in pending.iter().enumerate() {
                             if first[k].is_none() && hit(i, &s) {
                                 first[k] = Some(id as u32);

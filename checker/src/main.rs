@@ -4,6 +4,8 @@
 //! Exit codes: 0 every verdict as expected; 1 a verdict differs; 2 bad
 //! input; 3 inconclusive (a limit outside the spec stopped a run).
 
+mod bench;
+
 use clap::{Args, Parser, Subcommand};
 use mmflags_checker::limits::{mem_total_bytes, Limits};
 use mmflags_checker::run::{self, RunConfig};
@@ -94,6 +96,9 @@ enum Cmd {
         #[arg(long)]
         check: bool,
     },
+    /// Explore one spec at the given bounds and print counts, time, rate
+    /// and peak memory (for bench/run; verdicts are not gated).
+    Bench(bench::BenchArgs),
 }
 
 fn config(r: &RunArgs, interrupt: Arc<AtomicBool>) -> Result<RunConfig, String> {
@@ -371,5 +376,6 @@ fn main() -> ExitCode {
         Some(Cmd::Replay { spec, file }) => cmd_replay(spec, file),
         Some(Cmd::Reports { check }) => cmd_reports(*check, interrupt),
         Some(Cmd::Diff { spec_a, spec_b, depth, max_pairs }) => cmd_diff(spec_a, spec_b, *depth, *max_pairs),
+        Some(Cmd::Bench(args)) => bench::cmd_bench(args, interrupt),
     }
 }
