@@ -638,7 +638,10 @@ impl Trace {
                     let m = Sysfs::from_name(mode).ok_or_else(|| TraceError {
                         line,
                         col,
-                        msg: format!("unknown sysfs mode `{mode}`; expected never, madvise or always"),
+                        msg: match did_you_mean(mode, Sysfs::ALL.map(|m| m.name())) {
+                            Some(m) => format!("unknown sysfs mode `{mode}`; did you mean `{m}`?"),
+                            None => format!("unknown sysfs mode `{mode}`; expected never, madvise or always"),
+                        },
                     })?;
                     if trace.sysfs.is_some_and(|old| old != m) {
                         return Err(TraceError {

@@ -1,10 +1,20 @@
 //! The property catalogue: stable names, a one-line meaning, the kind, the
 //! ghost bits each reads, and the predicate. Predicates read the state (and
 //! the shared `thp` table); they never re-implement a transition rule.
+//!
+//! Each `always` property names its premises (`PREMISES`): `sometimes`
+//! predicates for the case the property rules on (a secure exec by a
+//! non-root user, an opted-out VMA, a promised default, ...). A premise is a
+//! necessary condition of a violation — every path to a violating state
+//! passes through a state where it holds, by the violating state at the
+//! latest — so a premise that is unreachable means the property cannot be
+//! violated at all within the bounds: it holds vacuously, and reports say
+//! so. A premise reads only what its property reads, so checking it beside
+//! the property keeps the same states.
 
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask, VmaGhost};
-use crate::state::{Process, State, Sysfs};
+use crate::state::{Cred, Process, State, Sysfs};
 use crate::thp;
 use crate::System;
 use std::fmt;
@@ -40,6 +50,9 @@ pub struct PropertyDef {
     pub ghosts: GhostMask,
     /// For `Always`: the invariant. For `Sometimes`: the state to reach.
     pub condition: fn(&System, &State) -> bool,
+    /// Names in `PREMISES` of what must be reachable for a `holds` to say
+    /// more than "the case never happens" (empty for `sometimes`).
+    pub premises: &'static [&'static str],
 }
 
 impl fmt::Debug for PropertyDef {
@@ -141,6 +154,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "can set VM_HUGEPAGE and VM_NOHUGEPAGE together",
         ghosts: ghosts(0, 0),
         condition: thp_flags_exclusive,
+        premises: &["hugepage_in_use", "nohugepage_in_use"],
     },
     PropertyDef {
         name: "unprivileged_exec_gains_nothing",
@@ -150,6 +164,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "lets an unprivileged process start a setuid program with a THP-raising default",
         ghosts: ghosts(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_BY_UNPRIV.0 | Ghost::SECURE_EXEC_RAISED.0, 0),
         condition: unprivileged_exec_gains_nothing,
+        premises: &["secure_exec_by_user", "unpriv_raising_setting"],
     },
     PropertyDef {
         name: "secure_exec_inherits_nothing",
@@ -162,6 +177,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
             0,
         ),
         condition: secure_exec_inherits_nothing,
+        premises: &["secure_exec_by_user", "unpriv_setting_without_nnp"],
     },
     PropertyDef {
         name: "mlock_not_inherited",
@@ -171,6 +187,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "passes mlock state to a child or an exec'd image",
         ghosts: ghosts(Ghost::CALLED_MLOCKALL.0, 0),
         condition: mlock_not_inherited,
+        premises: &["mlock_in_use"],
     },
     PropertyDef {
         name: "disable_dominates",
@@ -180,6 +197,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "leaves a VMA THP-eligible under PR_SET_THP_DISABLE",
         ghosts: ghosts(0, 0),
         condition: disable_dominates,
+        premises: &["thp_disabled_with_vma"],
     },
     PropertyDef {
         name: "sysfs_never_means_never",
@@ -189,6 +207,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "gives THP although sysfs says never",
         ghosts: ghosts(0, 0),
         condition: sysfs_never_means_never,
+        premises: &["sysfs_never_with_vma"],
     },
     PropertyDef {
         name: "prctl_only_reduces",
@@ -198,6 +217,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "has a prctl that raises THP eligibility",
         ghosts: ghosts(Ghost::DEFAULT_HG_BY_PRCTL.0, VmaGhost::RAISED_BY_PRCTL.0),
         condition: prctl_only_reduces,
+        premises: &["prctl_control_with_vma"],
     },
     PropertyDef {
         name: "explicit_optout_kept",
@@ -207,6 +227,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "overrides a program's own MADV_NOHUGEPAGE with a process-wide call",
         ghosts: ghosts(0, VmaGhost::OPTED_OUT.0),
         condition: explicit_optout_kept,
+        premises: &["vma_opted_out"],
     },
     PropertyDef {
         name: "default_kept_as_promised",
@@ -216,6 +237,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "breaks its own promise: the default is lost",
         ghosts: ghosts(Ghost::PROMISED.0, 0),
         condition: default_kept_as_promised,
+        premises: &["default_promised"],
     },
     PropertyDef {
         name: "failed_call_changes_no_default",
@@ -225,6 +247,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "changes the default in a call that fails",
         ghosts: ghosts(Ghost::FAILED_CALL_CHANGED_DEFAULT.0, 0),
         condition: failed_call_changes_no_default,
+        premises: &["thp_default_set"],
     },
     PropertyDef {
         name: "unmodified_program_gets_thp",
@@ -234,6 +257,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "misses the use case: a launcher cannot give an unmodified program THP under sysfs madvise",
         ghosts: ghosts(Ghost::EXEC_FRESH.0, 0),
         condition: unmodified_program_gets_thp,
+        premises: &[],
     },
 ];
 
@@ -241,6 +265,195 @@ pub fn by_name(name: &str) -> Option<&'static PropertyDef> {
     CATALOGUE.iter().find(|p| p.name == name)
 }
 
+fn any_proc(s: &State, f: impl Fn(&Process) -> bool) -> bool {
+    s.live().any(|(_, p)| f(p))
+}
+
+fn flag_in_use(p: &Process, f: VmFlags) -> bool {
+    p.mm.def_flags.intersects(f) || mapped(p).any(|(_, v, _)| v.intersects(f))
+}
+
+fn hugepage_in_use(_: &System, s: &State) -> bool {
+    any_proc(s, |p| flag_in_use(p, VmFlags::VM_HUGEPAGE))
+}
+
+fn nohugepage_in_use(_: &System, s: &State) -> bool {
+    any_proc(s, |p| flag_in_use(p, VmFlags::VM_NOHUGEPAGE))
+}
+
+/// `Cred::SetuidRoot` (real uid a user, effective uid 0) is what a secure
+/// exec of a setuid-root image by a non-root user gives, and only that.
+fn secure_exec_by_user(_: &System, s: &State) -> bool {
+    any_proc(s, |p| p.cred == Cred::SetuidRoot)
+}
+
+fn unpriv_raising_setting(_: &System, s: &State) -> bool {
+    any_proc(s, |p| {
+        (p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) && p.ghost.contains(Ghost::DEFAULT_BY_UNPRIV))
+            || (p.mm.flags.intersects(MmfFlags::THP_RAISING) && p.ghost.contains(Ghost::PRCTL_BY_UNPRIV))
+    })
+}
+
+fn unpriv_setting_without_nnp(_: &System, s: &State) -> bool {
+    let default = Ghost(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::DEFAULT_WITHOUT_NNP.0);
+    let prctl = Ghost(Ghost::PRCTL_BY_UNPRIV.0 | Ghost::PRCTL_WITHOUT_NNP.0);
+    any_proc(s, |p| {
+        (p.mm.def_flags.intersects(VmFlags::THP_MASK) && p.ghost.contains(default))
+            || (p.mm.flags.intersects(MmfFlags::PRCTL_THP) && p.ghost.contains(prctl))
+    })
+}
+
+fn mlock_in_use(_: &System, s: &State) -> bool {
+    any_proc(s, |p| flag_in_use(p, VmFlags::VM_LOCKED_MASK))
+}
+
+fn thp_disabled_with_vma(_: &System, s: &State) -> bool {
+    any_proc(s, |p| p.mm.flags.contains(MmfFlags::MMF_DISABLE_THP_COMPLETELY) && mapped(p).next().is_some())
+}
+
+fn sysfs_never_with_vma(_: &System, s: &State) -> bool {
+    s.sysfs == Sysfs::Never && any_proc(s, |p| mapped(p).next().is_some())
+}
+
+fn prctl_control_with_vma(_: &System, s: &State) -> bool {
+    any_proc(s, |p| {
+        let mm_control = p.mm.flags.intersects(MmfFlags::PRCTL_THP);
+        mapped(p).any(|(_, _, g)| mm_control || g.contains(VmaGhost::RAISED_BY_PRCTL))
+    })
+}
+
+fn vma_opted_out(_: &System, s: &State) -> bool {
+    any_proc(s, |p| mapped(p).any(|(_, _, g)| g.contains(VmaGhost::OPTED_OUT)))
+}
+
+fn default_promised(_: &System, s: &State) -> bool {
+    any_proc(s, |p| p.ghost.intersects(Ghost::PROMISED))
+}
+
+fn thp_default_set(_: &System, s: &State) -> bool {
+    any_proc(s, |p| p.mm.def_flags.intersects(VmFlags::THP_MASK))
+}
+
+const fn premise(
+    name: &'static str,
+    meaning: &'static str,
+    ghosts: GhostMask,
+    condition: fn(&System, &State) -> bool,
+) -> PropertyDef {
+    PropertyDef {
+        name,
+        kind: Kind::Sometimes,
+        meaning,
+        good: "reaches the case the property rules on",
+        bad: "never reaches the case the property rules on",
+        ghosts,
+        condition,
+        premises: &[],
+    }
+}
+
+/// The premises the catalogue's properties name, each a `sometimes`.
+pub const PREMISES: &[PropertyDef] = &[
+    premise("hugepage_in_use", "some VMA or def_flags carries VM_HUGEPAGE", ghosts(0, 0), hugepage_in_use),
+    premise("nohugepage_in_use", "some VMA or def_flags carries VM_NOHUGEPAGE", ghosts(0, 0), nohugepage_in_use),
+    premise(
+        "secure_exec_by_user",
+        "a non-root user started a setuid-root image (a secure exec: real uid a user, effective uid 0)",
+        ghosts(0, 0),
+        secure_exec_by_user,
+    ),
+    premise(
+        "unpriv_raising_setting",
+        "a THP-raising setting (VM_HUGEPAGE in def_flags, or a THP-raising MMF bit) made by a caller without CAP_SYS_ADMIN is in force",
+        ghosts(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_BY_UNPRIV.0, 0),
+        unpriv_raising_setting,
+    ),
+    premise(
+        "unpriv_setting_without_nnp",
+        "a THP setting (a def_flags default or a prctl control) made by a caller without CAP_SYS_ADMIN and without no_new_privs is in force",
+        ghosts(Ghost::ORIGIN.0, 0),
+        unpriv_setting_without_nnp,
+    ),
+    premise("mlock_in_use", "VM_LOCKED or VM_LOCKONFAULT is set in def_flags or on a VMA", ghosts(0, 0), mlock_in_use),
+    premise(
+        "thp_disabled_with_vma",
+        "THP is completely disabled (MMF_DISABLE_THP_COMPLETELY) in an mm with a mapped VMA",
+        ghosts(0, 0),
+        thp_disabled_with_vma,
+    ),
+    premise("sysfs_never_with_vma", "sysfs is `never` and a VMA is mapped", ghosts(0, 0), sysfs_never_with_vma),
+    premise(
+        "prctl_control_with_vma",
+        "a prctl THP control is in force over a mapped VMA (an MMF_DISABLE_THP_* or MMF_THP_ALWAYS bit, or a VM_HUGEPAGE a prctl put there)",
+        ghosts(0, VmaGhost::RAISED_BY_PRCTL.0),
+        prctl_control_with_vma,
+    ),
+    premise(
+        "vma_opted_out",
+        "a VMA its own process marked MADV_NOHUGEPAGE has not been named by a madvise/process_madvise since",
+        ghosts(0, VmaGhost::OPTED_OUT.0),
+        vma_opted_out,
+    ),
+    premise(
+        "default_promised",
+        "the variant has promised a process a THP default across fork/exec (its [intent])",
+        ghosts(Ghost::PROMISED.0, 0),
+        default_promised,
+    ),
+    premise(
+        "thp_default_set",
+        "a THP default (VM_HUGEPAGE or VM_NOHUGEPAGE in def_flags) is in force",
+        ghosts(0, 0),
+        thp_default_set,
+    ),
+];
+
+pub fn premise_by_name(name: &str) -> Option<&'static PropertyDef> {
+    PREMISES.iter().find(|p| p.name == name)
+}
+
+/// The premises of `p`, in the order it names them.
+pub fn premises_of(p: &PropertyDef) -> impl Iterator<Item = &'static PropertyDef> + '_ {
+    p.premises.iter().filter_map(|n| premise_by_name(n))
+}
+
+/// `props` followed by their premises (each once, in `PREMISES` order):
+/// what a run checks so it can tell a vacuous `holds` from a real one.
+pub fn with_premises(props: &[&'static PropertyDef]) -> Vec<&'static PropertyDef> {
+    let mut out = props.to_vec();
+    out.extend(PREMISES.iter().filter(|q| props.iter().any(|p| p.premises.contains(&q.name))));
+    out
+}
+
 pub fn names() -> impl Iterator<Item = &'static str> {
     CATALOGUE.iter().map(|p| p.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_premise_named_exists_and_reads_only_what_its_property_reads() {
+        for p in CATALOGUE {
+            assert_eq!(premises_of(p).count(), p.premises.len(), "{}: unknown premise", p.name);
+            assert_eq!(
+                p.kind == Kind::Always,
+                !p.premises.is_empty(),
+                "{}: premises are for `always`",
+                p.name
+            );
+            for q in premises_of(p) {
+                assert_eq!(q.kind, Kind::Sometimes);
+                let (g, h) = (q.ghosts, p.ghosts);
+                assert_eq!(g.process.0 & !h.process.0, 0, "{} reads ghosts {} does not", q.name, p.name);
+                assert_eq!(g.vma.0 & !h.vma.0, 0, "{} reads VMA ghosts {} does not", q.name, p.name);
+            }
+        }
+        let named: Vec<&str> = CATALOGUE.iter().flat_map(|p| p.premises.iter().copied()).collect();
+        for q in PREMISES {
+            assert!(named.contains(&q.name), "premise {} belongs to no property", q.name);
+            assert!(by_name(q.name).is_none(), "{} is both a property and a premise", q.name);
+        }
+    }
 }

@@ -18,10 +18,16 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate, if it is close enough to be a plausible typo.
+/// Cheap for any input: a candidate whose length is too far from the
+/// word's is skipped before the quadratic distance is computed.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(2);
+    let len = word.chars().count();
+    // About a third of the word, at least 2, but never the whole word (any
+    // two-letter word is two edits from any other).
+    let limit = (len / 3).max(2).min(len.saturating_sub(1));
     candidates
         .into_iter()
+        .filter(|c| c.chars().count().abs_diff(len) <= limit)
         .map(|c| (edit_distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -38,5 +44,8 @@ mod tests {
         assert_eq!(did_you_mean("thp_flag_exclusive", names), Some("thp_flags_exclusive"));
         assert_eq!(did_you_mean("MADV_HUGEPAG", ["MADV_HUGEPAGE", "MADV_NOHUGEPAGE"]), Some("MADV_HUGEPAGE"));
         assert_eq!(did_you_mean("zzz", names), None);
+        assert_eq!(did_you_mean("xx", ["hg", "nh"]), None);
+        assert_eq!(did_you_mean("hh", ["hg", "nh"]), Some("hg"));
+        assert_eq!(did_you_mean("", ["hg"]), None);
     }
 }
