@@ -259,6 +259,9 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
     proj = narrowed(&x.discoveries);
 
     let abort = AtomicBool::new(false);
+    // The limit that made a worker abort (reliab: the reason is kept as it
+    // was seen; re-reading it later could find memory freed again).
+    let abort_reason: std::sync::OnceLock<Stop> = std::sync::OnceLock::new();
     let mut depth = 0;
     loop {
         let lo = x.levels[depth];
@@ -272,7 +275,7 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
             x.complete = true;
             break;
         }
-        if let Some(stop) = opt.limits.before_level(depth, states.len(), start) {
+        if let Some(stop) = opt.limits.before_level(depth, states.len(), start, &opt.interrupt) {
             x.stopped = Some(stop);
             break;
         }
@@ -284,8 +287,8 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         let outs: Vec<(usize, ChunkOut)> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..opt.threads.min(nchunks))
                 .map(|_| {
-                    let (states, visited, next_chunk, abort, proj) =
-                        (&states, &visited, &next_chunk, &abort, &proj);
+                    let (states, visited, next_chunk, abort, proj, abort_reason) =
+                        (&states, &visited, &next_chunk, &abort, &proj, &abort_reason);
                     scope.spawn(move || {
                         let mut mine = Vec::new();
                         loop {
@@ -300,7 +303,8 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
                             let out = expand_chunk(sys, sym, proj, states, visited, ids);
                             opt.counters.generated.fetch_add(out.generated, Ordering::Relaxed);
                             mine.push((k, out));
-                            if opt.limits.during(&opt.interrupt, start).is_some() {
+                            if let Some(stop) = opt.limits.during(&opt.interrupt, start) {
+                                let _ = abort_reason.set(stop);
                                 abort.store(true, Ordering::Relaxed);
                             }
                         }
@@ -313,6 +317,13 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
             all.sort_by_key(|(k, _)| *k);
             all
         });
+
+        // reliab: refuse a merge that would not fit under --max-memory.
+        let incoming = outs.iter().map(|(_, o)| o.cands.len()).sum();
+        if let Some(stop) = opt.limits.before_merge(depth + 1, incoming, states.len(), visited.bytes()) {
+            x.stopped = Some(stop);
+            break;
+        }
 
         // Merge in chunk order: ids are those a sequential BFS would assign.
         let mut merged_all = true;
@@ -342,7 +353,7 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         }
         proj = narrowed(&x.discoveries);
         if !merged_all {
-            x.stopped = opt.limits.during(&opt.interrupt, start).or(Some(Stop::Interrupted));
+            x.stopped = abort_reason.get().copied().or(Some(Stop::Interrupted));
             break;
         }
         if hi == states.len() {

@@ -23,7 +23,19 @@ pub enum Stop {
     DepthCap(usize),
     StateCap(usize),
     Timeout(Duration),
-    Memory { limit: u64, rss: u64 },
+    Memory {
+        limit: u64,
+        rss: u64,
+    },
+    /// Refused before merging the states of `depth`: the merge was
+    /// estimated to need `need` more bytes for `states` candidates.
+    MemoryEstimate {
+        limit: u64,
+        rss: u64,
+        need: u64,
+        depth: usize,
+        states: usize,
+    },
     Interrupted,
 }
 
@@ -36,6 +48,13 @@ impl fmt::Display for Stop {
             Stop::Memory { limit, rss } => {
                 write!(f, "stopped by --max-memory {} MiB (resident {} MiB)", limit >> 20, rss >> 20)
             }
+            Stop::MemoryEstimate { limit, rss, need, depth, states } => write!(
+                f,
+                "stopped by --max-memory {} MiB before storing depth {depth}: its {states} new states would need about {} MiB more on top of {} MiB resident",
+                limit >> 20,
+                need.div_ceil(1 << 20),
+                rss >> 20
+            ),
             Stop::Interrupted => f.write_str("interrupted (Ctrl-C)"),
         }
     }
@@ -56,12 +75,78 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// A field of /proc/meminfo, in bytes.
+fn meminfo_bytes(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = s.lines().find(|l| l.split(':').next() == Some(field))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
+}
+
 /// Total RAM, from /proc/meminfo.
 pub fn mem_total_bytes() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    meminfo_bytes("MemTotal")
+}
+
+/// The memory ceiling when `--max-memory` is not given: three quarters of
+/// RAM, and no more than nine tenths of what is available now (other
+/// programs, other runs on a shared machine), so that the search stops
+/// itself, inconclusive, before the kernel's OOM killer would stop it.
+pub fn default_max_memory() -> Option<u64> {
+    let total = mem_total_bytes()? / 4 * 3;
+    let available = meminfo_bytes("MemAvailable").map(|a| a / 10 * 9 + rss_bytes().unwrap_or(0));
+    Some(available.map_or(total, |a| a.min(total)))
+}
+
+/// Most worker threads `--threads` accepts (each is a real OS thread).
+pub const MAX_THREADS: usize = 1024;
+
+/// `--threads N`.
+pub fn threads_arg(n: Option<usize>, default: usize) -> Result<usize, String> {
+    match n {
+        Some(0) => Err("--threads 0: give at least 1".into()),
+        Some(n) if n > MAX_THREADS => Err(format!("--threads {n}: give at most {MAX_THREADS}")),
+        Some(n) => Ok(n),
+        None => Ok(default.clamp(1, MAX_THREADS)),
+    }
+}
+
+/// `--timeout SECONDS`.
+pub fn timeout_arg(t: Option<f64>) -> Result<Option<Duration>, String> {
+    t.map(|t| {
+        Duration::try_from_secs_f64(t)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| format!("--timeout {t:?}: give a positive number of seconds"))
+    })
+    .transpose()
+}
+
+/// `--max-memory MIB`, or the default ceiling.
+pub fn max_memory_arg(mib: Option<u64>) -> Result<Option<u64>, String> {
+    match mib {
+        Some(0) => Err("--max-memory 0: give a number of MiB, at least 1".into()),
+        Some(m) => m.checked_mul(1 << 20).map(Some).ok_or_else(|| format!("--max-memory {m}: too large")),
+        None => Ok(default_max_memory()),
+    }
+}
+
+/// Most bytes that storing `incoming` candidates (all of them new, at
+/// worst) adds to the resident set at the merge's peak: a key and a parent
+/// id each, and the visited table (`table_bytes` now, 8 bytes a slot, at
+/// most half full) grown to fit, with its previous size still held while
+/// it is rehashed. The candidates themselves are already resident.
+pub fn merge_bytes(incoming: usize, stored: usize, table_bytes: usize) -> u64 {
+    let per_state = (std::mem::size_of::<mmflags_model::key::Key>() + std::mem::size_of::<u32>()) as u64;
+    let slots = (table_bytes / 8) as u64;
+    let wanted = 2 * (stored as u64 + incoming as u64);
+    let table = if wanted > slots {
+        let final_bytes = wanted.next_power_of_two() * 8;
+        (final_bytes + final_bytes / 2).saturating_sub(table_bytes as u64)
+    } else {
+        0
+    };
+    per_state * incoming as u64 + table
 }
 
 impl Limits {
@@ -77,7 +162,16 @@ impl Limits {
     }
 
     /// Checked before expanding level `depth`.
-    pub fn before_level(&self, depth: usize, unique: usize, start: Instant) -> Option<Stop> {
+    pub fn before_level(
+        &self,
+        depth: usize,
+        unique: usize,
+        start: Instant,
+        interrupt: &AtomicBool,
+    ) -> Option<Stop> {
+        if interrupt.load(Ordering::Relaxed) {
+            return Some(Stop::Interrupted);
+        }
         if self.max_depth == Some(depth) {
             return Some(Stop::DepthCap(depth));
         }
@@ -93,6 +187,28 @@ impl Limits {
             return Some(Stop::Interrupted);
         }
         self.time(start).or_else(|| self.memory())
+    }
+
+    /// Checked before the candidates for level `depth` are merged into the
+    /// store: refuses a merge whose estimated peak (`merge_bytes`) would
+    /// take the resident set above `--max-memory`, before it is attempted.
+    pub fn before_merge(
+        &self,
+        depth: usize,
+        incoming: usize,
+        stored: usize,
+        table_bytes: usize,
+    ) -> Option<Stop> {
+        let limit = self.max_memory?;
+        let rss = rss_bytes()?;
+        let need = merge_bytes(incoming, stored, table_bytes);
+        (rss.saturating_add(need) > limit).then_some(Stop::MemoryEstimate {
+            limit,
+            rss,
+            need,
+            depth,
+            states: incoming,
+        })
     }
 
     /// Checked after a level is merged.

@@ -7,7 +7,7 @@
 mod bench;
 
 use clap::{Args, Parser, Subcommand};
-use mmflags_checker::limits::{mem_total_bytes, Limits};
+use mmflags_checker::limits::{self, Limits};
 use mmflags_checker::run::{self, RunConfig};
 use mmflags_checker::spec::{self, SpecError};
 use mmflags_checker::verdict::{SpecOutcome, Verdict};
@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -57,8 +56,8 @@ struct RunArgs {
     /// Stop after this many seconds (inconclusive).
     #[arg(long)]
     timeout: Option<f64>,
-    /// Stop when resident memory exceeds this many MiB (inconclusive);
-    /// default: three quarters of RAM.
+    /// Stop when resident memory would exceed this many MiB (inconclusive);
+    /// default: three quarters of RAM, at most nine tenths of what is free.
     #[arg(long)]
     max_memory: Option<u64>,
     /// Explore without symmetry reduction.
@@ -102,18 +101,10 @@ enum Cmd {
 }
 
 fn config(r: &RunArgs, interrupt: Arc<AtomicBool>) -> Result<RunConfig, String> {
-    let timeout = match r.timeout {
-        Some(t) if !(t > 0.0 && t.is_finite()) => {
-            return Err(format!("--timeout {t}: give a positive number of seconds"))
-        }
-        t => t.map(Duration::from_secs_f64),
-    };
-    if r.threads == Some(0) {
-        return Err("--threads 0: give at least 1".into());
-    }
-    let max_memory = r.max_memory.map(|m| m << 20).or_else(|| mem_total_bytes().map(|t| t / 4 * 3));
+    let timeout = limits::timeout_arg(r.timeout)?;
+    let max_memory = limits::max_memory_arg(r.max_memory)?;
     Ok(RunConfig {
-        threads: r.threads.unwrap_or_else(RunConfig::default_threads),
+        threads: limits::threads_arg(r.threads, RunConfig::default_threads())?,
         symmetry: !r.no_symmetry,
         limits: Limits { max_depth: r.max_depth, max_states: r.max_states, timeout, max_memory },
         interrupt,
@@ -195,14 +186,9 @@ fn cmd_check(a: &CheckArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    let mut outcomes = Vec::new();
-    for s in specs {
-        let stop = cfg.interrupt.load(Ordering::Relaxed);
-        outcomes.push(run::run_spec(s, &cfg));
-        if stop {
-            break;
-        }
-    }
+    // After Ctrl-C each remaining spec stops at once (inconclusive, reason
+    // "interrupted"), so every spec asked for is listed.
+    let outcomes: Vec<SpecOutcome> = specs.into_iter().map(|s| run::run_spec(s, &cfg)).collect();
     if a.json {
         println!("{}", serde_json::to_string_pretty(&json::summary(&outcomes)).expect("JSON"));
     } else {
@@ -279,7 +265,7 @@ fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
     let cfg = RunConfig {
         threads: RunConfig::default_threads(),
         symmetry: true,
-        limits: Limits { max_memory: mem_total_bytes().map(|t| t / 4 * 3), ..Limits::default() },
+        limits: Limits { max_memory: limits::default_max_memory(), ..Limits::default() },
         interrupt,
         progress: true,
     };
