@@ -4,6 +4,7 @@
 
 pub mod diff;
 pub mod engine;
+pub mod input;
 pub mod json;
 pub mod limits;
 pub mod render;

@@ -15,12 +15,15 @@ pub enum Failure {
     Mismatch(String, String),
 }
 
+/// Largest trace file read: a million steps of the longest call.
+pub const MAX_TRACE_BYTES: u64 = 128 << 20;
+
 /// Replays `file` on `spec` and returns the annotated output.
 pub fn replay_file(spec: &Spec, file: &Path) -> Result<String, Failure> {
-    let text =
-        std::fs::read_to_string(file).map_err(|e| Failure::BadInput(format!("{}: {e}", file.display())))?;
+    let text = crate::input::read_text(file, MAX_TRACE_BYTES, "a trace")
+        .map_err(|e| Failure::BadInput(format!("{}:{}:{}: {}", file.display(), e.line, e.col, e.msg)))?;
     let trace = Trace::parse(&text).map_err(|e| Failure::BadInput(format!("{}:{e}", file.display())))?;
-    replay_trace(spec, &trace).map_err(|f| match f {
+    replay_on(&System::replayer(spec.semantics.clone()), spec, &trace, Some(&text)).map_err(|f| match f {
         Failure::BadInput(e) => Failure::BadInput(format!("{}:{e}", file.display())),
         other => other,
     })
@@ -28,9 +31,15 @@ pub fn replay_file(spec: &Spec, file: &Path) -> Result<String, Failure> {
 
 /// Replays a parsed trace. Errors name the line (`LINE:COL: ...`).
 pub fn replay_trace(spec: &Spec, trace: &Trace) -> Result<String, Failure> {
-    let sys = System::replayer(spec.semantics.clone());
+    replay_on(&System::replayer(spec.semantics.clone()), spec, trace, None)
+}
+
+/// `replay_trace` on a replayer already built for `spec`
+/// (`System::replayer`); `text`, the file the trace was read from, places
+/// errors at their column (column 1 without it).
+pub fn replay_on(sys: &System, spec: &Spec, trace: &Trace, text: Option<&str>) -> Result<String, Failure> {
     let vmas = trace_vmas(trace).max(spec.bounds.vmas);
-    let (init, steps, err) = replay(&sys, trace, Sysfs::Madvise);
+    let (init, steps, err) = replay(sys, trace, Sysfs::Madvise);
     let mut out = format!(
         "# spec: {}\n# sysfs: {}{}\n",
         spec.name,
@@ -53,8 +62,12 @@ pub fn replay_trace(spec: &Spec, trace: &Trace) -> Result<String, Failure> {
             out.push_str(&format!("# {} steps, every written result matched\n", steps.len()));
             Ok(out)
         }
-        Some(ReplayError::Step { line, err }) => Err(Failure::BadInput(format!("{line}: {err}"))),
-        Some(e @ ReplayError::Mismatch { line, .. }) => Err(Failure::Mismatch(out, format!("{line}: {e}"))),
+        Some(ReplayError::Step { line, err }) => {
+            Err(Failure::BadInput(format!("{line}:{}: {err}", columns(text, line).0)))
+        }
+        Some(e @ ReplayError::Mismatch { line, .. }) => {
+            Err(Failure::Mismatch(out, format!("{line}:{}: {e}", columns(text, line).1)))
+        }
     }
 }
 
@@ -72,4 +85,20 @@ fn trace_vmas(trace: &Trace) -> usize {
         })
         .max()
         .unwrap_or(1)
+}
+
+/// Columns of the step and of its written result on 1-based `line` of
+/// `text` (1 where there is no text or no result).
+fn columns(text: Option<&str>, line: usize) -> (usize, usize) {
+    let Some(l) = text.and_then(|t| t.lines().nth(line.saturating_sub(1))) else {
+        return (1, 1);
+    };
+    let code = l.split('#').next().unwrap_or_default();
+    let col = |byte: usize| l[..byte].chars().count() + 1;
+    let step = code.find(|c: char| !c.is_whitespace()).map_or(1, col);
+    let result = code
+        .rfind('=')
+        .map(|eq| eq + 1 + (code[eq + 1..].len() - code[eq + 1..].trim_start().len()))
+        .map_or(step, col);
+    (step, result)
 }

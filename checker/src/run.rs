@@ -40,7 +40,9 @@ pub fn specs_dir() -> PathBuf {
 /// A spec argument is a path to a file or the name of a spec in `specs/`.
 pub fn resolve(arg: &str) -> Result<PathBuf, SpecError> {
     let p = PathBuf::from(arg);
-    if p.is_file() {
+    // Anything at that path is meant as a file (the loader says what is
+    // wrong with a directory or a device); otherwise it is a spec name.
+    if p.symlink_metadata().is_ok() {
         return Ok(p);
     }
     let dir = specs_dir();

@@ -1,7 +1,13 @@
 //! Spec files (`specs/*.toml`): loading, `extends`, and validation into a
 //! `Spec`. Every error names the file, line and column, says what is wrong
 //! and how to fix it (with a "did you mean" for a misspelled name).
+//!
+//! The loader is fed hostile input by the fuzz target `spec_loader` and the
+//! corpus in `tests/bad/`: it never panics, never reads without bound (see
+//! `input`), and caps what could make it slow (nesting, `extends` chains,
+//! the number and length of `[actions]` patterns).
 
+use crate::input::{self, line_col};
 use crate::verdict::Verdict;
 use mmflags_model::action::PmadvFlags;
 use mmflags_model::flags::{MmfFlags, VmFlags};
@@ -50,11 +56,14 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// The model this spec asks about.
+    /// The model this spec asks about: its calls, and its expected
+    /// properties followed by their premises (checked alongside, to tell a
+    /// vacuous `holds` from a real one).
     pub fn system(&self) -> System {
         let cands = alphabet::candidates(&self.semantics, self.bounds.processes, self.bounds.vmas);
         let (calls, _) = alphabet::select(&cands, &self.include, &self.exclude);
-        let props = self.expect.iter().map(|(p, _)| *p).collect();
+        let checked: Vec<&'static PropertyDef> = self.expect.iter().map(|(p, _)| *p).collect();
+        let props = properties::with_premises(&checked);
         System::new(self.semantics.clone(), self.bounds.clone(), calls, props)
     }
 }
@@ -70,16 +79,21 @@ enum Val {
 }
 
 impl Val {
-    fn of(v: &DeValue<'_>, text: &str) -> Val {
+    /// No knob is an array of arrays; deeper nesting is not read (it only
+    /// has to be reported, and recursion must stay bounded).
+    const MAX_NESTING: usize = 4;
+
+    fn of(v: &DeValue<'_>, text: &str, depth: usize) -> Val {
         match v {
             DeValue::String(s) => Val::Str(s.to_string()),
             DeValue::Integer(i) => {
                 Val::Int(i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok())
             }
             DeValue::Boolean(b) => Val::Bool(*b),
+            DeValue::Array(_) if depth >= Self::MAX_NESTING => Val::Other("nested array"),
             DeValue::Array(a) => Val::Array(
                 a.iter()
-                    .map(|item| (Val::of(item.get_ref(), text), line_col(text, item.span().start)))
+                    .map(|item| (Val::of(item.get_ref(), text, depth + 1), line_col(text, item.span().start)))
                     .collect(),
             ),
             other => Val::Other(other.type_str()),
@@ -151,12 +165,14 @@ const SECTIONS: &[(&str, &[&str])] = &[
 /// Sections an extending spec replaces as a whole rather than key by key.
 const WHOLE_SECTIONS: &[&str] = &["bounds", "actions", "expect"];
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
+/// Largest spec file read: real specs are a few KiB.
+pub const MAX_SPEC_BYTES: u64 = 1 << 20;
+/// Longest `extends` chain followed (the specs in `specs/` use two).
+pub const MAX_EXTENDS: usize = 16;
+/// Most patterns in one `[actions]` list, and the longest pattern: enough
+/// to name every call, small enough that matching stays instant.
+pub const MAX_PATTERNS: usize = 256;
+pub const MAX_PATTERN_CHARS: usize = 200;
 
 fn err(file: &Path, at: (usize, usize), msg: impl Into<String>) -> SpecError {
     SpecError { file: file.to_path_buf(), line: at.0, col: at.1, msg: msg.into() }
@@ -170,16 +186,22 @@ fn suggest(word: &str, cands: impl IntoIterator<Item = &'static str>) -> String 
     }
 }
 
-/// Parses one file into sections, checking section and key names.
+/// Reads and parses one file into sections.
 fn read_sections(file: &Path) -> Result<Sections, SpecError> {
-    let text = std::fs::read_to_string(file).map_err(|e| err(file, (1, 1), format!("cannot read: {e}")))?;
-    let doc = DeTable::parse(&text).map_err(|e| {
-        let at = e.span().map_or((1, 1), |s| line_col(&text, s.start));
+    let text =
+        input::read_text(file, MAX_SPEC_BYTES, "a spec").map_err(|e| err(file, (e.line, e.col), e.msg))?;
+    sections_of(file, &text)
+}
+
+/// Parses one file's text into sections, checking section and key names.
+fn sections_of(file: &Path, text: &str) -> Result<Sections, SpecError> {
+    let doc = DeTable::parse(text).map_err(|e| {
+        let at = e.span().map_or((1, 1), |s| line_col(text, s.start));
         err(file, at, format!("not valid TOML: {}", e.message().trim()))
     })?;
     let mut out = Sections::new();
     for (sec, body) in doc.get_ref().iter() {
-        let at = line_col(&text, sec.span().start);
+        let at = line_col(text, sec.span().start);
         let name = sec.get_ref().as_ref();
         let Some((_, keys)) = SECTIONS.iter().find(|(s, _)| *s == name) else {
             return Err(err(
@@ -198,7 +220,7 @@ fn read_sections(file: &Path) -> Result<Sections, SpecError> {
         let entries = out.entry(name.to_string()).or_default();
         for (k, v) in table.iter() {
             let kname = k.get_ref().as_ref();
-            let kat = line_col(&text, k.span().start);
+            let kat = line_col(text, k.span().start);
             if !keys.is_empty() && !keys.contains(&kname) {
                 return Err(err(
                     file,
@@ -206,13 +228,13 @@ fn read_sections(file: &Path) -> Result<Sections, SpecError> {
                     format!("unknown key `{kname}` in [{name}]{}", suggest(kname, keys.iter().copied())),
                 ));
             }
-            let value = Val::of(v.get_ref(), &text);
+            let value = Val::of(v.get_ref(), text, 0);
             entries.insert(
                 kname.to_string(),
                 Entry {
                     value,
                     key_at: kat,
-                    value_at: line_col(&text, v.span().start),
+                    value_at: line_col(text, v.span().start),
                     file: file.to_path_buf(),
                 },
             );
@@ -223,23 +245,74 @@ fn read_sections(file: &Path) -> Result<Sections, SpecError> {
 
 /// Loads `file`, following `extends` (looked up beside it), and validates.
 pub fn load(file: &Path) -> Result<Spec, SpecError> {
-    let mut chain = vec![file.to_path_buf()];
-    let mut merged = read_sections(file)?;
+    resolve_extends(file, read_sections(file)?)
+}
+
+/// Loads `bytes` as if they were the contents of `file` (whose `extends`
+/// are looked up beside it on disk). The fuzz target's way in.
+pub fn load_bytes(file: &Path, bytes: &[u8]) -> Result<Spec, SpecError> {
+    if bytes.len() as u64 > MAX_SPEC_BYTES {
+        return Err(err(file, (1, 1), format!("a spec file is at most {MAX_SPEC_BYTES} bytes")));
+    }
+    let text = input::decode(bytes.to_vec(), "a spec").map_err(|e| err(file, (e.line, e.col), e.msg))?;
+    resolve_extends(file, sections_of(file, &text)?)
+}
+
+/// A spec name as `extends` may give it: a file stem in the same directory.
+fn is_spec_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('.')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The file's identity for cycle detection: symlinks and `..` resolved.
+fn identity(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Follows the `extends` chain from `file` (already read as `merged`) and validates.
+fn resolve_extends(file: &Path, mut merged: Sections) -> Result<Spec, SpecError> {
+    let mut chain = vec![identity(file)];
     let mut extends = None;
     let mut cur = merged.clone();
     while let Some(e) = cur.get("spec").and_then(|s| s.get("extends")).cloned() {
         let Some(base) = e.value.as_str() else {
             return Err(err(&e.file, e.value_at, "`extends` is the name of another spec, as a string"));
         };
+        if !is_spec_name(base) {
+            return Err(err(
+                &e.file,
+                e.value_at,
+                format!("`extends = {base:?}` is not a spec name; name a spec in the same directory by its file name without `.toml`, like \"linux-6.18\""),
+            ));
+        }
         let base_file = e.file.with_file_name(format!("{base}.toml"));
         if extends.is_none() {
             extends = Some(base.to_string());
         }
-        if chain.contains(&base_file) {
-            return Err(err(&e.file, e.value_at, format!("`extends = \"{base}\"` makes a cycle")));
+        if chain.contains(&identity(&base_file)) {
+            let names: Vec<String> = chain
+                .iter()
+                .chain([&identity(&base_file)])
+                .map(|p| p.file_stem().unwrap_or_default().to_string_lossy().into_owned())
+                .collect();
+            return Err(err(
+                &e.file,
+                e.value_at,
+                format!("`extends = \"{base}\"` makes a cycle: {}", names.join(" -> ")),
+            ));
         }
-        if !base_file.exists() {
-            let names = spec_names(e.file.parent().unwrap_or(Path::new(".")));
+        if chain.len() > MAX_EXTENDS {
+            return Err(err(
+                &e.file,
+                e.value_at,
+                format!("`extends` chain is longer than {MAX_EXTENDS} specs; extend the base directly"),
+            ));
+        }
+        // A dangling or looping symlink exists too: reading it says what is wrong.
+        if base_file.symlink_metadata().is_err() {
+            let dir = e.file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let names = spec_names(dir);
             let hint = did_you_mean(base, names.iter().map(|s| s.as_str()))
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_else(|| format!("; the specs beside it: {}", names.join(", ")));
@@ -249,8 +322,16 @@ pub fn load(file: &Path) -> Result<Spec, SpecError> {
                 format!("`extends`: no spec `{}`{hint}", base_file.display()),
             ));
         }
-        chain.push(base_file.clone());
-        cur = read_sections(&base_file)?;
+        chain.push(identity(&base_file));
+        // A base that cannot be read at all is this `extends`'s problem; an
+        // error inside a base is shown where it is, with the way it was reached.
+        let text = input::read_text(&base_file, MAX_SPEC_BYTES, "a spec").map_err(|r| {
+            err(&e.file, e.value_at, format!("`extends = \"{base}\"`: {}: {}", base_file.display(), r.msg))
+        })?;
+        cur = sections_of(&base_file, &text).map_err(|b| SpecError {
+            msg: format!("{} (extended from {}:{}:{})", b.msg, e.file.display(), e.value_at.0, e.value_at.1),
+            ..b
+        })?;
         // The extending file's keys win; the base fills in the rest, key by
         // key for knobs and bounds. [actions] and [expect] are questions, not
         // knobs: the base's apply only when the extending file has none.
@@ -325,16 +406,22 @@ impl<'a> Reader<'a> {
             return Ok(None);
         };
         let n = match e.value {
-            Val::Int(Some(n)) => Some(n),
-            _ => None,
-        }
-        .ok_or_else(|| {
-            err(
-                &e.file,
-                e.value_at,
-                format!("[{sec}] {key} must be an integer, found {}", e.value.type_str()),
-            )
-        })?;
+            Val::Int(Some(n)) => n,
+            Val::Int(None) => {
+                return Err(err(
+                    &e.file,
+                    e.value_at,
+                    format!("[{sec}] {key} is too large for a 64-bit integer: {why}"),
+                ))
+            }
+            _ => {
+                return Err(err(
+                    &e.file,
+                    e.value_at,
+                    format!("[{sec}] {key} must be an integer, found {}", e.value.type_str()),
+                ))
+            }
+        };
         if n < lo || n > hi {
             return Err(err(&e.file, e.value_at, format!("[{sec}] {key} = {n} is out of range: {why}")));
         }
@@ -556,7 +643,21 @@ fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result
         let Some(items) = r.strings("actions", key)? else {
             return Ok(Vec::new());
         };
+        if let (true, Some(e)) = (items.len() > MAX_PATTERNS, r.get("actions", key)) {
+            return Err(err(
+                &e.file,
+                e.value_at,
+                format!("[actions] {key} lists {} patterns; at most {MAX_PATTERNS}", items.len()),
+            ));
+        }
         for (p, at, f) in &items {
+            if p.chars().count() > MAX_PATTERN_CHARS {
+                return Err(err(
+                    f,
+                    *at,
+                    format!("[actions] {key}: a pattern is at most {MAX_PATTERN_CHARS} characters; a call's printed form is much shorter"),
+                ));
+            }
             if !cands.iter().any(|c| alphabet::matches(p, c)) {
                 let names: Vec<&'static str> = cands.iter().map(|c| c.name()).collect();
                 let hint = did_you_mean(p, names.iter().copied())
@@ -600,8 +701,11 @@ fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result
                 &e.file,
                 e.value_at,
                 format!(
-                    "`{prop}` is a {} property: expect {}, not `{word}`{}",
-                    def.kind,
+                    "`{prop}` is {} property: expect {}, not `{word}`{}",
+                    match def.kind {
+                        Kind::Always => "an `always`",
+                        Kind::Sometimes => "a `sometimes`",
+                    },
                     allowed.join(" or "),
                     did_you_mean(word, allowed.iter().copied())
                         .map(|w| format!("; did you mean `{w}`?"))

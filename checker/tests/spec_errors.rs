@@ -1,19 +1,27 @@
 //! Bad spec files are rejected with the file, line and column, what is
-//! wrong and how to fix it, by the library and by the binary (exit 2).
+//! wrong and how to fix it, by the library and by the binary (exit 2, never
+//! a panic): every file of the hostile corpus in `tests/bad/`, and the
+//! inputs a repository cannot hold (devices, FIFOs, huge files, long
+//! `extends` chains), made here at run time.
 
 use mmflags_checker::spec;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn bad(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad").join(format!("{name}.toml"))
+fn bad_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad")
 }
 
-/// (file, line, column, a fragment of the message)
+fn bad(name: &str) -> PathBuf {
+    bad_dir().join(format!("{name}.toml"))
+}
+
+/// (file, line, column, a fragment of the message). A misspelled name must
+/// come with "did you mean".
 const CASES: &[(&str, usize, usize, &str)] = &[
     ("unknown-section", 4, 2, "unknown section `[bound]`; did you mean `bounds`?"),
     ("unknown-property", 10, 1, "did you mean `thp_flags_exclusive`?"),
-    ("wrong-verdict-kind", 10, 31, "is a sometimes property: expect reachable or unreachable"),
+    ("wrong-verdict-kind", 10, 31, "is a `sometimes` property: expect reachable or unreachable"),
     ("impossible-bound", 5, 13, "the model holds 1 to 4 processes"),
     ("unknown-knob", 5, 1, "did you mean `vm_init_def_mask`?"),
     ("unknown-flag", 5, 21, "did you mean `VM_NOHUGEPAGE`?"),
@@ -24,7 +32,55 @@ const CASES: &[(&str, usize, usize, &str)] = &[
     ("wrong-type", 5, 13, "must be an integer"),
     ("unknown-variant", 5, 11, "did you mean `mainline`?"),
     ("missing-extends", 3, 11, "no spec"),
+    ("empty", 1, 1, "missing [spec] name; add `[spec]` with `name = \"empty\"`"),
+    ("not-utf8", 3, 13, "byte 0xe9 is not UTF-8"),
+    ("nul-byte", 3, 11, "not valid TOML"),
+    ("crlf", 7, 21, "unknown mode `nevr`; did you mean `never`?"),
+    ("huge-integer", 8, 9, "[bounds] depth is too large for a 64-bit integer"),
+    ("negative-depth", 8, 9, "depth = -1 is out of range"),
+    ("depth-zero", 8, 9, "depth = 0 is out of range"),
+    ("float-bound", 6, 8, "[bounds] vmas must be an integer, found float"),
+    ("datetime-value", 8, 9, "[bounds] depth must be an integer, found datetime"),
+    ("deep-nesting", 5, 93, "not valid TOML"),
+    ("nested-array", 5, 21, "holds strings only, found array"),
+    ("section-as-value", 1, 1, "`spec` must be a section"),
+    ("duplicate-key", 3, 1, "duplicate key"),
+    ("misspelled-bound", 5, 1, "unknown key `proceses` in [bounds]; did you mean `processes`?"),
+    ("misspelled-intent", 5, 1, "did you mean `default_survives_fork`?"),
+    ("misspelled-verdict", 10, 23, "not `hold`; did you mean `holds`?"),
+    ("expect-inconclusive", 10, 23, "expect holds or violated, not `inconclusive`"),
+    ("verdict-not-string", 10, 23, "must be a string, like \"holds\""),
+    ("inline-table-verdict", 10, 23, "must be a string, like \"holds\""),
+    ("sysfs-twice", 7, 30, "lists `madvise` twice"),
+    ("sysfs-empty", 7, 9, "[bounds] sysfs is empty"),
+    ("sysfs-not-string", 7, 21, "holds strings only, found integer"),
+    ("no-expect", 1, 1, "no [expect] section"),
+    ("empty-alphabet", 10, 1, "leaves no call to explore"),
+    ("flag-not-defined", 6, 23, "PMADV_SET_FORK_EXEC_DEFAULT, which is not in [semantics] pmadv_flags"),
+    ("promised-by-undefined", 5, 15, "PMADV_INHERIT_EXEC, which is not in [semantics] pmadv_flags"),
+    ("long-pattern", 10, 12, "a pattern is at most 200 characters"),
+    ("many-patterns", 10, 11, "lists 300 patterns; at most 256"),
+    ("extends-cycle-a", 3, 11, "makes a cycle: extends-cycle-a -> extends-cycle-b -> extends-cycle-a"),
+    ("extends-cycle-b", 3, 11, "makes a cycle"),
+    ("extends-self", 3, 11, "`extends = \"extends-self\"` makes a cycle"),
+    ("extends-path", 3, 11, "is not a spec name"),
+    ("extends-not-string", 3, 11, "`extends` is the name of another spec, as a string"),
+    ("extends-directory", 3, 11, "directory.toml: is a directory"),
+    ("extends-symlink-loop", 3, 11, "Too many levels of symbolic links"),
+    ("directory", 1, 1, "is a directory, not a spec file"),
+    ("symlink-loop-a", 1, 1, "Too many levels of symbolic links"),
+    ("symlink-loop-b", 1, 1, "Too many levels of symbolic links"),
 ];
+
+/// The file an error is reported in: the one given, except where the
+/// mistake is in the file it extends (the cycle closes in the other file).
+fn reported_in(name: &str) -> &str {
+    match name {
+        "extends-cycle-a" => "extends-cycle-b",
+        "extends-cycle-b" => "extends-cycle-a",
+        n => n,
+    }
+}
 
 #[test]
 fn every_bad_spec_is_rejected_with_its_position() {
@@ -32,26 +88,155 @@ fn every_bad_spec_is_rejected_with_its_position() {
         let e = spec::load(&bad(name)).expect_err(name);
         assert_eq!((e.line, e.col), (line, col), "{name}: {e}");
         assert!(e.msg.contains(fragment), "{name}: {e}");
-        assert!(e.file.ends_with(format!("{name}.toml")) || name == "missing-extends", "{name}: {e}");
+        assert_eq!(e.file, bad(reported_in(name)), "{name}: {e}");
     }
 }
 
 #[test]
 fn the_corpus_is_covered() {
-    let on_disk = std::fs::read_dir(bad("x").parent().unwrap())
+    let mut on_disk: Vec<String> = std::fs::read_dir(bad_dir())
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "toml"))
-        .count();
-    assert_eq!(on_disk, CASES.len(), "every file in tests/bad needs a case here");
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut cased: Vec<String> = CASES.iter().map(|c| c.0.to_string()).collect();
+    cased.sort();
+    assert_eq!(on_disk, cased, "every file in tests/bad needs a case here, and every case a file");
+}
+
+/// Runs `check ARGS`; returns (exit code, stdout, stderr).
+fn check(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_check")).args(args).output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
 }
 
 #[test]
 fn the_binary_exits_2_with_the_position() {
-    for &(name, line, col, _) in CASES {
-        let out = Command::new(env!("CARGO_BIN_EXE_check")).arg(bad(name)).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{name}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(&format!("{name}.toml:{line}:{col}:")), "{name}: {err}");
+    for &(name, line, col, fragment) in CASES {
+        let (code, _, err) = check(&[bad(name).as_os_str()]);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        let at = format!("{}:{line}:{col}: ", bad(reported_in(name)).display());
+        assert!(err.contains(&at), "{name}: {err}");
+        assert!(err.contains(fragment), "{name}: {err}");
         assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+}
+
+/// A scratch directory of this test's own.
+fn scratch(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("spec-errors-{name}"));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const MINIMAL: &str =
+    "[bounds]\nprocesses = 1\nvmas = 1\nsysfs = [\"madvise\"]\n\n[expect]\nthp_flags_exclusive = \"holds\"\n";
+
+#[test]
+fn devices_fifos_and_huge_files_are_refused_without_reading_them() {
+    let d = scratch("files");
+    let fifo = d.join("fifo.toml");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo has no other preconditions.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // Opening a FIFO without a writer would block for ever: the loader must not.
+    let e = spec::load(&fifo).unwrap_err();
+    assert!(e.msg.contains("not a regular file"), "{e}");
+    let huge = d.join("huge.toml");
+    std::fs::File::create(&huge).unwrap().set_len(spec::MAX_SPEC_BYTES + 1).unwrap();
+    let e = spec::load(&huge).unwrap_err();
+    assert!(e.msg.contains("at most 1 MiB"), "{e}");
+    let zero = d.join("zero.toml");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    for f in [&fifo, &huge, &zero, &PathBuf::from("/dev/zero")] {
+        let (code, _, err) = check(&[f.as_os_str()]);
+        assert_eq!(code, Some(2), "{}: {err}", f.display());
+        assert!(err.contains(&format!("{}:1:1: ", f.display())), "{err}");
+    }
+    // ... and as the base of an `extends`.
+    std::fs::write(
+        d.join("via-zero.toml"),
+        format!("[spec]\nname = \"via-zero\"\nextends = \"zero\"\n{MINIMAL}"),
+    )
+    .unwrap();
+    let e = spec::load(&d.join("via-zero.toml")).unwrap_err();
+    assert_eq!((e.line, e.col), (3, 11), "{e}");
+    assert!(e.msg.contains("not a regular file"), "{e}");
+}
+
+#[test]
+fn long_extends_chains_are_cut() {
+    let d = scratch("chain");
+    let n = spec::MAX_EXTENDS + 2;
+    for i in 0..n {
+        let extends = if i + 1 < n { format!("extends = \"c{}\"\n", i + 1) } else { String::new() };
+        std::fs::write(d.join(format!("c{i}.toml")), format!("[spec]\nname = \"c{i}\"\n{extends}{MINIMAL}"))
+            .unwrap();
+    }
+    let e = spec::load(&d.join("c0.toml")).unwrap_err();
+    assert!(e.msg.contains("chain is longer than"), "{e}");
+    assert_eq!(e.line, 3, "{e}");
+    // A chain within the cap loads, with the base's bounds.
+    assert!(spec::load(&d.join("c2.toml")).is_ok());
+    // A cycle through a path that is not written the same way twice.
+    std::fs::write(d.join("x.toml"), "[spec]\nname = \"x\"\nextends = \"y\"\n").unwrap();
+    std::os::unix::fs::symlink(d.join("x.toml"), d.join("y.toml")).unwrap();
+    let e = spec::load(&d.join("x.toml")).unwrap_err();
+    assert!(e.msg.contains("makes a cycle"), "{e}");
+}
+
+#[test]
+fn bad_command_lines_exit_2_without_a_panic() {
+    let spec = bad("extends-self");
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/linux-6.18-thp.toml");
+    let litmus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/litmus/madvise-holes.litmus");
+    let cases: Vec<(Vec<&std::ffi::OsStr>, &str)> = vec![
+        (vec!["no-such-spec".as_ref()], "no such spec file or spec name"),
+        (vec!["linux-6.1".as_ref()], "did you mean `linux-6.18`?"),
+        (vec![real.as_os_str(), "--timeout=-1".as_ref()], "--timeout -1"),
+        (vec![real.as_os_str(), "--timeout".as_ref(), "1e300".as_ref()], "--timeout 1e300"),
+        (vec![real.as_os_str(), "--timeout".as_ref(), "NaN".as_ref()], "--timeout NaN"),
+        (vec![real.as_os_str(), "--threads".as_ref(), "0".as_ref()], "--threads 0"),
+        (vec![real.as_os_str(), "--threads".as_ref(), "100000".as_ref()], "at most 1024"),
+        (vec![real.as_os_str(), "--max-memory".as_ref(), "18446744073709551615".as_ref()], "too large"),
+        (vec![real.as_os_str(), "--max-memory".as_ref(), "0".as_ref()], "--max-memory 0"),
+        (vec![real.as_os_str(), "--max-depth=-3".as_ref()], "--max-depth"),
+        (
+            vec!["trace".as_ref(), real.as_os_str(), "thp_flag_exclusive".as_ref()],
+            "did you mean `thp_flags_exclusive`?",
+        ),
+        (vec!["trace".as_ref(), spec.as_os_str(), "thp_flags_exclusive".as_ref()], "makes a cycle"),
+        (
+            vec![
+                "trace".as_ref(),
+                real.as_os_str(),
+                "thp_flags_exclusive".as_ref(),
+                "--timeout".as_ref(),
+                "inf".as_ref(),
+            ],
+            "--timeout inf",
+        ),
+        (vec!["replay".as_ref(), "no-such-spec".as_ref(), litmus.as_os_str()], "no such spec"),
+        (vec!["replay".as_ref(), real.as_os_str(), "/no/such/trace".as_ref()], "cannot read"),
+        (vec!["replay".as_ref(), real.as_os_str(), "/dev/zero".as_ref()], "not a regular file"),
+        (vec!["replay".as_ref(), real.as_os_str(), "/".as_ref()], "is a directory"),
+        (vec!["replay".as_ref(), real.as_os_str()], "Usage"),
+        (vec!["diff".as_ref(), real.as_os_str(), spec.as_os_str()], "makes a cycle"),
+        (vec!["diff".as_ref(), real.as_os_str(), "no-such-spec".as_ref()], "no such spec"),
+        (
+            vec!["diff".as_ref(), real.as_os_str(), real.as_os_str(), "--depth".as_ref(), "x".as_ref()],
+            "--depth",
+        ),
+        (vec!["--no-such-flag".as_ref()], "--no-such-flag"),
+    ];
+    for (args, fragment) in cases {
+        let (code, _, err) = check(&args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(fragment), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
