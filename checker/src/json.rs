@@ -1,4 +1,8 @@
-//! The machine-readable summary (`check --json`), in the schema of DESIGN 5.
+//! The machine-readable summary (`check --json`), in the schema of DESIGN 5,
+//! plus what honesty needs: why a run stopped (`stopped`), whether each
+//! `[expect]` was met (`as_expected`: never on an incomplete run), which
+//! `holds` are vacuous (with each premise's verdict and witness), and which
+//! calls never fired.
 
 use crate::verdict::SpecOutcome;
 use serde_json::{json, Value};
@@ -21,6 +25,7 @@ fn spec(o: &SpecOutcome) -> Value {
         "file": o.spec.file.display().to_string(),
         "complete": o.complete,
         "stopped": o.stopped.map(|s| s.to_string()),
+        "as_expected": o.complete && o.all_as_expected(),
         "bounds": {
             "processes": o.spec.bounds.processes,
             "vmas": o.spec.bounds.vmas,
@@ -37,12 +42,31 @@ fn spec(o: &SpecOutcome) -> Value {
         "total_states_per_second": if secs > 0.0 { o.generated as f64 / secs } else { 0.0 },
         "peak_memory_bytes": o.peak_rss,
         "bytes_per_state": std::mem::size_of::<mmflags_model::State>() + 12,
+        "coverage": {
+            "calls": o.coverage.len(),
+            "never_fired": o.never_fired().collect::<Vec<_>>(),
+            "never_changed": o.never_changed().collect::<Vec<_>>(),
+        },
         "properties": o.properties.iter().map(|p| {
             let mut v = json!({
                 "name": p.def.name,
                 "kind": p.def.kind.to_string(),
                 "verdict": p.verdict.word(),
                 "expected": p.expected.word(),
+                "as_expected": p.as_expected(),
+                "vacuous": p.vacuous(),
+                "premises": p.premises.iter().map(|q| {
+                    let mut w = json!({
+                        "name": q.def.name,
+                        "meaning": q.def.meaning,
+                        "verdict": q.verdict.word(),
+                    });
+                    if let Some(t) = q.trace.as_ref().filter(|_| q.verdict.has_trace()) {
+                        w["trace"] = json!(t.lines());
+                        w["sysfs"] = json!(t.init.sysfs.name());
+                    }
+                    w
+                }).collect::<Vec<_>>(),
             });
             if let Some(t) = p.trace.as_ref().filter(|_| p.verdict.has_trace()) {
                 v["trace"] = json!(t.lines());

@@ -14,3 +14,4 @@ pub mod run;
 pub mod spec;
 pub mod verdict;
 pub mod visited;
+pub mod witness;

@@ -156,25 +156,62 @@ fn print_table(outcomes: &[SpecOutcome]) {
             o.states_per_second()
         );
         for p in &o.properties {
-            let got = match &p.trace {
+            let mut got = match &p.trace {
                 Some(t) if p.verdict.has_trace() => {
                     format!("{} {} in {} steps", p.verdict.symbol(), p.verdict, t.steps.len())
                 }
                 _ => format!("{} {}", p.verdict.symbol(), p.verdict),
             };
-            let mark = if p.as_expected() { "" } else { "   <-- expected " };
-            let exp = if p.as_expected() { String::new() } else { p.expected.to_string() };
-            println!("  {:<16} {:<34} {got:<28} states={}{mark}{exp}", o.spec.name, p.def.name, o.unique);
+            if p.vacuous() {
+                got.push_str(" (vacuous)");
+            }
+            let mark = if p.as_expected() {
+                String::new()
+            } else if p.verdict == p.expected {
+                "   <-- run inconclusive: [expect] not met".to_string()
+            } else {
+                format!("   <-- expected {}", p.expected)
+            };
+            println!("  {:<16} {:<34} {got:<28} states={}{mark}", o.spec.name, p.def.name, o.unique);
+            for q in p.unreached().filter(|_| p.vacuous()) {
+                println!(
+                    "  {:<16}   vacuous: never reached: {} (`{}`)",
+                    o.spec.name, q.def.meaning, q.def.name
+                );
+            }
+        }
+        let never: Vec<&str> = o.never_fired().collect();
+        if !never.is_empty() && o.complete {
+            println!(
+                "  {:<16} {} of {} calls never fired: {}",
+                o.spec.name,
+                never.len(),
+                o.coverage.len(),
+                never.join(", ")
+            );
         }
     }
-    let wrong: usize =
-        outcomes.iter().map(|o| o.properties.iter().filter(|p| !p.as_expected()).count()).sum();
-    let total: usize = outcomes.iter().map(|o| o.properties.len()).sum();
-    println!(
-        "{} specs, {total} properties: {}",
-        outcomes.len(),
-        if wrong == 0 { "all as expected".to_string() } else { format!("{wrong} NOT as expected") }
-    );
+    let count = |f: &dyn Fn(&mmflags_checker::verdict::PropertyOutcome) -> bool| -> usize {
+        outcomes.iter().map(|o| o.properties.iter().filter(|p| f(p)).count()).sum()
+    };
+    let total = count(&|_| true);
+    let wrong = count(&|p| p.contradicts_expect());
+    let unmet = count(&|p| !p.as_expected() && !p.contradicts_expect());
+    let vacuous = count(&|p| p.vacuous());
+    let mut verdict = Vec::new();
+    if wrong == 0 && unmet == 0 {
+        verdict.push("all as expected".to_string());
+    }
+    if wrong > 0 {
+        verdict.push(format!("{wrong} NOT as expected"));
+    }
+    if unmet > 0 {
+        verdict.push(format!("{unmet} not met: run inconclusive"));
+    }
+    if vacuous > 0 {
+        verdict.push(format!("{vacuous} hold vacuously"));
+    }
+    println!("{} specs, {total} properties: {}", outcomes.len(), verdict.join("; "));
 }
 
 fn cmd_check(a: &CheckArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
@@ -232,6 +269,12 @@ fn cmd_trace(spec_arg: &str, property: &str, r: &RunArgs, interrupt: Arc<AtomicB
             print!("{}", render::trace_text(t, vmas, true));
         }
         _ => println!("# no trace: {} within the bounds ({} unique states)", p.verdict, o.unique),
+    }
+    if let Some(stop) = o.stopped {
+        println!("# inconclusive: {stop}");
+    }
+    for q in p.unreached().filter(|_| p.vacuous()) {
+        println!("# holds vacuously: never reached: {} (`{}`)", q.def.meaning, q.def.name);
     }
     if !o.complete {
         ExitCode::from(3)

@@ -113,5 +113,5 @@ pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
     if let Some(h) = reporter {
         let _ = h.join();
     }
-    SpecOutcome::from_exploration(spec, &sys, x, opt.threads)
+    SpecOutcome::from_exploration_until(spec, &sys, x, opt.threads, &cfg.interrupt)
 }

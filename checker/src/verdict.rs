@@ -4,8 +4,9 @@
 use crate::engine::{Coverage, Exploration};
 use crate::limits::Stop;
 use crate::spec::Spec;
-use mmflags_model::properties::{Kind, PropertyDef};
+use mmflags_model::properties::{self, Kind, PropertyDef};
 use std::fmt;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -66,17 +67,51 @@ impl fmt::Display for Verdict {
 
 pub use mmflags_model::Walk as Trace;
 
+/// Whether the case an `always` property rules on was reached.
+#[derive(Clone, Debug)]
+pub struct PremiseOutcome {
+    pub def: &'static PropertyDef,
+    /// `Reachable`, `Unreachable`, or `Inconclusive` on an incomplete run.
+    pub verdict: Verdict,
+    /// The shortest witness, when reached.
+    pub trace: Option<Trace>,
+}
+
 #[derive(Clone, Debug)]
 pub struct PropertyOutcome {
     pub def: &'static PropertyDef,
     pub verdict: Verdict,
     pub expected: Verdict,
     pub trace: Option<Trace>,
+    /// The run explored every state within the spec's bounds.
+    pub complete: bool,
+    /// The property's premises (see `properties::PREMISES`).
+    pub premises: Vec<PremiseOutcome>,
 }
 
 impl PropertyOutcome {
+    /// `[expect]` is met: the verdict is the expected one and the run was
+    /// complete. An incomplete run never meets `[expect]`, even when what
+    /// it found so far agrees with it.
     pub fn as_expected(&self) -> bool {
-        self.verdict == self.expected
+        self.complete && self.verdict == self.expected
+    }
+
+    /// The run decided a verdict that contradicts `[expect]` (a
+    /// counterexample or witness found, or a complete run without one).
+    pub fn contradicts_expect(&self) -> bool {
+        self.verdict != Verdict::Inconclusive && self.verdict != self.expected
+    }
+
+    /// Holds only because a premise is unreachable: the case the property
+    /// rules on never happens within the bounds.
+    pub fn vacuous(&self) -> bool {
+        self.verdict == Verdict::Holds && self.premises.iter().any(|q| q.verdict == Verdict::Unreachable)
+    }
+
+    /// The premises that were not reached (on a complete run: never can be).
+    pub fn unreached(&self) -> impl Iterator<Item = &PremiseOutcome> {
+        self.premises.iter().filter(|q| q.verdict == Verdict::Unreachable)
     }
 }
 
@@ -104,15 +139,42 @@ impl SpecOutcome {
         x: Exploration,
         threads: usize,
     ) -> SpecOutcome {
-        let properties = sys
-            .properties
+        Self::from_exploration_until(spec, sys, x, threads, &AtomicBool::new(false))
+    }
+
+    /// As `from_exploration`; setting `stop` (Ctrl-C) makes the search for
+    /// each shown trace fall back to the parent chain the run stored.
+    pub fn from_exploration_until(
+        spec: Spec,
+        sys: &mmflags_model::System,
+        x: Exploration,
+        threads: usize,
+        stop: &AtomicBool,
+    ) -> SpecOutcome {
+        let outcome = |def: &'static PropertyDef| {
+            let i = sys.properties.iter().position(|p| p.name == def.name)?;
+            let found = x.discoveries[i];
+            let verdict = Verdict::decide(def.kind, found.is_some(), x.complete);
+            let trace = found.and_then(|id| {
+                let chain = x.chain(id);
+                let hit = |s: &mmflags_model::State| (def.condition)(sys, s) == (def.kind == Kind::Sometimes);
+                crate::witness::least_shortest(sys, chain.len() - 1, hit, stop)
+                    .or_else(|| sys.concretize(&chain, x.symmetry, &x.projections))
+            });
+            Some((verdict, trace))
+        };
+        let properties = spec
+            .expect
             .iter()
-            .zip(&x.discoveries)
-            .zip(&spec.expect)
-            .map(|((def, found), (_, expected))| {
-                let verdict = Verdict::decide(def.kind, found.is_some(), x.complete);
-                let trace = found.and_then(|id| sys.concretize(&x.chain(id), x.symmetry, &x.projections));
-                PropertyOutcome { def, verdict, expected: *expected, trace }
+            .map(|&(def, expected)| {
+                let (verdict, trace) = outcome(def).expect("the system checks every expected property");
+                let premises = properties::premises_of(def)
+                    .map(|q| {
+                        let (verdict, trace) = outcome(q).expect("the system checks every premise");
+                        PremiseOutcome { def: q, verdict, trace }
+                    })
+                    .collect();
+                PropertyOutcome { def, verdict, expected, trace, complete: x.complete, premises }
             })
             .collect();
         let coverage = sys.alphabet.iter().zip(&x.coverage).map(|(c, cov)| (c.to_string(), *cov)).collect();
@@ -132,13 +194,23 @@ impl SpecOutcome {
         }
     }
 
+    /// Calls of the alphabet that no explored state could make.
+    pub fn never_fired(&self) -> impl Iterator<Item = &str> {
+        self.coverage.iter().filter(|(_, c)| c.fired == 0).map(|(n, _)| n.as_str())
+    }
+
+    /// Calls that fired but never changed a state (only returned, or failed).
+    pub fn never_changed(&self) -> impl Iterator<Item = &str> {
+        self.coverage.iter().filter(|(_, c)| c.fired > 0 && c.changed == 0).map(|(n, _)| n.as_str())
+    }
+
     pub fn all_as_expected(&self) -> bool {
         self.properties.iter().all(|p| p.as_expected())
     }
 
     /// Some decided verdict differs from `[expect]` (exit 1).
     pub fn any_wrong(&self) -> bool {
-        self.properties.iter().any(|p| p.verdict != Verdict::Inconclusive && !p.as_expected())
+        self.properties.iter().any(|p| p.contradicts_expect())
     }
 
     pub fn states_per_second(&self) -> f64 {
