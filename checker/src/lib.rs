@@ -4,6 +4,7 @@
 
 pub mod diff;
 pub mod engine;
+pub mod fuzz;
 pub mod input;
 pub mod json;
 pub mod limits;
