@@ -111,6 +111,7 @@ impl Exploration {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Candidate {
     hash: u32,
     state: Key,
@@ -136,10 +137,12 @@ fn expand_chunk(
 ) -> ChunkOut {
     let n = sys.alphabet.len();
     let mut out = ChunkOut { coverage: vec![Coverage::default(); n], ..Default::default() };
-    // One state's distinct successors: probed together after prefetching.
-    let mut batch: Vec<(u32, Key)> = Vec::with_capacity(64);
+    // Every distinct successor of each state in the chunk, then one
+    // pipelined pass over the visited set (see `probe_pipelined`).
+    let mut succ: Vec<Candidate> = Vec::with_capacity(64 * (ids.len()));
     for id in ids {
         let s = &unpack(&states[id]);
+        let first = succ.len();
         sys.for_each_action(s, |aid, a| {
             let Ok((ret, t)) = sys.step(s, &a) else {
                 return;
@@ -155,18 +158,37 @@ fn expand_chunk(
             }
             cov.changed += 1;
             let h = hash32(&c);
-            if !batch.iter().any(|(bh, bk)| *bh == h && *bk == c) {
-                visited.prefetch(h);
-                batch.push((h, c));
+            if !succ[first..].iter().any(|x| x.hash == h && x.state == c) {
+                succ.push(Candidate { hash: h, state: c, parent: id as u32 });
             }
         });
-        for (h, c) in batch.drain(..) {
-            if !visited.contains(states, h, &c) {
-                out.cands.push(Candidate { hash: h, state: c, parent: id as u32 });
-            }
+    }
+    probe_pipelined(visited, states, succ, &mut out.cands);
+    out
+}
+
+/// Keeps the successors not in `visited`. Probing is memory-bound (a slot,
+/// then the stored key to confirm a hit, both likely cache misses), so it
+/// is software-pipelined: the slot of item `i + FAR` and the key that slot
+/// points at for item `i + NEAR` are requested while item `i` is decided.
+fn probe_pipelined(visited: &Visited, states: &[Key], succ: Vec<Candidate>, out: &mut Vec<Candidate>) {
+    const FAR: usize = 16;
+    const NEAR: usize = 8;
+    for i in 0..succ.len().min(FAR) {
+        visited.prefetch(succ[i].hash);
+    }
+    for i in 0..succ.len() {
+        if let Some(c) = succ.get(i + FAR) {
+            visited.prefetch(c.hash);
+        }
+        if let Some(c) = succ.get(i + NEAR) {
+            visited.prefetch_key(states, c.hash);
+        }
+        let c = &succ[i];
+        if !visited.contains(states, c.hash, &c.state) {
+            out.push(Candidate { hash: c.hash, state: c.state, parent: c.parent });
         }
     }
-    out
 }
 
 /// First state in `range` (lowest id) for each undiscovered property.
@@ -327,7 +349,10 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
                 c.changed += o.changed;
                 c.errors += o.errors;
             }
-            for cand in out.cands {
+            for (k, cand) in out.cands.iter().enumerate() {
+                if let Some(ahead) = out.cands.get(k + 8) {
+                    visited.prefetch(ahead.hash);
+                }
                 if visited.insert(&mut states, cand.hash, cand.state) {
                     parents.push(cand.parent);
                 }
