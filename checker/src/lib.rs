@@ -3,6 +3,9 @@
 //! that prints; the model crate knows nothing of files or terminals.
 
 pub mod engine;
+pub mod explore;
+pub mod html;
+pub mod http;
 pub mod json;
 pub mod limits;
 pub mod render;

@@ -9,7 +9,7 @@ use mmflags_checker::limits::{mem_total_bytes, Limits};
 use mmflags_checker::run::{self, RunConfig};
 use mmflags_checker::spec::{self, SpecError};
 use mmflags_checker::verdict::{SpecOutcome, Verdict};
-use mmflags_checker::{json, render, replay, report};
+use mmflags_checker::{explore, html, json, render, replay, report};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,12 +71,28 @@ enum Cmd {
     Trace {
         spec: String,
         property: String,
+        /// Also write the trace as a self-contained HTML page that steps
+        /// through it (open it from disk; no server needed).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         #[command(flatten)]
         run: RunArgs,
     },
     /// Run a trace or litmus file through a spec's model; fail on the first
     /// result that differs from the one written in the file.
     Replay { spec: String, file: PathBuf },
+    /// Serve stateright's explorer over a spec's model, with a picture of
+    /// processes, VMAs and flags; deep links in reports open here.
+    Explore {
+        spec: String,
+        /// Where to listen (port 0 picks a free port). The explorer has no
+        /// authentication: keep it on loopback.
+        #[arg(long, default_value = explore::DEFAULT_ADDR)]
+        addr: String,
+        /// "Run to completion" stops after this many states.
+        #[arg(long, default_value_t = 1_000_000)]
+        max_states: usize,
+    },
     /// Regenerate `reports/`, or with --check fail if it is stale.
     Reports {
         #[arg(long)]
@@ -235,7 +251,13 @@ fn cmd_check(a: &CheckArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
     exit_code(&outcomes)
 }
 
-fn cmd_trace(spec_arg: &str, property: &str, r: &RunArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
+fn cmd_trace(
+    spec_arg: &str,
+    property: &str,
+    html_file: Option<&Path>,
+    r: &RunArgs,
+    interrupt: Arc<AtomicBool>,
+) -> ExitCode {
     let cfg = match config(r, interrupt) {
         Ok(c) => c,
         Err(e) => return bad_input(e),
@@ -278,12 +300,25 @@ fn cmd_trace(spec_arg: &str, property: &str, r: &RunArgs, interrupt: Arc<AtomicB
                 },
                 t.steps.len()
             );
+            print!("{}", explore::comment(&o.spec.system(), t, spec_arg));
             print!("{}", render::trace_text(t, vmas, true));
+            if let Some(file) = html_file {
+                let page = html::trace_page(&o.spec, spec_arg, p.def, p.verdict, t);
+                if let Err(e) = std::fs::write(file, page) {
+                    return bad_input(format!("{}: {e}", file.display()));
+                }
+                eprintln!("wrote {}", file.display());
+            }
         }
-        _ => println!(
-            "# no trace: {} within the bounds ({} unique states)",
-            p.verdict, o.unique
-        ),
+        _ => {
+            println!(
+                "# no trace: {} within the bounds ({} unique states)",
+                p.verdict, o.unique
+            );
+            if let Some(file) = html_file {
+                eprintln!("note: {} not written: there is no trace", file.display());
+            }
+        }
     }
     if !o.complete {
         ExitCode::from(3)
@@ -311,6 +346,30 @@ fn cmd_replay(spec_arg: &str, file: &Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn cmd_explore(spec_arg: &str, addr: &str, max_states: usize) -> ExitCode {
+    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    let ex = match explore::start(&spec, addr, max_states) {
+        Ok(ex) => ex,
+        Err(e) => return bad_input(e),
+    };
+    let Some(at) = ex.addr() else {
+        return bad_input(format!("{addr}: not an IP address"));
+    };
+    if !at.ip().is_loopback() {
+        eprintln!(
+            "warning: the explorer has no authentication; anyone who reaches {at} can use it"
+        );
+    }
+    println!("mmflags explorer for {}: http://{at}/", spec.name);
+    println!("counterexample links (`check trace`, reports/) open here at http://{at}/#/steps/...; Ctrl-C stops it");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    ex.run();
+    ExitCode::SUCCESS
 }
 
 fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
@@ -369,7 +428,8 @@ fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let interrupt = Arc::new(AtomicBool::new(false));
-    {
+    // The explorer serves until killed; the others finish what they explored.
+    if !matches!(cli.cmd, Some(Cmd::Explore { .. })) {
         let flag = interrupt.clone();
         // A second Ctrl-C kills the process outright.
         let _ = ctrlc::set_handler(move || {
@@ -384,8 +444,14 @@ fn main() -> ExitCode {
         Some(Cmd::Trace {
             spec,
             property,
+            html,
             run,
-        }) => cmd_trace(spec, property, run, interrupt),
+        }) => cmd_trace(spec, property, html.as_deref(), run, interrupt),
+        Some(Cmd::Explore {
+            spec,
+            addr,
+            max_states,
+        }) => cmd_explore(spec, addr, *max_states),
         Some(Cmd::Replay { spec, file }) => cmd_replay(spec, file),
         Some(Cmd::Reports { check }) => cmd_reports(*check, interrupt),
     }
