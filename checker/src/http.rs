@@ -1,4 +1,4 @@
-//! A minimal blocking HTTP/1.0 client over a loopback socket: how the
+//! A minimal blocking HTTP/1.1 client over a loopback socket: how the
 //! explorer's front forwards checked requests to stateright's Explorer, and
 //! how the browser tests talk WebDriver to chromedriver. One request per
 //! connection (`Connection: close`), so a response ends at its
@@ -46,7 +46,7 @@ pub fn request(
     s.set_write_timeout(Some(timeout))?;
     let body = body.unwrap_or_default();
     let mut head = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     if !body.is_empty() {

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod webdriver;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -106,10 +108,11 @@ impl Explorer {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        out.read_line(&mut first).unwrap();
+        // Keep reading what it prints, so its stdout never closes under it.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         let addr = first
             .split("http://")
             .nth(1)
