@@ -10,6 +10,7 @@ use mmflags_checker::run::{self, RunConfig};
 use mmflags_checker::spec::{self, SpecError};
 use mmflags_checker::verdict::{SpecOutcome, Verdict};
 use mmflags_checker::{explore, html, json, render, replay, report};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -365,9 +366,11 @@ fn cmd_explore(spec_arg: &str, addr: &str, max_states: usize) -> ExitCode {
             "warning: the explorer has no authentication; anyone who reaches {at} can use it"
         );
     }
-    println!("mmflags explorer for {}: http://{at}/", spec.name);
-    println!("counterexample links (`check trace`, reports/) open here at http://{at}/#/steps/...; Ctrl-C stops it");
-    let _ = std::io::Write::flush(&mut std::io::stdout());
+    // A closed stdout must not stop a server: the writes' errors are dropped.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "mmflags explorer for {}: http://{at}/", spec.name);
+    let _ = writeln!(out, "counterexample links (`check trace`, reports/) open here at http://{at}/#/steps/...; Ctrl-C stops it");
+    let _ = out.flush();
     ex.run();
     ExitCode::SUCCESS
 }
@@ -394,18 +397,33 @@ fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
     }
     let dir = run::specs_dir().join("..").join("reports");
     let mut files = vec![(dir.join("README.md"), report::index(&outcomes))];
-    files.extend(outcomes.iter().map(|o| {
-        (
+    for o in &outcomes {
+        files.push((
             dir.join(format!("{}.md", o.spec.name)),
             report::spec_page(o),
-        )
-    }));
+        ));
+        files.extend(
+            report::trace_files(o)
+                .into_iter()
+                .map(|(rel, text)| (dir.join(rel), text)),
+        );
+    }
+    // Pictures and viewers of traces that no longer exist.
+    let orphans: Vec<PathBuf> = report_assets(&dir)
+        .into_iter()
+        .filter(|p| !files.iter().any(|(f, _)| f == p))
+        .collect();
     if check {
-        let stale: Vec<String> = files
+        let mut stale: Vec<String> = files
             .iter()
             .filter(|(p, text)| std::fs::read_to_string(p).ok().as_deref() != Some(text.as_str()))
             .map(|(p, _)| p.display().to_string())
             .collect();
+        stale.extend(
+            orphans
+                .iter()
+                .map(|p| format!("{} (no longer generated)", p.display())),
+        );
         if stale.is_empty() {
             println!("reports are up to date ({} files)", files.len());
             return ExitCode::SUCCESS;
@@ -417,12 +435,41 @@ fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
         return bad_input(format!("{}: {e}", dir.display()));
     }
     for (p, text) in &files {
-        if let Err(e) = std::fs::write(p, text) {
+        let written = p
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(p, text));
+        if let Err(e) = written {
+            return bad_input(format!("{}: {e}", p.display()));
+        }
+    }
+    for p in &orphans {
+        if let Err(e) = std::fs::remove_file(p) {
             return bad_input(format!("{}: {e}", p.display()));
         }
     }
     println!("wrote {} files to {}", files.len(), dir.display());
     exit_code(&outcomes)
+}
+
+/// The generated pictures and viewers under `reports/<spec>/`, sorted.
+fn report_assets(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let subdirs = std::fs::read_dir(dir).into_iter().flatten().flatten();
+    for sub in subdirs.filter(|e| e.path().is_dir()) {
+        for f in std::fs::read_dir(sub.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let p = f.path();
+            if p.extension().is_some_and(|x| x == "svg" || x == "html") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 fn main() -> ExitCode {

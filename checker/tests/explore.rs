@@ -188,3 +188,45 @@ fn the_server_answers_bad_requests_with_4xx_and_keeps_serving() {
         .unwrap()
         .contains("✘ violated: secure_exec_inherits_nothing"));
 }
+
+#[test]
+fn report_pages_embed_the_picture_and_link_the_viewer_and_the_explorer() {
+    let dir = scratch("report");
+    let s = spec::load(&small_spec(&dir)).unwrap();
+    let sys = s.system();
+    let o = run_spec(s, &config());
+    let page = mmflags_checker::report::spec_page(&o);
+    let t = o.properties[1].trace.as_ref().unwrap();
+    let link = explore::link(&sys, t, explore::DEFAULT_ADDR).unwrap();
+    for want in [
+        "![the state after the last step of the counterexample](small/secure_exec_inherits_nothing.svg)".to_string(),
+        "[small/secure_exec_inherits_nothing.html](small/secure_exec_inherits_nothing.html)".to_string(),
+        format!("start `cargo run --release --bin check -- explore small`, then open <{link}>."),
+    ] {
+        assert!(page.contains(&want), "the page lacks {want}\n{page}");
+    }
+    let files = mmflags_checker::report::trace_files(&o);
+    let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "small/secure_exec_inherits_nothing.svg",
+            "small/secure_exec_inherits_nothing.html"
+        ]
+    );
+    assert!(files[0].1.starts_with("<svg xmlns=") && files[0].1.contains("✘ violated"));
+    assert!(
+        files[1].1.contains(&link),
+        "the viewer links the explorer too"
+    );
+    // Byte-for-byte reproducible: a second run (on two threads) writes the same files.
+    let again = run_spec(
+        spec::load(&small_spec(&dir)).unwrap(),
+        &RunConfig {
+            threads: 2,
+            ..config()
+        },
+    );
+    assert_eq!(mmflags_checker::report::trace_files(&again), files);
+    assert_eq!(mmflags_checker::report::spec_page(&again), page);
+}
