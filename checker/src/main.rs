@@ -1,5 +1,6 @@
 //! `check`: load specs, explore them, gate the verdicts against `[expect]`,
-//! print traces, replay trace files, and write the reports.
+//! print traces, replay trace files, write the reports, and serve the
+//! explorer.
 //!
 //! Exit codes: 0 every verdict as expected; 1 a verdict differs; 2 bad
 //! input; 3 inconclusive (a limit outside the spec stopped a run).
