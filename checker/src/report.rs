@@ -215,13 +215,13 @@ pub fn spec_page(o: &SpecOutcome) -> String {
             );
             let _ = writeln!(
                 s,
-                "Step through it: [{asset}html]({asset}html), a self-contained page \
-                 (open it from a clone; it needs no server)."
+                "- step through it: [{asset}html]({asset}html), a self-contained page \
+                 (open it from a clone; it needs no server)"
             );
             if let Some(url) = explore::link(&sys, t, explore::DEFAULT_ADDR) {
                 let _ = writeln!(
                     s,
-                    "Open it in the explorer: start `{}`, then open <{url}>.",
+                    "- open it in the explorer: start `{}`, then open <{url}>",
                     explore::command(&spec.name)
                 );
             }

@@ -201,7 +201,7 @@ fn report_pages_embed_the_picture_and_link_the_viewer_and_the_explorer() {
     for want in [
         "![the state after the last step of the counterexample](small/secure_exec_inherits_nothing.svg)".to_string(),
         "[small/secure_exec_inherits_nothing.html](small/secure_exec_inherits_nothing.html)".to_string(),
-        format!("start `cargo run --release --bin check -- explore small`, then open <{link}>."),
+        format!("- open it in the explorer: start `cargo run --release --bin check -- explore small`, then open <{link}>"),
     ] {
         assert!(page.contains(&want), "the page lacks {want}\n{page}");
     }
