@@ -54,7 +54,7 @@ pub struct Browser {
     driver: Child,
     addr: SocketAddr,
     session: String,
-    _profile: PathBuf,
+    profile: PathBuf,
 }
 
 fn free_port() -> u16 {
@@ -90,7 +90,7 @@ impl Browser {
             driver,
             addr,
             session: String::new(),
-            _profile: profile.clone(),
+            profile: profile.clone(),
         };
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -208,6 +208,8 @@ impl Drop for Browser {
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // The screenshots stay; the browser profile goes.
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
