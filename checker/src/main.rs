@@ -1,5 +1,6 @@
 //! `check`: load specs, explore them, gate the verdicts against `[expect]`,
-//! print traces, replay trace files, and write the reports.
+//! print traces, replay trace files, write the reports, and serve the
+//! explorer.
 //!
 //! Exit codes: 0 every verdict as expected; 1 a verdict differs; 2 bad
 //! input; 3 inconclusive (a limit outside the spec stopped a run).
@@ -11,7 +12,8 @@ use mmflags_checker::limits::{mem_total_bytes, Limits};
 use mmflags_checker::run::{self, RunConfig};
 use mmflags_checker::spec::{self, SpecError};
 use mmflags_checker::verdict::{SpecOutcome, Verdict};
-use mmflags_checker::{diff, json, render, replay, report};
+use mmflags_checker::{diff, explore, html, json, render, replay, report};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,6 +75,10 @@ enum Cmd {
     Trace {
         spec: String,
         property: String,
+        /// Also write the trace as a self-contained HTML page that steps
+        /// through it (open it from disk; no server needed).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -90,6 +96,18 @@ enum Cmd {
         /// Stop after this many pairs of states (the comparison is then incomplete).
         #[arg(long, default_value_t = 2_000_000)]
         max_pairs: usize,
+    },
+    /// Serve stateright's explorer over a spec's model, with a picture of
+    /// processes, VMAs and flags; deep links in reports open here.
+    Explore {
+        spec: String,
+        /// Where to listen (port 0 picks a free port). The explorer has no
+        /// authentication: keep it on loopback.
+        #[arg(long, default_value = explore::DEFAULT_ADDR)]
+        addr: String,
+        /// "Run to completion" stops after this many states.
+        #[arg(long, default_value_t = 1_000_000)]
+        max_states: usize,
     },
     /// Regenerate `reports/`, or with --check fail if it is stale.
     Reports {
@@ -211,7 +229,13 @@ fn cmd_check(a: &CheckArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
     exit_code(&outcomes)
 }
 
-fn cmd_trace(spec_arg: &str, property: &str, r: &RunArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
+fn cmd_trace(
+    spec_arg: &str,
+    property: &str,
+    html_file: Option<&Path>,
+    r: &RunArgs,
+    interrupt: Arc<AtomicBool>,
+) -> ExitCode {
     let cfg = match config(r, interrupt) {
         Ok(c) => c,
         Err(e) => return bad_input(e),
@@ -243,9 +267,22 @@ fn cmd_trace(spec_arg: &str, property: &str, r: &RunArgs, interrupt: Arc<AtomicB
                 if v == Verdict::Violated { "counterexample" } else { "witness" },
                 t.steps.len()
             );
+            print!("{}", explore::comment(&o.spec.system(), t, spec_arg));
             print!("{}", render::trace_text(t, vmas, true));
+            if let Some(file) = html_file {
+                let page = html::trace_page(&o.spec, spec_arg, p.def, p.verdict, t);
+                if let Err(e) = std::fs::write(file, page) {
+                    return bad_input(format!("{}: {e}", file.display()));
+                }
+                eprintln!("wrote {}", file.display());
+            }
         }
-        _ => println!("# no trace: {} within the bounds ({} unique states)", p.verdict, o.unique),
+        _ => {
+            println!("# no trace: {} within the bounds ({} unique states)", p.verdict, o.unique);
+            if let Some(file) = html_file {
+                eprintln!("note: {} not written: there is no trace", file.display());
+            }
+        }
     }
     if !o.complete {
         ExitCode::from(3)
@@ -275,6 +312,30 @@ fn cmd_replay(spec_arg: &str, file: &Path) -> ExitCode {
     }
 }
 
+fn cmd_explore(spec_arg: &str, addr: &str, max_states: usize) -> ExitCode {
+    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    let ex = match explore::start(&spec, addr, max_states) {
+        Ok(ex) => ex,
+        Err(e) => return bad_input(e),
+    };
+    let Some(at) = ex.addr() else {
+        return bad_input(format!("{addr}: not an IP address"));
+    };
+    if !at.ip().is_loopback() {
+        eprintln!("warning: the explorer has no authentication; anyone who reaches {at} can use it");
+    }
+    // A closed stdout must not stop a server: the writes' errors are dropped.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "mmflags explorer for {}: http://{at}/", spec.name);
+    let _ = writeln!(out, "counterexample links (`check trace`, reports/) open here at http://{at}/#/steps/...; Ctrl-C stops it");
+    let _ = out.flush();
+    ex.run();
+    ExitCode::SUCCESS
+}
+
 fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
     let cfg = RunConfig {
         threads: RunConfig::default_threads(),
@@ -294,13 +355,20 @@ fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
     }
     let dir = run::specs_dir().join("..").join("reports");
     let mut files = vec![(dir.join("README.md"), report::index(&outcomes))];
-    files.extend(outcomes.iter().map(|o| (dir.join(format!("{}.md", o.spec.name)), report::spec_page(o))));
+    for o in &outcomes {
+        files.push((dir.join(format!("{}.md", o.spec.name)), report::spec_page(o)));
+        files.extend(report::trace_files(o).into_iter().map(|(rel, text)| (dir.join(rel), text)));
+    }
+    // Pictures and viewers of traces that no longer exist.
+    let orphans: Vec<PathBuf> =
+        report_assets(&dir).into_iter().filter(|p| !files.iter().any(|(f, _)| f == p)).collect();
     if check {
-        let stale: Vec<String> = files
+        let mut stale: Vec<String> = files
             .iter()
             .filter(|(p, text)| std::fs::read_to_string(p).ok().as_deref() != Some(text.as_str()))
             .map(|(p, _)| p.display().to_string())
             .collect();
+        stale.extend(orphans.iter().map(|p| format!("{} (no longer generated)", p.display())));
         if stale.is_empty() {
             println!("reports are up to date ({} files)", files.len());
             return ExitCode::SUCCESS;
@@ -312,7 +380,14 @@ fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
         return bad_input(format!("{}: {e}", dir.display()));
     }
     for (p, text) in &files {
-        if let Err(e) = std::fs::write(p, text) {
+        let written =
+            p.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(p, text));
+        if let Err(e) = written {
+            return bad_input(format!("{}: {e}", p.display()));
+        }
+    }
+    for p in &orphans {
+        if let Err(e) = std::fs::remove_file(p) {
             return bad_input(format!("{}: {e}", p.display()));
         }
     }
@@ -351,6 +426,22 @@ fn cmd_diff(a: &str, b: &str, depth: usize, max_pairs: usize) -> ExitCode {
     }
 }
 
+/// The generated pictures and viewers under `reports/<spec>/`, sorted.
+fn report_assets(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let subdirs = std::fs::read_dir(dir).into_iter().flatten().flatten();
+    for sub in subdirs.filter(|e| e.path().is_dir()) {
+        for f in std::fs::read_dir(sub.path()).into_iter().flatten().flatten() {
+            let p = f.path();
+            if p.extension().is_some_and(|x| x == "svg" || x == "html") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 fn main() -> ExitCode {
     // Like any Unix filter: a closed pipe (`check | head`) ends the process
     // quietly instead of a panic on the next print.
@@ -360,7 +451,8 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let interrupt = Arc::new(AtomicBool::new(false));
-    {
+    // The explorer serves until killed; the others finish what they explored.
+    if !matches!(cli.cmd, Some(Cmd::Explore { .. })) {
         let flag = interrupt.clone();
         // A second Ctrl-C kills the process outright.
         let _ = ctrlc::set_handler(move || {
@@ -372,7 +464,10 @@ fn main() -> ExitCode {
     }
     match &cli.cmd {
         None => cmd_check(&cli.check, interrupt),
-        Some(Cmd::Trace { spec, property, run }) => cmd_trace(spec, property, run, interrupt),
+        Some(Cmd::Trace { spec, property, html, run }) => {
+            cmd_trace(spec, property, html.as_deref(), run, interrupt)
+        }
+        Some(Cmd::Explore { spec, addr, max_states }) => cmd_explore(spec, addr, *max_states),
         Some(Cmd::Replay { spec, file }) => cmd_replay(spec, file),
         Some(Cmd::Reports { check }) => cmd_reports(*check, interrupt),
         Some(Cmd::Diff { spec_a, spec_b, depth, max_pairs }) => cmd_diff(spec_a, spec_b, *depth, *max_pairs),
