@@ -174,8 +174,8 @@ fn expand_chunk(
 fn probe_pipelined(visited: &Visited, states: &[Key], succ: Vec<Candidate>, out: &mut Vec<Candidate>) {
     const FAR: usize = 16;
     const NEAR: usize = 8;
-    for i in 0..succ.len().min(FAR) {
-        visited.prefetch(succ[i].hash);
+    for c in succ.iter().take(FAR) {
+        visited.prefetch(c.hash);
     }
     for i in 0..succ.len() {
         if let Some(c) = succ.get(i + FAR) {
