@@ -15,7 +15,7 @@ use crate::visited::{hash32, Visited};
 use mmflags_model::key::{unpack, Key, Projection};
 use mmflags_model::properties::Kind;
 use mmflags_model::symmetry::Symmetry;
-use mmflags_model::System;
+use mmflags_model::{Sysfs, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,6 +62,22 @@ impl Options {
     }
 }
 
+/// A state that decides a property, and the sysfs mode it does so under
+/// (stored states need not record the mode: see `Projection::sysfs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Discovery {
+    pub id: u32,
+    pub sysfs: Sysfs,
+}
+
+/// Wall time per phase of the search (for `check bench` and tuning).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Phases {
+    pub expand: Duration,
+    pub merge: Duration,
+    pub properties: Duration,
+}
+
 /// What a search found.
 pub struct Exploration {
     /// Stored keys (projected representatives) in BFS order; a state's id is its index.
@@ -76,8 +92,9 @@ pub struct Exploration {
     /// Successors computed, duplicates included (stateright's `state_count`).
     pub generated: u64,
     /// Per checked property (in `System::properties` order): the first state
-    /// that violates (`always`) or witnesses (`sometimes`) it.
-    pub discoveries: Vec<Option<u32>>,
+    /// that violates (`always`) or witnesses (`sometimes`) it, and under
+    /// which sysfs mode.
+    pub discoveries: Vec<Option<Discovery>>,
     /// Per alphabet entry, summed over processes.
     pub coverage: Vec<Coverage>,
     /// Every state within the spec's bounds was explored.
@@ -85,6 +102,8 @@ pub struct Exploration {
     /// Why the search stopped early (`None` when complete).
     pub stopped: Option<Stop>,
     pub elapsed: Duration,
+    /// Where the time went: expanding levels, merging them, checking properties.
+    pub phases: Phases,
     pub symmetry: Symmetry,
 }
 
@@ -151,12 +170,12 @@ fn expand_chunk(
             cov.fired += 1;
             cov.errors += ret.is_err() as u64;
             out.generated += 1;
+            cov.changed += (t != *s) as u64;
             let c = sys.key(&t, proj, sym);
             if c == states[id] {
                 // Back to the state being expanded (up to what is stored).
                 return;
             }
-            cov.changed += 1;
             let h = hash32(&c);
             if !succ[first..].iter().any(|x| x.hash == h && x.state == c) {
                 succ.push(Candidate { hash: h, state: c, parent: id as u32 });
@@ -191,12 +210,15 @@ fn probe_pipelined(visited: &Visited, states: &[Key], succ: Vec<Candidate>, out:
     }
 }
 
-/// First state in `range` (lowest id) for each undiscovered property.
+/// First state in `range` (lowest id) for each undiscovered property,
+/// trying each sysfs mode of the spec (in its order) when the stored states
+/// do not record the mode.
 fn check_properties(
     sys: &System,
+    proj: &Projection,
     states: &[Key],
     range: std::ops::Range<usize>,
-    found: &mut [Option<u32>],
+    found: &mut [Option<Discovery>],
     threads: usize,
 ) {
     let pending: Vec<usize> = (0..found.len()).filter(|&i| found[i].is_none()).collect();
@@ -211,20 +233,30 @@ fn check_properties(
             Kind::Sometimes => holds,
         }
     };
+    let modes: &[Sysfs] = if proj.sysfs { &[] } else { &sys.bounds.sysfs };
     let chunk = range.len().div_ceil(threads).max(1);
-    let results: Vec<Vec<Option<u32>>> = std::thread::scope(|scope| {
+    let results: Vec<Vec<Option<Discovery>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (range.start..range.end)
             .step_by(chunk)
             .map(|lo| {
                 let hi = (lo + chunk).min(range.end);
                 let pending = &pending;
                 scope.spawn(move || {
-                    let mut first: Vec<Option<u32>> = vec![None; pending.len()];
+                    let mut first: Vec<Option<Discovery>> = vec![None; pending.len()];
                     for (id, key) in states.iter().enumerate().take(hi).skip(lo) {
-                        let s = unpack(key);
+                        let mut s = unpack(key);
+                        let own = [s.sysfs];
+                        let try_modes = if modes.is_empty() { &own[..] } else { modes };
                         for (k, &i) in pending.iter().enumerate() {
-                            if first[k].is_none() && hit(i, &s) {
-                                first[k] = Some(id as u32);
+                            if first[k].is_some() {
+                                continue;
+                            }
+                            for &m in try_modes {
+                                s.sysfs = m;
+                                if hit(i, &s) {
+                                    first[k] = Some(Discovery { id: id as u32, sysfs: m });
+                                    break;
+                                }
                             }
                         }
                         if first.iter().all(|f| f.is_some()) {
@@ -238,7 +270,7 @@ fn check_properties(
         handles.into_iter().map(|h| h.join().expect("property worker panicked")).collect()
     });
     for (k, &i) in pending.iter().enumerate() {
-        found[i] = results.iter().filter_map(|r| r[k]).min();
+        found[i] = results.iter().filter_map(|r| r[k]).min_by_key(|d| d.id);
     }
 }
 
@@ -264,15 +296,16 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         complete: false,
         stopped: None,
         elapsed: Duration::ZERO,
+        phases: Phases::default(),
         symmetry: sym,
         states: Vec::new(),
         parents: Vec::new(),
         projections: vec![proj],
     };
-    check_properties(sys, &states, 0..states.len(), &mut x.discoveries, opt.threads);
+    check_properties(sys, &proj, &states, 0..states.len(), &mut x.discoveries, opt.threads);
     opt.counters.unique.store(states.len() as u64, Ordering::Relaxed);
     // A decided property's ghosts need not be kept any more.
-    let narrowed = |found: &[Option<u32>]| {
+    let narrowed = |found: &[Option<Discovery>]| {
         if !opt.narrow {
             return sys.projection;
         }
@@ -301,6 +334,7 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         opt.counters.depth.store(depth, Ordering::Relaxed);
 
         // Expand [lo, hi) in parallel; workers take chunks in order.
+        let t0 = Instant::now();
         let next_chunk = AtomicUsize::new(0);
         let nchunks = (hi - lo).div_ceil(CHUNK);
         let outs: Vec<(usize, ChunkOut)> = std::thread::scope(|scope| {
@@ -337,6 +371,8 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         });
 
         // Merge in chunk order: ids are those a sequential BFS would assign.
+        let t1 = Instant::now();
+        x.phases.expand += t1 - t0;
         let mut merged_all = true;
         for (expected, (k, out)) in outs.into_iter().enumerate() {
             if k != expected {
@@ -360,7 +396,10 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         }
         let merged_all = merged_all && !abort.load(Ordering::Relaxed);
         opt.counters.unique.store(states.len() as u64, Ordering::Relaxed);
-        check_properties(sys, &states, hi..states.len(), &mut x.discoveries, opt.threads);
+        let t2 = Instant::now();
+        x.phases.merge += t2 - t1;
+        check_properties(sys, &proj, &states, hi..states.len(), &mut x.discoveries, opt.threads);
+        x.phases.properties += t2.elapsed();
         if hi < states.len() {
             x.levels.push(hi);
             x.projections.push(proj);

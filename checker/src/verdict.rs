@@ -111,7 +111,8 @@ impl SpecOutcome {
             .zip(&spec.expect)
             .map(|((def, found), (_, expected))| {
                 let verdict = Verdict::decide(def.kind, found.is_some(), x.complete);
-                let trace = found.and_then(|id| sys.concretize(&x.chain(id), x.symmetry, &x.projections));
+                let trace =
+                    found.and_then(|d| sys.concretize(&x.chain(d.id), x.symmetry, &x.projections, d.sysfs));
                 PropertyOutcome { def, verdict, expected: *expected, trace }
             })
             .collect();

@@ -80,7 +80,8 @@ impl System {
                     | Call::Mctl { target: Target::Pid(_), .. }
             )
         });
-        let projection = Projection { ghosts, image: false, dumpable: remote };
+        let vm_flags = VmFlags::ALL.difference(crate::key::UNREAD_VM_FLAGS);
+        let projection = Projection { ghosts, image: false, dumpable: remote, sysfs: false, vm_flags };
         let symmetry = Symmetry {
             procs: alphabet::symmetric_procs(&alphabet, bounds.processes),
             vmas: alphabet::symmetric_vmas(&alphabet, bounds.vmas),
@@ -123,6 +124,9 @@ impl System {
             }
             if !p.mm.flags.intersects(MmfFlags::PRCTL_THP) {
                 p.ghost = p.ghost.difference(Ghost::PRCTL_ORIGIN);
+            }
+            if !p.mm.flags.intersects(MmfFlags::THP_RAISING) {
+                p.ghost.set(Ghost::PRCTL_RAISING_BY_UNPRIV, false);
             }
             if !p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) {
                 p.ghost.set(Ghost::DEFAULT_HG_BY_PRCTL, false);
@@ -175,10 +179,20 @@ impl System {
     /// Rebuilds concrete, replayable steps from a chain of stored keys
     /// (`chain[d]` at depth `d`, stored under `projs[d]`): at each step, the
     /// first action in `actions` order whose successor has the next key.
-    pub fn concretize(&self, chain: &[Key], sym: Symmetry, projs: &[Projection]) -> Option<Walk> {
+    /// `sysfs` picks the initial state when the keys do not record the mode.
+    pub fn concretize(
+        &self,
+        chain: &[Key],
+        sym: Symmetry,
+        projs: &[Projection],
+        sysfs: Sysfs,
+    ) -> Option<Walk> {
         let proj = |d: usize| projs.get(d).or(projs.last()).copied().unwrap_or(self.projection);
         let first = chain.first()?;
-        let init = self.init_states().into_iter().find(|s| self.key(s, &proj(0), sym) == *first)?;
+        let init = State::init(sysfs);
+        if self.key(&init, &proj(0), sym) != *first {
+            return None;
+        }
         let mut cur = init;
         let mut steps = Vec::with_capacity(chain.len().saturating_sub(1));
         for (d, want) in chain.iter().enumerate().skip(1) {

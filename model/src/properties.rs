@@ -148,7 +148,10 @@ pub const CATALOGUE: &[PropertyDef] = &[
         meaning: "a secure exec never starts with a THP-raising default (VM_HUGEPAGE in def_flags, or a THP-raising MMF bit) that a process without CAP_SYS_ADMIN set",
         good: "an unprivileged process cannot start a setuid program with a THP-raising default",
         bad: "lets an unprivileged process start a setuid program with a THP-raising default",
-        ghosts: ghosts(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_BY_UNPRIV.0 | Ghost::SECURE_EXEC_RAISED.0, 0),
+        ghosts: ghosts(
+            Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_RAISING_BY_UNPRIV.0 | Ghost::SECURE_EXEC_RAISED.0,
+            0,
+        ),
         condition: unprivileged_exec_gains_nothing,
     },
     PropertyDef {
