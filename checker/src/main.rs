@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod conform;
+
 #[derive(Parser)]
 #[command(
     name = "check",
@@ -82,6 +84,9 @@ enum Cmd {
         #[arg(long)]
         check: bool,
     },
+    /// Run model traces (or trace files) on this kernel and compare every
+    /// step and observation with the model.
+    Conform(conform::ConformArgs),
 }
 
 fn config(r: &RunArgs, interrupt: Arc<AtomicBool>) -> Result<RunConfig, String> {
@@ -388,5 +393,6 @@ fn main() -> ExitCode {
         }) => cmd_trace(spec, property, run, interrupt),
         Some(Cmd::Replay { spec, file }) => cmd_replay(spec, file),
         Some(Cmd::Reports { check }) => cmd_reports(*check, interrupt),
+        Some(Cmd::Conform(a)) => conform::run(a, interrupt),
     }
 }
