@@ -73,6 +73,10 @@ enum Cmd {
     Trace {
         spec: String,
         property: String,
+        /// Print the trace as a standalone C program (kselftest style) that
+        /// makes its calls on a kernel and checks the expected observations.
+        #[arg(long)]
+        emit_c: bool,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -240,7 +244,13 @@ fn cmd_check(a: &CheckArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
     exit_code(&outcomes)
 }
 
-fn cmd_trace(spec_arg: &str, property: &str, r: &RunArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
+fn cmd_trace(
+    spec_arg: &str,
+    property: &str,
+    emit_c: bool,
+    r: &RunArgs,
+    interrupt: Arc<AtomicBool>,
+) -> ExitCode {
     let cfg = match config(r, interrupt) {
         Ok(c) => c,
         Err(e) => return bad_input(e),
@@ -268,11 +278,23 @@ fn cmd_trace(spec_arg: &str, property: &str, r: &RunArgs, interrupt: Arc<AtomicB
         .iter()
         .find(|p| p.def.name == property)
         .expect("checked above");
-    println!(
-        "# {} / {}: {} ({}), expected {expected}",
+    let title = format!(
+        "{} / {}: {} ({}), expected {expected}",
         o.spec.name, p.def.name, p.verdict, p.def.meaning
     );
+    if emit_c {
+        match (&p.trace, p.verdict) {
+            (Some(t), v) if v.has_trace() => {
+                let sys = o.spec.system();
+                print!("{}", mmflags_conformance::emit_c::program(t, &sys, &title));
+            }
+            _ => eprintln!("# {title}: no trace to emit"),
+        }
+    } else {
+        println!("# {title}");
+    }
     match (&p.trace, p.verdict) {
+        _ if emit_c => {}
         (Some(t), v) if v.has_trace() => {
             println!(
                 "# shortest {}: {} steps",
@@ -389,8 +411,9 @@ fn main() -> ExitCode {
         Some(Cmd::Trace {
             spec,
             property,
+            emit_c,
             run,
-        }) => cmd_trace(spec, property, run, interrupt),
+        }) => cmd_trace(spec, property, *emit_c, run, interrupt),
         Some(Cmd::Replay { spec, file }) => cmd_replay(spec, file),
         Some(Cmd::Reports { check }) => cmd_reports(*check, interrupt),
         Some(Cmd::Conform(a)) => conform::run(a, interrupt),

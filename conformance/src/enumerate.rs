@@ -17,7 +17,7 @@
 use mmflags_model::ghost::GhostMask;
 use mmflags_model::key::{Key, Projection};
 use mmflags_model::symmetry::Symmetry;
-use mmflags_model::{Action, State, System};
+use mmflags_model::{Action, State, System, Walk};
 use std::collections::{BTreeMap, HashSet};
 
 /// What the kernel can tell apart: everything but the ghost (history) bits.
@@ -69,6 +69,19 @@ pub fn exhaustive(sys: &System, init: State, depth: usize) -> Vec<Vec<Action>> {
         frontier = next;
     }
     traces
+}
+
+/// Runs `actions` through the model from `init`: the concrete run, ready
+/// to print or to emit as C. `None` if the model cannot take a step.
+pub fn walk(sys: &System, init: State, actions: &[Action]) -> Option<Walk> {
+    let mut cur = init;
+    let mut steps = Vec::with_capacity(actions.len());
+    for a in actions {
+        let (r, next) = sys.step(&cur, a).ok()?;
+        steps.push((*a, r, next));
+        cur = next;
+    }
+    Some(Walk { init, steps })
 }
 
 /// splitmix64: a small, well-known generator, so a seed names the same
