@@ -300,30 +300,6 @@ enum Origin {
     Walk(usize),
 }
 
-/// A mismatch as a replayable trace: the model's results, the differing
-/// observations as written steps, the kernel's values in comments. It
-/// passes `check replay` and fails `check conform --trace` at the first
-/// difference.
-pub fn mismatch_text(m: &Mismatch) -> String {
-    let mut s = format!("# sysfs: {}\n", m.sysfs);
-    for (i, st) in m.steps.iter().enumerate() {
-        s.push_str(&st.to_string());
-        match &m.result {
-            Some(f) if i + 1 == m.steps.len() => {
-                s.push_str(&format!("    # kernel: {}\n", f.kernel))
-            }
-            _ => s.push('\n'),
-        }
-    }
-    for f in &m.observations {
-        s.push_str(&format!(
-            "{} = {}    # kernel: {}\n",
-            f.action, f.model, f.kernel
-        ));
-    }
-    s
-}
-
 fn mismatch_json(m: &Mismatch, origin: Origin) -> Value {
     let fields: Vec<Value> = m
         .result
@@ -337,7 +313,7 @@ fn mismatch_json(m: &Mismatch, origin: Origin) -> Value {
         "trace": m.steps.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
         "line": m.steps.len(),
         "fields": fields,
-        "text": mismatch_text(m),
+        "text": m.trace_text(),
     })
 }
 
@@ -485,11 +461,7 @@ fn report(
     secs: f64,
 ) {
     for (origin, m) in mismatches.iter().take(if a.json { 0 } else { 20 }) {
-        println!(
-            "\nMISMATCH ({}):\n{}",
-            origin_name(*origin),
-            mismatch_text(m)
-        );
+        println!("\nMISMATCH ({}):\n{}", origin_name(*origin), m.trace_text());
     }
     if mismatches.len() > 20 && !a.json {
         println!(

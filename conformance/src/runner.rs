@@ -48,6 +48,32 @@ pub struct Mismatch {
     pub observations: Vec<Field>,
 }
 
+impl Mismatch {
+    /// The mismatch as a replayable trace: the model's results, the
+    /// differing observations as written steps, the kernel's values in
+    /// comments. It passes `check replay` on the model it came from and
+    /// fails `check conform --trace` at the first difference.
+    pub fn trace_text(&self) -> String {
+        let mut s = format!("# sysfs: {}\n", self.sysfs);
+        for (i, st) in self.steps.iter().enumerate() {
+            s.push_str(&st.to_string());
+            match &self.result {
+                Some(f) if i + 1 == self.steps.len() => {
+                    s.push_str(&format!("    # kernel: {}\n", f.kernel))
+                }
+                _ => s.push('\n'),
+            }
+        }
+        for f in &self.observations {
+            s.push_str(&format!(
+                "{} = {}    # kernel: {}\n",
+                f.action, f.model, f.kernel
+            ));
+        }
+        s
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
     /// Every step run agreed.
