@@ -30,7 +30,12 @@ fn child_main(dir: &Path, how: &str) {
             std::panic::set_hook(Box::new(|_| eprintln!("(child: panicking on purpose)")));
             panic!("on purpose")
         }
-        _ => unreachable!("signalled while waiting"),
+        // Signalled while waiting: the handler restores and dies. Were it
+        // not to, leave without any restore path running.
+        _ => {
+            std::thread::sleep(std::time::Duration::from_secs(10));
+            unsafe { libc::_exit(99) }
+        }
     }
 }
 
@@ -59,13 +64,18 @@ fn run_child(test: &str, how: &str, signal: Option<i32>) -> String {
         std::fs::read_to_string(dir.join("enabled")).unwrap(),
         "never"
     );
+    // Keep the child's stdin open until it is gone: EOF would end its wait.
+    let mut stdin = c.stdin.take().unwrap();
     match signal {
         Some(sig) => unsafe {
             libc::kill(c.id() as i32, sig);
         },
-        None => writeln!(c.stdin.as_mut().unwrap(), "go").unwrap(),
+        None => writeln!(stdin, "go").unwrap(),
     }
-    c.wait().unwrap();
+    let status = c.wait().unwrap();
+    drop(stdin);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), signal, "{status:?}");
     let content = std::fs::read_to_string(dir.join("enabled")).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     content
