@@ -1,10 +1,10 @@
 //! One trace's process tree on the real kernel: the agents that stand for
-//! `P0`, `P1`, ..., how a trace-language call becomes a request to one of
-//! them, and what the kernel then shows of each. This is where the
-//! language's names meet the kernel's: `fork() = Pn` and `mmap() = vN` hand
-//! out the lowest free name (like file descriptors), and `Pn` as a
-//! `process_madvise` target is a pidfd of the agent called Pn (or of a
-//! reaped process, when no live process has that name).
+//! `P0`, `P1`, ..., talking to them, and what the kernel shows of each.
+//! (`calls` turns a trace-language call into a request.) `fork() = Pn`
+//! hands out the lowest free name, like a file descriptor, and each agent's
+//! pidfd is kept from its birth, so `Pn` as a `process_madvise` target is
+//! that pidfd even after the process is gone (or a reaped stranger's, when
+//! no process ever had the name): the kernel itself answers ESRCH.
 //!
 //! Lifetime: P0 is spawned in its own process group with
 //! `PR_SET_PDEATHSIG(SIGKILL)`; every agent exits when its channel closes;
@@ -17,7 +17,7 @@ use crate::machine::Images;
 use crate::procfs::{self, Snapshot};
 use crate::proto::{Hello, Reply, Request, AGENT_ARG, MAX_MSG, VERSION};
 use crate::sys;
-use mmflags_model::action::{Call, Iovec, Ret, Target};
+use mmflags_model::action::Ret;
 use mmflags_model::state::{Image, MAX_PROCS};
 use mmflags_model::Errno;
 use std::fmt;
@@ -57,7 +57,7 @@ impl fmt::Display for HarnessError {
     }
 }
 
-fn broken(e: impl fmt::Display) -> HarnessError {
+pub(crate) fn broken(e: impl fmt::Display) -> HarnessError {
     HarnessError::Broken(e.to_string())
 }
 
@@ -76,9 +76,9 @@ pub struct TreeConfig {
     pub user_keeps: u64,
 }
 
-struct Agent {
-    pid: i32,
-    pidfd: OwnedFd,
+pub(crate) struct Agent {
+    pub(crate) pid: i32,
+    pub(crate) pidfd: OwnedFd,
     chan: OwnedFd,
     hello: Hello,
 }
@@ -86,16 +86,16 @@ struct Agent {
 /// A live tree of agents for one trace.
 pub struct Tree<'a> {
     images: &'a Images,
-    cfg: TreeConfig,
-    agents: [Option<Agent>; MAX_PROCS],
+    pub(crate) cfg: TreeConfig,
+    pub(crate) agents: [Option<Agent>; MAX_PROCS],
     /// pidfds of exited agents, by name, until the name is reused.
-    exited: [Option<OwnedFd>; MAX_PROCS],
+    pub(crate) exited: [Option<OwnedFd>; MAX_PROCS],
     /// Every agent ever started, for the kill-and-reap on drop.
     all: Vec<(i32, OwnedFd)>,
     p0: Option<Child>,
     /// A pidfd of a process that has been reaped: the target of `Pn` when
     /// no process was ever called Pn.
-    never: &'a OwnedFd,
+    pub(crate) never: &'a OwnedFd,
 }
 
 /// A pidfd of a process that has already been reaped (for `Pn` targets
@@ -121,26 +121,6 @@ fn recv_reply(chan: &OwnedFd, timeout: Duration) -> Result<Option<Reply>, std::i
         return Ok(None);
     }
     Reply::decode(&buf[..n]).map(Some)
-}
-
-/// Would `bytes` exceed the memlock limit for this caller?
-fn over(bytes: u64, m: &procfs::Memlock) -> bool {
-    !m.cap_ipc_lock && m.limit.is_some_and(|l| bytes > l)
-}
-
-fn limit_hit(
-    what: &str,
-    errno: &str,
-    measure: &str,
-    bytes: u64,
-    m: &procfs::Memlock,
-) -> HarnessError {
-    HarnessError::Limit(format!(
-        "`{what}` = -{errno} because {measure} ({} KiB) exceeds RLIMIT_MEMLOCK ({} KiB) and the caller \
-         lacks CAP_IPC_LOCK; the model assumes no limit, and this machine cannot lift it (no CAP_SYS_RESOURCE)",
-        bytes / 1024,
-        m.limit.unwrap_or(0) / 1024
-    ))
 }
 
 impl<'a> Tree<'a> {
@@ -238,7 +218,7 @@ impl<'a> Tree<'a> {
         }
     }
 
-    fn agent(&self, p: u8) -> Result<&Agent, HarnessError> {
+    pub(crate) fn agent(&self, p: u8) -> Result<&Agent, HarnessError> {
         self.agents
             .get(p as usize)
             .and_then(|a| a.as_ref())
@@ -258,7 +238,7 @@ impl<'a> Tree<'a> {
     }
 
     /// Sends `req` to agent `p` (with `fd` attached) and waits for its answer.
-    fn request(
+    pub(crate) fn request(
         &self,
         p: u8,
         req: &Request,
@@ -280,7 +260,7 @@ impl<'a> Tree<'a> {
         }
     }
 
-    fn syscall(
+    pub(crate) fn syscall(
         &self,
         p: u8,
         req: &Request,
@@ -312,163 +292,7 @@ impl<'a> Tree<'a> {
         })
     }
 
-    /// Runs `call` as process `p` on the kernel; the result as the trace
-    /// language prints it.
-    pub fn run(&mut self, p: u8, call: &Call) -> Result<Ret, HarnessError> {
-        let what = format!("P{p} {call}");
-        let to_ret = |r: i64| -> Result<Ret, HarnessError> {
-            if r >= 0 {
-                Ok(Ret::Val(r))
-            } else {
-                Errno::from_number(-r as i32).map(Ret::Err).ok_or_else(|| {
-                    broken(format!(
-                        "`{what}` returned errno {}, which the trace language cannot name",
-                        -r
-                    ))
-                })
-            }
-        };
-        if call.is_observation() {
-            return self.snapshot(p)?.answer(call).ok_or_else(|| {
-                HarnessError::BadStep(format!("`{call}` is not something this kernel shows"))
-            });
-        }
-        match *call {
-            Call::Mmap => {
-                let snap = procfs::read_slots(self.agent(p)?.pid).map_err(broken)?;
-                let n = (0..self.cfg.vmas.min(snap.len()) as u8)
-                    .find(|&n| snap[n as usize].is_none())
-                    .ok_or_else(|| {
-                        HarnessError::BadStep(format!(
-                            "mmap() needs a free VMA slot, and all {} are in use",
-                            self.cfg.vmas
-                        ))
-                    })?;
-                let req = Request::Mmap {
-                    addr: abi::slot_addr(n),
-                    len: abi::REGION,
-                };
-                let before = self.memlock(p)?;
-                let r = self.syscall(p, &req, None, &what)?;
-                if r == 0 {
-                    return Ok(Ret::Vma(n));
-                }
-                if let Some(m) = before
-                    .filter(|m| r == -(libc::EAGAIN as i64) && over(m.locked_vm + abi::REGION, m))
-                {
-                    return Err(limit_hit(
-                        &what,
-                        "EAGAIN",
-                        "locked_vm + 4 MiB",
-                        m.locked_vm + abi::REGION,
-                        &m,
-                    ));
-                }
-                to_ret(r)
-            }
-            Call::Munmap(r) => {
-                let (addr, len) = abi::range(r);
-                to_ret(self.syscall(p, &Request::Munmap { addr, len }, None, &what)?)
-            }
-            Call::Madvise(r, advice) => {
-                let (addr, len) = abi::range(r);
-                let req = Request::Madvise {
-                    addr,
-                    len,
-                    advice: advice.number() as i64,
-                };
-                to_ret(self.syscall(p, &req, None, &what)?)
-            }
-            Call::ProcessMadvise {
-                target,
-                iov,
-                advice,
-                flags,
-            } => {
-                let iov = match iov {
-                    Iovec::Null => None,
-                    Iovec::List(l) => Some(l.as_slice().iter().map(|&r| abi::range(r)).collect()),
-                };
-                let req = Request::ProcessMadvise {
-                    iov,
-                    advice: advice.number() as i64,
-                    flags: flags.0 as u64,
-                };
-                let pidfd = match target {
-                    Target::SelfProc => None,
-                    Target::Pid(t) => Some(self.pidfd_of(t)),
-                };
-                to_ret(self.syscall(p, &req, pidfd, &what)?)
-            }
-            Call::PrctlSetThpDisable(a2, fl) => {
-                let req = Request::Prctl {
-                    option: abi::PR_SET_THP_DISABLE as i64,
-                    args: [a2 as u64, fl.0 as u64, 0, 0],
-                };
-                to_ret(self.syscall(p, &req, None, &what)?)
-            }
-            Call::PrctlSetNoNewPrivs(a2) => {
-                let req = Request::Prctl {
-                    option: abi::PR_SET_NO_NEW_PRIVS as i64,
-                    args: [a2 as u64, 0, 0, 0],
-                };
-                to_ret(self.syscall(p, &req, None, &what)?)
-            }
-            Call::Mlockall(fl) => {
-                let before = self.memlock(p)?;
-                let r = self.syscall(p, &Request::Mlockall { flags: fl.0 as i64 }, None, &what)?;
-                let current = fl.contains(mmflags_model::action::MclFlags::MCL_CURRENT);
-                if let Some(m) =
-                    before.filter(|m| current && r == -(libc::ENOMEM as i64) && over(m.total_vm, m))
-                {
-                    return Err(limit_hit(&what, "ENOMEM", "total_vm", m.total_vm, &m));
-                }
-                to_ret(r)
-            }
-            Call::Munlockall => to_ret(self.syscall(p, &Request::Munlockall, None, &what)?),
-            Call::Setresuid => {
-                let req = Request::Setresuid {
-                    uid: abi::USER_UID,
-                    gid: abi::USER_GID,
-                    keep: self.cfg.user_keeps,
-                };
-                to_ret(self.syscall(p, &req, None, &what)?)
-            }
-            Call::Fork => self.fork(p, &what),
-            Call::Execve(image) => self.execve(p, image, &what),
-            Call::Exit => self.exit(p, &what),
-            _ => Err(HarnessError::BadStep(format!(
-                "`{call}` is not a Linux 6.18 call; the runner cannot make it"
-            ))),
-        }
-    }
-
-    /// Where process `p` stands against RLIMIT_MEMLOCK, when the limit
-    /// could not be lifted (`None` when it was).
-    fn memlock(&self, p: u8) -> Result<Option<procfs::Memlock>, HarnessError> {
-        if !self.cfg.memlock_limited {
-            return Ok(None);
-        }
-        procfs::read_memlock(self.agent(p)?.pid)
-            .map(Some)
-            .map_err(broken)
-    }
-
-    /// The pidfd `Pn` names: the live agent, else the exited one, else a
-    /// reaped stranger.
-    fn pidfd_of(&self, t: u8) -> &OwnedFd {
-        let t = t as usize;
-        match (
-            self.agents.get(t).and_then(|a| a.as_ref()),
-            self.exited.get(t).and_then(|e| e.as_ref()),
-        ) {
-            (Some(a), _) => &a.pidfd,
-            (None, Some(e)) => e,
-            (None, None) => self.never,
-        }
-    }
-
-    fn fork(&mut self, p: u8, what: &str) -> Result<Ret, HarnessError> {
+    pub(crate) fn fork(&mut self, p: u8, what: &str) -> Result<Ret, HarnessError> {
         let n = (0..self.cfg.procs.min(MAX_PROCS) as u8)
             .find(|&n| self.agents[n as usize].is_none())
             .ok_or_else(|| {
@@ -500,7 +324,7 @@ impl<'a> Tree<'a> {
         Ok(Ret::Pid(n))
     }
 
-    fn execve(&mut self, p: u8, image: Image, what: &str) -> Result<Ret, HarnessError> {
+    pub(crate) fn execve(&mut self, p: u8, image: Image, what: &str) -> Result<Ret, HarnessError> {
         let path = match image {
             Image::Plain => &self.images.plain,
             Image::SetuidRoot => self.images.setuid_root.as_ref().ok_or_else(|| {
@@ -527,7 +351,7 @@ impl<'a> Tree<'a> {
         }
     }
 
-    fn exit(&mut self, p: u8, what: &str) -> Result<Ret, HarnessError> {
+    pub(crate) fn exit(&mut self, p: u8, what: &str) -> Result<Ret, HarnessError> {
         let a = self.agents[p as usize].take().ok_or_else(|| {
             HarnessError::BadStep(format!("P{p} is not a live process at this point"))
         })?;

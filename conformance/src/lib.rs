@@ -10,6 +10,7 @@
 
 pub mod abi;
 pub mod agent;
+pub mod calls;
 pub mod emit_c;
 pub mod enumerate;
 pub mod kernel;

@@ -60,3 +60,6 @@
 #define MAX_PROCS 4
 #define MAX_VMAS 4
 #define USER_ID 65534 /* setresuid(user) */
+
+/* Not every trace uses every call. */
+#define MAYBE_UNUSED __attribute__((unused))

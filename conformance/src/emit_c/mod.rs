@@ -5,10 +5,11 @@
 //! and the kernel headers, so a reviewer can run a proposal's
 //! counterexample on a kernel with that proposal applied.
 //!
-//! The fixed part (`head.c`, `runtime.c`) is C written once; this module
-//! writes only the tables and one `case` per step. Addresses and constants
-//! are the same as the runner's (`abi`); the process machinery mirrors the
-//! runner's agents with pipes instead of a runner.
+//! The fixed part (`head.c`, `observe.c`, `runtime.c`, `setup.c`) is C
+//! written once; this module writes only the tables and one `case` per
+//! step. Addresses and constants are the same as the runner's (`abi`); the
+//! process machinery mirrors the runner's agents, with pipes in place of a
+//! runner.
 
 use crate::abi;
 use mmflags_model::action::{Action, Call, Iovec, Item, MclFlags, PmadvFlags, Range, Ret, Target};
@@ -17,7 +18,9 @@ use mmflags_model::{System, Walk};
 use std::fmt::Write;
 
 const HEAD: &str = include_str!("head.c");
+const OBSERVE: &str = include_str!("observe.c");
 const RUNTIME: &str = include_str!("runtime.c");
+const SETUP: &str = include_str!("setup.c");
 
 fn c_str(s: &str) -> String {
     let mut out = String::from("\"");
@@ -346,7 +349,10 @@ pub fn program(walk: &Walk, sys: &System, title: &str) -> String {
         "static const int token_owner[NTOKENS] = {{ {} }};\n",
         owners.join(", ")
     );
-    out.push_str(RUNTIME);
+    for part in [OBSERVE, RUNTIME, SETUP] {
+        out.push('\n');
+        out.push_str(part);
+    }
     out.push_str("\n/* ---- what each process must show, and the steps ---- */\n");
     out.push_str(&tables.c());
     let _ = write!(
