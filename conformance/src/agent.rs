@@ -8,12 +8,23 @@
 //! made. It ignores SIGCHLD (exited children are reaped by the kernel) and
 //! exits as soon as its channel reaches end-of-file: when the runner dies,
 //! however it dies, every agent blocked on its channel follows it.
+//!
+//! A setuid-root copy of this program exists while a run lasts, so the
+//! agent must be no root shell for anyone else: an agent that gained
+//! privilege by exec (AT_SECURE) serves only a caller that sends the
+//! root-only token from its directory, it execs nothing but the two agent
+//! images beside it, and it makes only the prctl calls the trace language
+//! has.
 
-use crate::proto::{Hello, Reply, Request, AGENT_ARG, MAX_MSG, VERSION};
+use crate::abi;
+use crate::proto::{
+    Hello, Reply, Request, AGENT_ARG, MAX_MSG, PLAIN_IMAGE, SETUID_IMAGE, TOKEN_FILE, VERSION,
+};
 use crate::sys;
 use std::ffi::{CString, OsString};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 /// Runs the agent if this process was started as one (`argv[1]` is
 /// `AGENT_ARG`); returns otherwise. A binary that embeds the agent calls
@@ -56,11 +67,39 @@ fn hello(chan: RawFd) {
     }
 }
 
+/// The directory this program's image is in.
+fn own_dir() -> Option<PathBuf> {
+    std::fs::read_link("/proc/self/exe")
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+}
+
+/// After a privilege-gaining exec: the caller's first request must carry
+/// the token only root can read beside this image; otherwise leave.
+fn authenticate(chan: RawFd, buf: &mut [u8]) {
+    let want = own_dir().and_then(|d| std::fs::read(d.join(TOKEN_FILE)).ok());
+    let got = match sys::recv(chan, buf) {
+        Ok((n, _)) if n > 0 => Request::decode(&buf[..n]).ok(),
+        _ => None,
+    };
+    match (want, got) {
+        (Some(w), Some(Request::Auth { token })) if !w.is_empty() && w == token => {
+            if sys::send(chan, &Reply::Ret(0).encode(), None).is_err() {
+                unsafe { libc::_exit(0) }
+            }
+        }
+        _ => die("refusing to serve: a privileged agent needs its runner's token"),
+    }
+}
+
 /// The command loop on channel `chan`; never returns.
 fn serve(mut chan: RawFd) -> ! {
     unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
     hello(chan);
     let mut buf = vec![0u8; MAX_MSG];
+    if unsafe { libc::getauxval(libc::AT_SECURE) } != 0 {
+        authenticate(chan, &mut buf);
+    }
     loop {
         let (n, fd) = match sys::recv(chan, &mut buf) {
             Ok((0, _)) => unsafe { libc::_exit(0) },
@@ -82,6 +121,7 @@ fn serve(mut chan: RawFd) -> ! {
             }
             Request::Execve { path } => execve(chan, &path),
             Request::Exit => unsafe { libc::_exit(0) },
+            Request::Auth { .. } => 0,
             other => call(&other, fd),
         };
         if sys::send(chan, &Reply::Ret(ret).encode(), None).is_err() {
@@ -106,8 +146,16 @@ fn fork(chan: RawFd, child_chan: OwnedFd) -> Forked {
     }
 }
 
-/// Returns only if `execve` failed (with `-errno`).
+/// Returns only if `execve` failed (with `-errno`). Only the two agent
+/// images beside this one may be executed.
 fn execve(chan: RawFd, path: &[u8]) -> i64 {
+    let p = Path::new(std::ffi::OsStr::from_bytes(path));
+    let ours = p.parent().map(Path::to_path_buf) == own_dir()
+        && p.file_name()
+            .is_some_and(|n| n == PLAIN_IMAGE || n == SETUID_IMAGE);
+    if !ours {
+        return -(libc::EPERM as i64);
+    }
     let Ok(path) = CString::new(path) else {
         return -(libc::EINVAL as i64);
     };
@@ -224,6 +272,16 @@ fn call(req: &Request, fd: Option<OwnedFd>) -> i64 {
                     flags as u32,
                 ))
             }
+            Request::Prctl { option, .. }
+                if ![
+                    abi::PR_SET_THP_DISABLE,
+                    abi::PR_GET_THP_DISABLE,
+                    abi::PR_SET_NO_NEW_PRIVS,
+                ]
+                .contains(&(option as i32)) =>
+            {
+                -(libc::EPERM as i64)
+            }
             Request::Prctl { option, args } => ret(libc::prctl(
                 option as i32,
                 args[0] as libc::c_ulong,
@@ -234,7 +292,7 @@ fn call(req: &Request, fd: Option<OwnedFd>) -> i64 {
             Request::Mlockall { flags } => ret(libc::mlockall(flags as i32) as libc::c_long),
             Request::Munlockall => ret(libc::munlockall() as libc::c_long),
             Request::Setresuid { uid, gid, keep } => setresuid(uid, gid, keep),
-            Request::Fork | Request::Execve { .. } | Request::Exit => {
+            Request::Fork | Request::Execve { .. } | Request::Exit | Request::Auth { .. } => {
                 unreachable!("handled by serve")
             }
         }

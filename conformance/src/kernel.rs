@@ -339,6 +339,14 @@ impl<'a> Tree<'a> {
                 .map(Ret::Err)
                 .ok_or_else(|| broken(format!("execve: returned {r}"))),
             Reply::Hello(h) if h.version == VERSION => {
+                if h.at_secure {
+                    // It gained privilege: it serves only who knows the token.
+                    let token = self.images.token.clone().unwrap_or_default();
+                    let ok = self.syscall(p, &Request::Auth { token }, None, "authenticate")?;
+                    if ok != 0 {
+                        return Err(broken(format!("P{p}: the exec'd agent refused the token")));
+                    }
+                }
                 if let Some(a) = self.agents[p as usize].as_mut() {
                     a.hello = h;
                 }

@@ -8,8 +8,10 @@
 //! Nothing here writes to sysfs: `sysfs_guard` does that, and only when the
 //! user asked for it.
 
+use crate::proto::{PLAIN_IMAGE, SETUID_IMAGE, TOKEN_FILE};
 use mmflags_model::Sysfs;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
 
 pub const THP_DIR: &str = "/sys/kernel/mm/transparent_hugepage";
 
@@ -191,13 +193,41 @@ impl Machine {
 }
 
 /// The two agent images: the plain copy and, when root, the setuid-root
-/// copy, in a fresh directory that every uid can reach, on a mount that
-/// honours the setuid bit. Removed on drop.
+/// copy with its root-only token, in a fresh directory that every uid can
+/// reach, on a mount that honours the setuid bit. Removed on drop, and at
+/// `exit()` for a run that ends without dropping it.
 #[derive(Debug)]
 pub struct Images {
     dir: PathBuf,
     pub plain: PathBuf,
     pub setuid_root: Option<PathBuf>,
+    /// What a setuid-root agent demands before it serves (see `agent`).
+    pub token: Option<Vec<u8>>,
+}
+
+/// Image directories to remove at `exit()`.
+static INSTALLED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+extern "C" fn remove_installed() {
+    if let Ok(dirs) = INSTALLED.lock() {
+        for d in dirs.iter() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+/// 32 hex digits from the kernel's random pool.
+fn random_token() -> Result<Vec<u8>, String> {
+    let mut raw = [0u8; 16];
+    let n = unsafe { libc::getrandom(raw.as_mut_ptr() as *mut libc::c_void, raw.len(), 0) };
+    if n != raw.len() as isize {
+        return Err(format!("getrandom: {}", std::io::Error::last_os_error()));
+    }
+    Ok(raw
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into_bytes())
 }
 
 fn mount_flags(p: &Path) -> Result<u64, String> {
@@ -264,9 +294,18 @@ impl Images {
             let dir = PathBuf::from(
                 <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(template),
             );
+            static AT_EXIT: Once = Once::new();
+            AT_EXIT.call_once(|| unsafe {
+                libc::atexit(remove_installed);
+            });
+            INSTALLED
+                .lock()
+                .map_err(|e| e.to_string())?
+                .push(dir.clone());
             let mut images = Images {
-                plain: dir.join("mmflags-agent"),
+                plain: dir.join(PLAIN_IMAGE),
                 setuid_root: None,
+                token: None,
                 dir,
             };
             let err = |e: std::io::Error, what: &Path| format!("{}: {e}", what.display());
@@ -276,7 +315,13 @@ impl Images {
             std::fs::set_permissions(&images.plain, std::fs::Permissions::from_mode(0o755))
                 .map_err(|e| err(e, &images.plain))?;
             if setuid {
-                let s = images.dir.join("mmflags-agent-setuid-root");
+                let token = random_token()?;
+                let t = images.dir.join(TOKEN_FILE);
+                std::fs::write(&t, &token).map_err(|e| err(e, &t))?;
+                std::fs::set_permissions(&t, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| err(e, &t))?;
+                images.token = Some(token);
+                let s = images.dir.join(SETUID_IMAGE);
                 std::fs::copy(agent, &s).map_err(|e| err(e, agent))?;
                 std::os::unix::fs::chown(&s, Some(0), Some(0)).map_err(|e| err(e, &s))?;
                 // chown clears the setuid bit, so set the mode after it.
@@ -300,6 +345,9 @@ impl Images {
 impl Drop for Images {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Ok(mut dirs) = INSTALLED.lock() {
+            dirs.retain(|d| *d != self.dir);
+        }
     }
 }
 

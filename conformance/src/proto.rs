@@ -12,10 +12,17 @@
 use std::io;
 
 /// Bumped whenever the messages change, so a stale agent binary is refused.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 /// The argument that turns a binary into an agent: `AGENT channel-fd`.
 pub const AGENT_ARG: &str = "__mmflags_agent";
 pub const MAX_MSG: usize = 4096;
+
+/// The images directory: the plain agent, its setuid-root copy, and the
+/// root-only token a setuid-root agent demands before it serves anyone
+/// (so the copy is no root shell for whoever finds it while it exists).
+pub const PLAIN_IMAGE: &str = "mmflags-agent";
+pub const SETUID_IMAGE: &str = "mmflags-agent-setuid-root";
+pub const TOKEN_FILE: &str = "token";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
@@ -65,6 +72,11 @@ pub enum Request {
     },
     /// `_exit(0)`: no reply.
     Exit,
+    /// The first request to an agent that gained privilege by exec
+    /// (AT_SECURE): the images directory's token, or it exits.
+    Auth {
+        token: Vec<u8>,
+    },
 }
 
 /// What an agent says first, after `fork` and after `execve`.
@@ -95,6 +107,7 @@ const OP_FORK: i64 = 8;
 const OP_EXECVE: i64 = 9;
 const OP_SETRESUID: i64 = 10;
 const OP_EXIT: i64 = 11;
+const OP_AUTH: i64 = 12;
 const OP_RET: i64 = 100;
 const OP_HELLO: i64 = 101;
 
@@ -154,6 +167,7 @@ impl Request {
                 encode(&[OP_SETRESUID, *uid as i64, *gid as i64, u(*keep)], &[])
             }
             Request::Exit => encode(&[OP_EXIT], &[]),
+            Request::Auth { token } => encode(&[OP_AUTH], token),
         }
     }
 
@@ -209,6 +223,9 @@ impl Request {
                 keep: u(3)?,
             },
             OP_EXIT => Request::Exit,
+            OP_AUTH => Request::Auth {
+                token: bytes.to_vec(),
+            },
             _ => return Err(bad()),
         })
     }
@@ -294,6 +311,9 @@ mod tests {
                 keep: 1 << 14,
             },
             Request::Exit,
+            Request::Auth {
+                token: b"0123abcd".to_vec(),
+            },
         ];
         for r in all {
             assert_eq!(Request::decode(&r.encode()).unwrap(), r);
