@@ -179,8 +179,8 @@ fn all_gone_within(pids: &[i32], d: Duration) -> bool {
     false
 }
 
-/// In a child process: a runner with three agents, their pids printed;
-/// then `how` ends it.
+/// In a child process: a runner with three agents, their pids and the
+/// runner's images directory printed; then `how` ends it.
 fn hold_a_tree(how: &str) {
     let r = common::runner();
     let held = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -190,6 +190,7 @@ fn hold_a_tree(how: &str) {
         let pids: Vec<String> = (0..3)
             .map(|p| t.hello(p).unwrap().pid.to_string())
             .collect();
+        println!("DIR {}", r.images().dir().display());
         println!("PIDS {}", pids.join(" "));
         if how == "panic" {
             std::panic::set_hook(Box::new(|_| {
@@ -204,40 +205,60 @@ fn hold_a_tree(how: &str) {
     std::thread::sleep(Duration::from_secs(60));
 }
 
-/// Runs `test` of this binary in a child process acting out `how`; returns
-/// the child and the agents' pids it printed.
-fn child(
-    test: &str,
-    how: &str,
-) -> (
-    std::process::Child,
-    Vec<i32>,
-    BufReader<std::process::ChildStdout>,
-) {
-    let mut c = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env("MMFLAGS_TEST_CHILD", how)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(c.stdout.take().unwrap());
-    // libtest prints `test NAME ... ` first, on the same line.
-    let mut line = String::new();
-    let at = loop {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the child printed no pids"
-        );
-        if let Some(i) = line.find("PIDS ") {
-            break i + 5;
+/// A runner in a child process (this test binary, one test, acting `how`).
+struct ChildRunner {
+    proc: std::process::Child,
+    out: BufReader<std::process::ChildStdout>,
+    pids: Vec<i32>,
+    /// Its images directory, which a SIGKILLed runner cannot remove.
+    dir: String,
+}
+
+impl ChildRunner {
+    fn start(test: &str, how: &str) -> ChildRunner {
+        let mut proc = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", test, "--nocapture", "--test-threads=1"])
+            .env("MMFLAGS_TEST_CHILD", how)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = BufReader::new(proc.stdout.take().unwrap());
+        let mut c = ChildRunner {
+            proc,
+            out,
+            pids: Vec::new(),
+            dir: String::new(),
+        };
+        c.dir = c.after("DIR ");
+        let pids = c.after("PIDS ");
+        c.pids = pids
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        c
+    }
+
+    /// The rest of the next line that holds `tag` (libtest may print
+    /// `test NAME ... ` before it on the same line).
+    fn after(&mut self, tag: &str) -> String {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(
+                self.out.read_line(&mut line).unwrap() > 0,
+                "the child never printed {tag}"
+            );
+            if let Some(i) = line.find(tag) {
+                return line[i + tag.len()..].trim().to_string();
+            }
         }
-    };
-    let pids = line[at..]
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
-        .collect();
-    (c, pids, out)
+    }
+
+    fn kill(mut self) {
+        self.proc.kill().unwrap();
+        self.proc.wait().unwrap();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 #[test]
@@ -245,10 +266,10 @@ fn agents_do_not_outlive_a_killed_runner() {
     if let Ok(how) = std::env::var("MMFLAGS_TEST_CHILD") {
         return hold_a_tree(&how);
     }
-    let (mut c, pids, _) = child("agents_do_not_outlive_a_killed_runner", "kill");
+    let c = ChildRunner::start("agents_do_not_outlive_a_killed_runner", "kill");
+    let pids = c.pids.clone();
     assert!(pids.iter().all(|&p| !gone(p)));
-    c.kill().unwrap(); // SIGKILL: no destructor runs
-    c.wait().unwrap();
+    c.kill(); // SIGKILL: no destructor runs
     assert!(
         all_gone_within(&pids, Duration::from_secs(5)),
         "agents {pids:?} outlived a SIGKILLed runner"
@@ -260,17 +281,11 @@ fn agents_do_not_outlive_a_panic() {
     if let Ok(how) = std::env::var("MMFLAGS_TEST_CHILD") {
         return hold_a_tree(&how);
     }
-    let (mut c, pids, mut out) = child("agents_do_not_outlive_a_panic", "panic");
-    let mut line = String::new();
-    while line.trim() != "UNWOUND" {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0);
-    }
+    let mut c = ChildRunner::start("agents_do_not_outlive_a_panic", "panic");
+    c.after("UNWOUND");
     // The runner process lives on: only the tree's drop can have killed them.
-    assert!(
-        all_gone_within(&pids, Duration::from_secs(5)),
-        "agents {pids:?} outlived the panic"
-    );
-    c.kill().unwrap();
-    c.wait().unwrap();
+    let ok = all_gone_within(&c.pids, Duration::from_secs(5));
+    let pids = c.pids.clone();
+    c.kill();
+    assert!(ok, "agents {pids:?} outlived the panic");
 }
