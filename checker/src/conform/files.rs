@@ -52,7 +52,11 @@ pub(crate) fn run_files(
         }
         let rep = runner.litmus(&trace);
         steps += rep.steps.len();
-        if !a.json {
+        // The kernel's results are worth showing where the file left some
+        // open or the kernel disagreed.
+        let open = trace.steps.iter().any(|(_, s)| s.ret.is_none());
+        let bad = rep.failure.is_some() || rep.error.is_some();
+        if !a.json && (open || bad) {
             print!("# {f} on the kernel (sysfs {mode})\n{}", litmus_text(&rep));
         }
         if let Some((line, expected, got)) = rep.failure {
