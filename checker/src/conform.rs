@@ -16,6 +16,7 @@ mod models;
 
 use clap::Args;
 use mmflags_conformance::machine::{Machine, THP_DIR};
+use mmflags_conformance::mode_lock::ModeLock;
 use mmflags_conformance::runner::Runner;
 use mmflags_conformance::sysfs_guard::SysfsGuard;
 use mmflags_model::Sysfs;
@@ -27,6 +28,8 @@ use std::time::Duration;
 
 /// With the default depth, about two minutes on two cores.
 const DEFAULT_WALKS: usize = 14000;
+/// How long to wait for other conformance runs on this machine.
+const LOCK_PATIENCE_SECS: u64 = 900;
 
 #[derive(Args)]
 pub struct ConformArgs {
@@ -92,6 +95,14 @@ pub fn run(a: &ConformArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
         eprintln!("error: --step-timeout must be positive and --jobs at least 1");
         return ExitCode::from(2);
     }
+    // Hold the THP mode (shared) before reading it: a --set-sysfs run
+    // elsewhere on this machine cannot change it under this one.
+    let patience = Duration::from_secs(LOCK_PATIENCE_SECS);
+    let say = |w: &str| out.say(&format!("conform: {w}"));
+    let lock = match ModeLock::shared(patience, &say) {
+        Ok(l) => l,
+        Err(e) => return inconclusive(&out, &e),
+    };
     let machine = match Machine::probe() {
         Ok(m) => m,
         Err(e) => {
@@ -135,7 +146,8 @@ pub fn run(a: &ConformArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
         Some(p) => p,
         None => return inconclusive(&out, "cannot locate the agent binary; pass --agent"),
     };
-    let runner = match Runner::new(&agent, machine, Duration::from_secs_f64(a.step_timeout)) {
+    let timeout = Duration::from_secs_f64(a.step_timeout);
+    let mut runner = match Runner::new(&agent, machine, timeout, lock) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -154,6 +166,9 @@ pub fn run(a: &ConformArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
         return inconclusive(&out, &format!("agent self-test failed: {e}"));
     }
     let guard = if a.set_sysfs {
+        if let Err(e) = runner.own_the_mode(patience, &say) {
+            return inconclusive(&out, &e);
+        }
         match SysfsGuard::new(Path::new(THP_DIR)) {
             Ok(g) => {
                 out.say(&format!(

@@ -15,6 +15,7 @@ pub mod emit_c;
 pub mod enumerate;
 pub mod kernel;
 pub mod machine;
+pub mod mode_lock;
 pub mod procfs;
 pub mod proto;
 pub mod runner;

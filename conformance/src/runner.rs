@@ -13,6 +13,7 @@
 
 use crate::kernel::{reaped_pidfd, HarnessError, Tree, TreeConfig};
 use crate::machine::{Images, Machine};
+use crate::mode_lock::ModeLock;
 use crate::procfs::observation_calls;
 use crate::sys;
 use mmflags_model::action::{Action, Call, Ret, Step, Target};
@@ -115,7 +116,7 @@ pub fn cannot_run(machine: &Machine, caller: u8, call: &Call) -> Option<String> 
     if let (false, Some(why)) = (machine.root, needs_root) {
         return Some(format!("{why}; {unpriv}"));
     }
-    if !call.is_observation() && !is_mainline_call(call) {
+    if !is_mainline_call(call) {
         return Some(format!(
             "`{}` is a proposal's call, not one Linux 6.18 has",
             call.name()
@@ -157,18 +158,27 @@ pub struct LitmusReport {
     pub error: Option<(usize, HarnessError)>,
 }
 
-/// The runner: agent images, a reaped pidfd, the machine, the patience.
+/// The runner: agent images, a reaped pidfd, the machine, the patience,
+/// and its hold on the THP mode.
 pub struct Runner {
     pub machine: Machine,
     images: Images,
     never: OwnedFd,
     pub timeout: Duration,
+    lock: ModeLock,
 }
 
 impl Runner {
     /// Installs the agent images (the setuid-root copy only when root) and
     /// makes this process the subreaper of the agents it will start.
-    pub fn new(agent: &Path, machine: Machine, timeout: Duration) -> Result<Runner, String> {
+    /// `lock` is held (shared) for as long as the runner lives; take it
+    /// before reading `machine`, so the mode cannot change in between.
+    pub fn new(
+        agent: &Path,
+        machine: Machine,
+        timeout: Duration,
+        lock: ModeLock,
+    ) -> Result<Runner, String> {
         if !agent.is_file() {
             return Err(format!(
                 "no agent binary at {}; build it with `cargo build --release -p mmflags-conformance`",
@@ -187,7 +197,18 @@ impl Runner {
             images,
             never: reaped_pidfd()?,
             timeout,
+            lock,
         })
+    }
+
+    /// Holds the THP mode exclusively, so this run may change it (and no
+    /// other run relies on it meanwhile).
+    pub fn own_the_mode(
+        &mut self,
+        patience: Duration,
+        waiting: &dyn Fn(&str),
+    ) -> Result<(), String> {
+        self.lock.exclusive(patience, waiting)
     }
 
     /// What `setresuid(user)` keeps: nothing, unless RLIMIT_MEMLOCK cannot

@@ -7,7 +7,7 @@ mod common;
 
 use mmflags_conformance::enumerate;
 use mmflags_conformance::kernel::HarnessError;
-use mmflags_conformance::runner::{Field, Runner, Verdict};
+use mmflags_conformance::runner::{Field, Verdict};
 use mmflags_model::action::{Call, Ret};
 use mmflags_model::flags::VmFlags;
 use mmflags_model::replay::replay;
@@ -139,9 +139,7 @@ fn the_litmus_files_hold_on_the_model_and_on_the_kernel() {
 
 #[test]
 fn a_stuck_agent_is_reported_and_killed() {
-    let m = common::machine();
-    let agent = Path::new(env!("CARGO_BIN_EXE_mmflags-agent"));
-    let r = Runner::new(agent, m, Duration::from_millis(500)).unwrap();
+    let r = common::runner_with(Duration::from_millis(500));
     let mut t = r.tree(3, 2).unwrap();
     let pid = t.hello(0).unwrap().pid;
     unsafe { libc::kill(pid, libc::SIGSTOP) };

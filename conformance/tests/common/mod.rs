@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 use mmflags_conformance::machine::Machine;
+use mmflags_conformance::mode_lock::ModeLock;
 use mmflags_conformance::runner::Runner;
 use mmflags_model::{alphabet, Bounds, Semantics, State, System};
 use std::path::Path;
@@ -26,9 +27,19 @@ pub fn machine() -> Machine {
     m
 }
 
+/// The machine's THP-mode lock, shared, taken before the machine is read.
+pub fn lock() -> ModeLock {
+    ModeLock::shared(Duration::from_secs(600), &|w| eprintln!("{w}")).expect("THP mode lock")
+}
+
 pub fn runner() -> Runner {
+    runner_with(Duration::from_secs(10))
+}
+
+pub fn runner_with(timeout: Duration) -> Runner {
+    let lock = lock();
     let agent = Path::new(env!("CARGO_BIN_EXE_mmflags-agent"));
-    let r = Runner::new(agent, machine(), Duration::from_secs(10)).expect("runner");
+    let r = Runner::new(agent, machine(), timeout, lock).expect("runner");
     r.selftest().expect("agent self-test");
     r
 }
