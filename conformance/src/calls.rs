@@ -1,16 +1,67 @@
-//! The trace language's calls made concrete: which request each becomes
-//! for an agent (`abi` gives the addresses and numbers), which name it
-//! returns (`mmap() = vN`: the lowest slot the kernel shows unmapped), and
-//! when the kernel's answer is about this machine's RLIMIT_MEMLOCK rather
-//! than about the model (then it is a `HarnessError::Limit`, skipped).
+//! The trace language's calls made concrete: which calls this machine
+//! cannot make at all (`cannot_run`: root steps when not root, a
+//! proposal's calls), which request each other call becomes for an agent
+//! (`abi` gives the addresses and numbers), which name it returns
+//! (`mmap() = vN`: the lowest slot the kernel shows unmapped), and when the
+//! kernel's answer is about this machine's RLIMIT_MEMLOCK rather than about
+//! the model (then it is a `HarnessError::Limit`, skipped).
 
 use crate::abi;
 use crate::kernel::{broken, HarnessError, Tree};
+use crate::machine::Machine;
 use crate::procfs;
 use crate::proto::Request;
-use mmflags_model::action::{Call, Iovec, MclFlags, Ret, Target};
+use mmflags_model::action::{Call, Iovec, MclFlags, PmadvFlags, Ret, Target};
+use mmflags_model::state::Image;
 use mmflags_model::Errno;
 use std::os::fd::OwnedFd;
+
+/// Why this machine cannot make `call` as process `caller`, if it cannot.
+pub fn cannot_run(machine: &Machine, caller: u8, call: &Call) -> Option<String> {
+    let unpriv = machine.unprivileged_because.as_deref().unwrap_or("");
+    let needs_root = match *call {
+        Call::Execve(Image::SetuidRoot) => {
+            Some("execve(setuid-root) needs a setuid-root agent image")
+        }
+        Call::Setresuid => Some("setresuid(user) needs CAP_SETUID/CAP_SETGID"),
+        Call::ProcessMadvise {
+            target: Target::Pid(t),
+            ..
+        } if t != caller => {
+            Some("a remote process_madvise needs a root P0 (the model's P0 is root)")
+        }
+        _ => None,
+    };
+    if let (false, Some(why)) = (machine.root, needs_root) {
+        return Some(format!("{why}; {unpriv}"));
+    }
+    if !is_mainline_call(call) {
+        return Some(format!(
+            "`{}` is a proposal's call, not one Linux 6.18 has",
+            call.name()
+        ));
+    }
+    if let Call::ProcessMadvise { flags, .. } = call {
+        let named = PmadvFlags::NAMES.iter().fold(0, |a, (f, _)| a | f.0);
+        if flags.0 & named != 0 {
+            return Some(format!(
+                "process_madvise flag {flags} is a proposal's, not Linux 6.18's"
+            ));
+        }
+    }
+    None
+}
+
+fn is_mainline_call(call: &Call) -> bool {
+    !matches!(
+        call,
+        Call::PrctlSetThpPolicy(_)
+            | Call::PrctlGetThpPolicy
+            | Call::PrctlSetThpAlways(_)
+            | Call::PrctlGetThpAlways
+            | Call::Mctl { .. }
+    )
+}
 
 /// Would `bytes` exceed the memlock limit for this caller?
 fn over(bytes: u64, m: &procfs::Memlock) -> bool {

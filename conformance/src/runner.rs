@@ -11,12 +11,13 @@
 //! steps when not root, a proposal's calls on a mainline kernel) end the
 //! run there, and the rest is counted as skipped, never as passed.
 
+use crate::calls::cannot_run;
 use crate::kernel::{reaped_pidfd, HarnessError, Tree, TreeConfig};
 use crate::machine::{Images, Machine};
 use crate::mode_lock::ModeLock;
 use crate::procfs::observation_calls;
 use crate::sys;
-use mmflags_model::action::{Action, Call, Ret, Step, Target};
+use mmflags_model::action::{Action, Call, Ret, Step};
 use mmflags_model::state::{Image, MAX_PROCS, MAX_VMAS};
 use mmflags_model::{State, Sysfs, System, Trace};
 use std::os::fd::OwnedFd;
@@ -95,55 +96,6 @@ pub struct TraceReport {
     pub steps_run: usize,
     /// Steps not run because the machine cannot make them, and why.
     pub skipped: Option<(usize, String)>,
-}
-
-/// Why this machine cannot make `call` as process `caller`, if it cannot.
-pub fn cannot_run(machine: &Machine, caller: u8, call: &Call) -> Option<String> {
-    let unpriv = machine.unprivileged_because.as_deref().unwrap_or("");
-    let needs_root = match *call {
-        Call::Execve(Image::SetuidRoot) => {
-            Some("execve(setuid-root) needs a setuid-root agent image")
-        }
-        Call::Setresuid => Some("setresuid(user) needs CAP_SETUID/CAP_SETGID"),
-        Call::ProcessMadvise {
-            target: Target::Pid(t),
-            ..
-        } if t != caller => {
-            Some("a remote process_madvise needs a root P0 (the model's P0 is root)")
-        }
-        _ => None,
-    };
-    if let (false, Some(why)) = (machine.root, needs_root) {
-        return Some(format!("{why}; {unpriv}"));
-    }
-    if !is_mainline_call(call) {
-        return Some(format!(
-            "`{}` is a proposal's call, not one Linux 6.18 has",
-            call.name()
-        ));
-    }
-    if let Call::ProcessMadvise { flags, .. } = call {
-        let named = mmflags_model::action::PmadvFlags::NAMES
-            .iter()
-            .fold(0, |a, (f, _)| a | f.0);
-        if flags.0 & named != 0 {
-            return Some(format!(
-                "process_madvise flag {flags} is a proposal's, not Linux 6.18's"
-            ));
-        }
-    }
-    None
-}
-
-fn is_mainline_call(call: &Call) -> bool {
-    !matches!(
-        call,
-        Call::PrctlSetThpPolicy(_)
-            | Call::PrctlGetThpPolicy
-            | Call::PrctlSetThpAlways(_)
-            | Call::PrctlGetThpAlways
-            | Call::Mctl { .. }
-    )
 }
 
 /// The result of running a written trace.

@@ -100,7 +100,7 @@ pub(crate) fn enumerate_and_compare(
              {} random walks of 10-20 steps (seed {}), {jobs} at a time",
             spec.name, sys.bounds.processes, sys.bounds.vmas, a.depth, a.walks, a.seed
         ));
-        let traces: Vec<Vec<Action>> = plan.iter().map(|(_, t)| t.clone()).collect();
+        let (origins, traces): (Vec<Origin>, Vec<Vec<Action>>) = plan.into_iter().unzip();
         let bad = AtomicUsize::new(0);
         let shown = Mutex::new(Instant::now());
         let tty = std::io::stderr().is_terminal();
@@ -125,7 +125,7 @@ pub(crate) fn enumerate_and_compare(
             }
         };
         let reports = runner.compare_all(&sys, init, &traces, jobs, interrupt, &progress);
-        for ((origin, t), rep) in plan.iter().zip(reports) {
+        for ((origin, t), rep) in origins.iter().zip(&traces).zip(reports) {
             let Some(rep) = rep else { continue };
             traces_run += 1;
             steps += rep.steps_run;
