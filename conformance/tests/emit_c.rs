@@ -49,7 +49,20 @@ fn emitted_programs_pass_on_this_kernel() {
     let r = common::runner();
     let sys = common::system(Semantics::mainline());
     let dir = tmpdir("pass");
-    let ws = walks(&sys, common::init(&r), 24, 11);
+    let init = common::init(&r);
+    // linux-6.18's counterexample to secure_exec_inherits_nothing (what
+    // `check trace linux-6.18 secure_exec_inherits_nothing --emit-c`
+    // emits), then random walks through every call.
+    let cex: Vec<_> = [
+        "P0 setresuid(user)",
+        "P0 prctl(PR_SET_THP_DISABLE, 1, 0)",
+        "P0 execve(setuid-root)",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect();
+    let mut ws = vec![enumerate::walk(&sys, init, &cex).unwrap()];
+    ws.extend(walks(&sys, init, 24, 11));
     for (i, w) in ws.iter().enumerate() {
         let (code, out) = build_and_run(&dir, &format!("walk{i}"), w, &sys);
         assert_eq!(
