@@ -1,3 +1,7 @@
+/*
+ * Headers, and the constants a 6.18 kernel defines but older C libraries
+ * may not (each guarded, so the system's own definitions win).
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
