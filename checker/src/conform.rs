@@ -105,18 +105,10 @@ pub fn run(a: &ConformArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
     };
     let machine = match Machine::probe() {
         Ok(m) => m,
-        Err(e) => {
-            return inconclusive(
-                &out,
-                &format!("cannot read this machine's THP settings: {e}"),
-            )
-        }
+        Err(e) => return inconclusive(&out, &format!("cannot read this machine's THP settings: {e}")),
     };
-    let sizes: Vec<String> = machine
-        .sizes
-        .iter()
-        .map(|(n, m)| format!("{}={m}", n.trim_start_matches("hugepages-")))
-        .collect();
+    let sizes: Vec<String> =
+        machine.sizes.iter().map(|(n, m)| format!("{}={m}", n.trim_start_matches("hugepages-"))).collect();
     out.say(&format!(
         "conform: kernel {}, {THP_DIR}/enabled = {}, per-size: {}",
         machine.kernel,
@@ -127,10 +119,7 @@ pub fn run(a: &ConformArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
         for p in &machine.problems {
             out.say(&format!("conform: REFUSED: {p}"));
         }
-        return inconclusive(
-            &out,
-            "this machine is not the one the model describes; nothing was run",
-        );
+        return inconclusive(&out, "this machine is not the one the model describes; nothing was run");
     }
     if let Some(why) = &machine.unprivileged_because {
         out.say(&format!(
@@ -138,14 +127,13 @@ pub fn run(a: &ConformArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
              process_madvise) are SKIPPED and counted; the run cannot pass"
         ));
     }
-    let agent = match a.agent.clone().or_else(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|e| e.parent().map(|d| d.join("mmflags-agent")))
-    }) {
-        Some(p) => p,
-        None => return inconclusive(&out, "cannot locate the agent binary; pass --agent"),
-    };
+    let agent =
+        match a.agent.clone().or_else(|| {
+            std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("mmflags-agent")))
+        }) {
+            Some(p) => p,
+            None => return inconclusive(&out, "cannot locate the agent binary; pass --agent"),
+        };
     let timeout = Duration::from_secs_f64(a.step_timeout);
     let mut runner = match Runner::new(&agent, machine, timeout, lock) {
         Ok(r) => r,
@@ -194,11 +182,7 @@ pub fn run(a: &ConformArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
 
 /// Puts the system in `mode` if it is not there and we may; `false` if
 /// traces for `mode` must be skipped.
-pub(crate) fn ensure_mode(
-    runner: &Runner,
-    guard: Option<&SysfsGuard>,
-    mode: Sysfs,
-) -> Result<bool, String> {
+pub(crate) fn ensure_mode(runner: &Runner, guard: Option<&SysfsGuard>, mode: Sysfs) -> Result<bool, String> {
     let now = mmflags_conformance::machine::read_sysfs_mode(Path::new(THP_DIR))?;
     if now == mode {
         return Ok(true);

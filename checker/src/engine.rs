@@ -44,6 +44,10 @@ pub struct Options {
     /// Set from outside (Ctrl-C) to stop the search.
     pub interrupt: Arc<AtomicBool>,
     pub counters: Arc<Counters>,
+    /// Stop keeping a property's ghost bits once it is decided. Sound (no
+    /// transition and no undecided property reads them) and often a large
+    /// saving; off only to compare counts with another checker.
+    pub narrow: bool,
 }
 
 impl Options {
@@ -54,6 +58,7 @@ impl Options {
             limits: Limits::default(),
             interrupt: Arc::new(AtomicBool::new(false)),
             counters: Arc::new(Counters::default()),
+            narrow: true,
         }
     }
 }
@@ -131,9 +136,7 @@ struct Visited {
 impl Visited {
     fn find(&self, states: &[Key], h: u32, s: &Key) -> bool {
         self.table
-            .find(table_hash(pack(0, h)), |&e| {
-                (e >> 32) as u32 == h && states[e as u32 as usize] == *s
-            })
+            .find(table_hash(pack(0, h)), |&e| (e >> 32) as u32 == h && states[e as u32 as usize] == *s)
             .is_some()
     }
 
@@ -144,8 +147,7 @@ impl Visited {
         }
         let id = states.len() as u32;
         states.push(s);
-        self.table
-            .insert_unique(table_hash(pack(id, h)), pack(id, h), |&e| table_hash(e));
+        self.table.insert_unique(table_hash(pack(id, h)), pack(id, h), |&e| table_hash(e));
         true
     }
 }
@@ -174,10 +176,7 @@ fn expand_chunk(
     ids: std::ops::Range<usize>,
 ) -> ChunkOut {
     let n = sys.alphabet.len();
-    let mut out = ChunkOut {
-        coverage: vec![Coverage::default(); n],
-        ..Default::default()
-    };
+    let mut out = ChunkOut { coverage: vec![Coverage::default(); n], ..Default::default() };
     for id in ids {
         let s = &unpack(&states[id]);
         sys.for_each_action(s, |aid, a| {
@@ -192,11 +191,7 @@ fn expand_chunk(
             let c = sys.key(&t, proj, sym);
             let h = hash32(&c);
             if !visited.find(states, h, &c) {
-                out.cands.push(Candidate {
-                    hash: h,
-                    state: c,
-                    parent: id as u32,
-                });
+                out.cands.push(Candidate { hash: h, state: c, parent: id as u32 });
             }
         });
     }
@@ -233,19 +228,12 @@ fn check_properties(
                 scope.spawn(move || {
                     pending
                         .iter()
-                        .map(|&i| {
-                            (lo..hi)
-                                .find(|&id| hit(i, &unpack(&states[id])))
-                                .map(|id| id as u32)
-                        })
+                        .map(|&i| (lo..hi).find(|&id| hit(i, &unpack(&states[id]))).map(|id| id as u32))
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("property worker panicked"))
-            .collect()
+        handles.into_iter().map(|h| h.join().expect("property worker panicked")).collect()
     });
     for (k, &i) in pending.iter().enumerate() {
         found[i] = results.iter().filter_map(|r| r[k]).min();
@@ -258,9 +246,7 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
     let sym = opt.symmetry;
     let mut states: Vec<Key> = Vec::new();
     let mut parents: Vec<u32> = Vec::new();
-    let mut visited = Visited {
-        table: HashTable::new(),
-    };
+    let mut visited = Visited { table: HashTable::new() };
     let mut proj = sys.projection;
     for s in stateright::Model::init_states(sys) {
         let c = sys.key(&s, &proj, sym);
@@ -281,25 +267,14 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         parents: Vec::new(),
         projections: vec![proj],
     };
-    check_properties(
-        sys,
-        &states,
-        0..states.len(),
-        &mut x.discoveries,
-        opt.threads,
-    );
-    opt.counters
-        .unique
-        .store(states.len() as u64, Ordering::Relaxed);
+    check_properties(sys, &states, 0..states.len(), &mut x.discoveries, opt.threads);
+    opt.counters.unique.store(states.len() as u64, Ordering::Relaxed);
     // A decided property's ghosts need not be kept any more.
     let narrowed = |found: &[Option<u32>]| {
-        sys.projection_for(
-            sys.properties
-                .iter()
-                .zip(found)
-                .filter(|(_, f)| f.is_none())
-                .map(|(p, _)| *p),
-        )
+        if !opt.narrow {
+            return sys.projection;
+        }
+        sys.projection_for(sys.properties.iter().zip(found).filter(|(_, f)| f.is_none()).map(|(p, _)| *p))
     };
     proj = narrowed(&x.discoveries);
 
@@ -343,9 +318,7 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
                             }
                             let ids = lo + k * CHUNK..(lo + (k + 1) * CHUNK).min(hi);
                             let out = expand_chunk(sys, sym, proj, states, visited, ids);
-                            opt.counters
-                                .generated
-                                .fetch_add(out.generated, Ordering::Relaxed);
+                            opt.counters.generated.fetch_add(out.generated, Ordering::Relaxed);
                             mine.push((k, out));
                             if opt.limits.during(&opt.interrupt, start).is_some() {
                                 abort.store(true, Ordering::Relaxed);
@@ -355,10 +328,8 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
                     })
                 })
                 .collect();
-            let mut all: Vec<(usize, ChunkOut)> = handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("expansion worker panicked"))
-                .collect();
+            let mut all: Vec<(usize, ChunkOut)> =
+                handles.into_iter().flat_map(|h| h.join().expect("expansion worker panicked")).collect();
             all.sort_by_key(|(k, _)| *k);
             all
         });
@@ -383,26 +354,15 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
             }
         }
         let merged_all = merged_all && !abort.load(Ordering::Relaxed);
-        opt.counters
-            .unique
-            .store(states.len() as u64, Ordering::Relaxed);
-        check_properties(
-            sys,
-            &states,
-            hi..states.len(),
-            &mut x.discoveries,
-            opt.threads,
-        );
+        opt.counters.unique.store(states.len() as u64, Ordering::Relaxed);
+        check_properties(sys, &states, hi..states.len(), &mut x.discoveries, opt.threads);
         if hi < states.len() {
             x.levels.push(hi);
             x.projections.push(proj);
         }
         proj = narrowed(&x.discoveries);
         if !merged_all {
-            x.stopped = opt
-                .limits
-                .during(&opt.interrupt, start)
-                .or(Some(Stop::Interrupted));
+            x.stopped = opt.limits.during(&opt.interrupt, start).or(Some(Stop::Interrupted));
             break;
         }
         if hi == states.len() {

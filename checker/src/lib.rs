@@ -2,6 +2,7 @@
 //! exhaustive engine, verdicts, traces, JSON and reports. The only crate
 //! that prints; the model crate knows nothing of files or terminals.
 
+pub mod diff;
 pub mod engine;
 pub mod json;
 pub mod limits;

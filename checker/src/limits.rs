@@ -30,18 +30,12 @@ pub enum Stop {
 impl fmt::Display for Stop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Stop::DepthCap(d) => write!(
-                f,
-                "stopped at depth {d} by --max-depth, below the spec's bound"
-            ),
+            Stop::DepthCap(d) => write!(f, "stopped at depth {d} by --max-depth, below the spec's bound"),
             Stop::StateCap(n) => write!(f, "stopped by --max-states {n}"),
             Stop::Timeout(t) => write!(f, "stopped by --timeout {}s", t.as_secs_f64()),
-            Stop::Memory { limit, rss } => write!(
-                f,
-                "stopped by --max-memory {} MiB (resident {} MiB)",
-                limit >> 20,
-                rss >> 20
-            ),
+            Stop::Memory { limit, rss } => {
+                write!(f, "stopped by --max-memory {} MiB (resident {} MiB)", limit >> 20, rss >> 20)
+            }
             Stop::Interrupted => f.write_str("interrupted (Ctrl-C)"),
         }
     }

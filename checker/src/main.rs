@@ -9,7 +9,7 @@ use mmflags_checker::limits::{mem_total_bytes, Limits};
 use mmflags_checker::run::{self, RunConfig};
 use mmflags_checker::spec::{self, SpecError};
 use mmflags_checker::verdict::{SpecOutcome, Verdict};
-use mmflags_checker::{json, render, replay, report};
+use mmflags_checker::{diff, json, render, replay, report};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,6 +83,18 @@ enum Cmd {
     /// Run a trace or litmus file through a spec's model; fail on the first
     /// result that differs from the one written in the file.
     Replay { spec: String, file: PathBuf },
+    /// The shortest traces after which two variants can be told apart by a
+    /// result or by what /proc shows.
+    Diff {
+        spec_a: String,
+        spec_b: String,
+        /// Longest trace to try.
+        #[arg(long, default_value_t = 6)]
+        depth: usize,
+        /// Stop after this many pairs of states (the comparison is then incomplete).
+        #[arg(long, default_value_t = 2_000_000)]
+        max_pairs: usize,
+    },
     /// Regenerate `reports/`, or with --check fail if it is stale.
     Reports {
         #[arg(long)]
@@ -103,19 +115,11 @@ fn config(r: &RunArgs, interrupt: Arc<AtomicBool>) -> Result<RunConfig, String> 
     if r.threads == Some(0) {
         return Err("--threads 0: give at least 1".into());
     }
-    let max_memory = r
-        .max_memory
-        .map(|m| m << 20)
-        .or_else(|| mem_total_bytes().map(|t| t / 4 * 3));
+    let max_memory = r.max_memory.map(|m| m << 20).or_else(|| mem_total_bytes().map(|t| t / 4 * 3));
     Ok(RunConfig {
         threads: r.threads.unwrap_or_else(RunConfig::default_threads),
         symmetry: !r.no_symmetry,
-        limits: Limits {
-            max_depth: r.max_depth,
-            max_states: r.max_states,
-            timeout,
-            max_memory,
-        },
+        limits: Limits { max_depth: r.max_depth, max_states: r.max_states, timeout, max_memory },
         interrupt,
         progress: true,
     })
@@ -130,17 +134,10 @@ fn load_all(args: &[String]) -> Result<Vec<spec::Spec>, SpecError> {
     let files: Vec<PathBuf> = if args.is_empty() {
         run::all_specs()
     } else {
-        args.iter()
-            .map(|a| run::resolve(a))
-            .collect::<Result<_, _>>()?
+        args.iter().map(|a| run::resolve(a)).collect::<Result<_, _>>()?
     };
     if files.is_empty() {
-        return Err(SpecError {
-            file: run::specs_dir(),
-            line: 1,
-            col: 1,
-            msg: "no spec files found".into(),
-        });
+        return Err(SpecError { file: run::specs_dir(), line: 1, col: 1, msg: "no spec files found".into() });
     }
     files.iter().map(|f| spec::load(f)).collect()
 }
@@ -160,10 +157,7 @@ fn print_table(outcomes: &[SpecOutcome]) {
         let how = if o.complete {
             "complete".to_string()
         } else {
-            format!(
-                "INCONCLUSIVE ({})",
-                o.stopped.map(|s| s.to_string()).unwrap_or_default()
-            )
+            format!("INCONCLUSIVE ({})", o.stopped.map(|s| s.to_string()).unwrap_or_default())
         };
         println!(
             "{}: {} unique states, {} total, depth {}, {:.1}s, {:.0} unique states/s — {how}",
@@ -176,43 +170,23 @@ fn print_table(outcomes: &[SpecOutcome]) {
         );
         for p in &o.properties {
             let got = match &p.trace {
-                Some(t) if p.verdict.has_trace() => format!(
-                    "{} {} in {} steps",
-                    p.verdict.symbol(),
-                    p.verdict,
-                    t.steps.len()
-                ),
+                Some(t) if p.verdict.has_trace() => {
+                    format!("{} {} in {} steps", p.verdict.symbol(), p.verdict, t.steps.len())
+                }
                 _ => format!("{} {}", p.verdict.symbol(), p.verdict),
             };
-            let mark = if p.as_expected() {
-                ""
-            } else {
-                "   <-- expected "
-            };
-            let exp = if p.as_expected() {
-                String::new()
-            } else {
-                p.expected.to_string()
-            };
-            println!(
-                "  {:<16} {:<34} {got:<28} states={}{mark}{exp}",
-                o.spec.name, p.def.name, o.unique
-            );
+            let mark = if p.as_expected() { "" } else { "   <-- expected " };
+            let exp = if p.as_expected() { String::new() } else { p.expected.to_string() };
+            println!("  {:<16} {:<34} {got:<28} states={}{mark}{exp}", o.spec.name, p.def.name, o.unique);
         }
     }
-    let wrong: usize = outcomes
-        .iter()
-        .map(|o| o.properties.iter().filter(|p| !p.as_expected()).count())
-        .sum();
+    let wrong: usize =
+        outcomes.iter().map(|o| o.properties.iter().filter(|p| !p.as_expected()).count()).sum();
     let total: usize = outcomes.iter().map(|o| o.properties.len()).sum();
     println!(
         "{} specs, {total} properties: {}",
         outcomes.len(),
-        if wrong == 0 {
-            "all as expected".to_string()
-        } else {
-            format!("{wrong} NOT as expected")
-        }
+        if wrong == 0 { "all as expected".to_string() } else { format!("{wrong} NOT as expected") }
     );
 }
 
@@ -234,10 +208,7 @@ fn cmd_check(a: &CheckArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
         }
     }
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json::summary(&outcomes)).expect("JSON")
-        );
+        println!("{}", serde_json::to_string_pretty(&json::summary(&outcomes)).expect("JSON"));
     } else {
         print_table(&outcomes);
     }
@@ -273,15 +244,9 @@ fn cmd_trace(
     };
     let vmas = spec.bounds.vmas;
     let o = run::run_spec(spec, &cfg);
-    let p = o
-        .properties
-        .iter()
-        .find(|p| p.def.name == property)
-        .expect("checked above");
-    let title = format!(
-        "{} / {}: {} ({}), expected {expected}",
-        o.spec.name, p.def.name, p.verdict, p.def.meaning
-    );
+    let p = o.properties.iter().find(|p| p.def.name == property).expect("checked above");
+    let title =
+        format!("{} / {}: {} ({}), expected {expected}", o.spec.name, p.def.name, p.verdict, p.def.meaning);
     if emit_c {
         match (&p.trace, p.verdict) {
             (Some(t), v) if v.has_trace() => {
@@ -298,19 +263,12 @@ fn cmd_trace(
         (Some(t), v) if v.has_trace() => {
             println!(
                 "# shortest {}: {} steps",
-                if v == Verdict::Violated {
-                    "counterexample"
-                } else {
-                    "witness"
-                },
+                if v == Verdict::Violated { "counterexample" } else { "witness" },
                 t.steps.len()
             );
             print!("{}", render::trace_text(t, vmas, true));
         }
-        _ => println!(
-            "# no trace: {} within the bounds ({} unique states)",
-            p.verdict, o.unique
-        ),
+        _ => println!("# no trace: {} within the bounds ({} unique states)", p.verdict, o.unique),
     }
     if !o.complete {
         ExitCode::from(3)
@@ -334,7 +292,7 @@ fn cmd_replay(spec_arg: &str, file: &Path) -> ExitCode {
         Err(replay::Failure::BadInput(e)) => bad_input(e),
         Err(replay::Failure::Mismatch(text, e)) => {
             print!("{text}");
-            eprintln!("{}:{e}", file.display());
+            eprintln!("error: {}:{e}", file.display());
             ExitCode::from(1)
         }
     }
@@ -344,10 +302,7 @@ fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
     let cfg = RunConfig {
         threads: RunConfig::default_threads(),
         symmetry: true,
-        limits: Limits {
-            max_memory: mem_total_bytes().map(|t| t / 4 * 3),
-            ..Limits::default()
-        },
+        limits: Limits { max_memory: mem_total_bytes().map(|t| t / 4 * 3), ..Limits::default() },
         interrupt,
         progress: true,
     };
@@ -362,12 +317,7 @@ fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
     }
     let dir = run::specs_dir().join("..").join("reports");
     let mut files = vec![(dir.join("README.md"), report::index(&outcomes))];
-    files.extend(outcomes.iter().map(|o| {
-        (
-            dir.join(format!("{}.md", o.spec.name)),
-            report::spec_page(o),
-        )
-    }));
+    files.extend(outcomes.iter().map(|o| (dir.join(format!("{}.md", o.spec.name)), report::spec_page(o))));
     if check {
         let stale: Vec<String> = files
             .iter()
@@ -393,6 +343,37 @@ fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
     exit_code(&outcomes)
 }
 
+fn cmd_diff(a: &str, b: &str, depth: usize, max_pairs: usize) -> ExitCode {
+    let load = |s: &str| run::resolve(s).and_then(|f| spec::load(&f));
+    let (a, b) = match (load(a), load(b)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return bad_input(e),
+    };
+    if !a.bounds.sysfs.iter().any(|m| b.bounds.sysfs.contains(m)) {
+        return bad_input(format!("{} and {} share no sysfs mode to compare under", a.name, b.name));
+    }
+    let d = diff::diff(&a, &b, depth, max_pairs);
+    println!(
+        "# {} vs {}: {} kinds of difference within {} processes x {} VMAs, {} steps ({} pairs of states{})",
+        a.name,
+        b.name,
+        d.divergences.len(),
+        a.bounds.processes,
+        a.bounds.vmas,
+        d.depth,
+        d.pairs,
+        if d.complete { "" } else { "; stopped by --max-pairs, so not every difference may be listed" }
+    );
+    for dv in &d.divergences {
+        println!("\n{}", diff::render(dv, &a.name, &b.name));
+    }
+    if d.complete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let interrupt = Arc::new(AtomicBool::new(false));
@@ -408,14 +389,12 @@ fn main() -> ExitCode {
     }
     match &cli.cmd {
         None => cmd_check(&cli.check, interrupt),
-        Some(Cmd::Trace {
-            spec,
-            property,
-            emit_c,
-            run,
-        }) => cmd_trace(spec, property, *emit_c, run, interrupt),
+        Some(Cmd::Trace { spec, property, emit_c, run }) => {
+            cmd_trace(spec, property, *emit_c, run, interrupt)
+        }
         Some(Cmd::Replay { spec, file }) => cmd_replay(spec, file),
         Some(Cmd::Reports { check }) => cmd_reports(*check, interrupt),
+        Some(Cmd::Diff { spec_a, spec_b, depth, max_pairs }) => cmd_diff(spec_a, spec_b, *depth, *max_pairs),
         Some(Cmd::Conform(a)) => conform::run(a, interrupt),
     }
 }

@@ -17,10 +17,9 @@ pub enum Failure {
 
 /// Replays `file` on `spec` and returns the annotated output.
 pub fn replay_file(spec: &Spec, file: &Path) -> Result<String, Failure> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| Failure::BadInput(format!("{}: {e}", file.display())))?;
-    let trace =
-        Trace::parse(&text).map_err(|e| Failure::BadInput(format!("{}:{e}", file.display())))?;
+    let text =
+        std::fs::read_to_string(file).map_err(|e| Failure::BadInput(format!("{}: {e}", file.display())))?;
+    let trace = Trace::parse(&text).map_err(|e| Failure::BadInput(format!("{}:{e}", file.display())))?;
     replay_trace(spec, &trace).map_err(|f| match f {
         Failure::BadInput(e) => Failure::BadInput(format!("{}:{e}", file.display())),
         other => other,
@@ -36,11 +35,7 @@ pub fn replay_trace(spec: &Spec, trace: &Trace) -> Result<String, Failure> {
         "# spec: {}\n# sysfs: {}{}\n",
         spec.name,
         init.sysfs,
-        if trace.sysfs.is_none() {
-            " (no `# sysfs:` header; assumed)"
-        } else {
-            ""
-        }
+        if trace.sysfs.is_none() { " (no `# sysfs:` header; assumed)" } else { "" }
     );
     for l in describe(&init, vmas).iter().skip(1) {
         out.push_str(&format!("#   {l}\n"));
@@ -55,20 +50,11 @@ pub fn replay_trace(spec: &Spec, trace: &Trace) -> Result<String, Failure> {
     }
     match err {
         None => {
-            out.push_str(&format!(
-                "# {} steps, every written result matched\n",
-                steps.len()
-            ));
+            out.push_str(&format!("# {} steps, every written result matched\n", steps.len()));
             Ok(out)
         }
-        Some(ReplayError::Step { line, err }) => Err(Failure::BadInput(format!("{line}:1: {err}"))),
-        Some(e @ ReplayError::Mismatch { .. }) => {
-            let line = match &e {
-                ReplayError::Mismatch { line, .. } => *line,
-                _ => 0,
-            };
-            Err(Failure::Mismatch(out, format!("{line}:1: {e}")))
-        }
+        Some(ReplayError::Step { line, err }) => Err(Failure::BadInput(format!("{line}: {err}"))),
+        Some(e @ ReplayError::Mismatch { line, .. }) => Err(Failure::Mismatch(out, format!("{line}: {e}"))),
     }
 }
 

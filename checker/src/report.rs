@@ -47,11 +47,7 @@ pub fn index(outcomes: &[SpecOutcome]) -> String {
     s.push_str("Legend: ✔ holds · ✘ n violated, shortest counterexample n steps · ◆ n reachable, shortest witness n steps · ∅ unreachable · ? inconclusive · blank: not checked by that spec.\n\n");
     let props: Vec<&str> = CATALOGUE
         .iter()
-        .filter(|p| {
-            outcomes
-                .iter()
-                .any(|o| o.properties.iter().any(|q| q.def.name == p.name))
-        })
+        .filter(|p| outcomes.iter().any(|o| o.properties.iter().any(|q| q.def.name == p.name)))
         .map(|p| p.name)
         .collect();
     s.push_str("| property |");
@@ -84,11 +80,7 @@ pub fn index(outcomes: &[SpecOutcome]) -> String {
             o.spec.title,
             bounds_line(o),
             o.unique,
-            if o.complete {
-                "complete"
-            } else {
-                "INCONCLUSIVE"
-            }
+            if o.complete { "complete" } else { "INCONCLUSIVE" }
         );
     }
     s.push_str("\n## Properties\n\n");
@@ -129,24 +121,14 @@ pub fn spec_page(o: &SpecOutcome) -> String {
     let _ = writeln!(s, "- total states (successors computed): {}", o.generated);
     let _ = writeln!(s, "- deepest level reached: {}", o.max_depth);
 
-    s.push_str(
-        "\n## Results\n\n| property | kind | verdict | expected | |\n|---|---|---|---|---|\n",
-    );
+    s.push_str("\n## Results\n\n| property | kind | verdict | expected | |\n|---|---|---|---|---|\n");
     for p in &o.properties {
-        let steps = p
-            .trace
-            .as_ref()
-            .filter(|_| p.verdict.has_trace())
-            .map(|t| t.steps.len());
+        let steps = p.trace.as_ref().filter(|_| p.verdict.has_trace()).map(|t| t.steps.len());
         let what = match steps {
             Some(n) => format!("[{n} steps](#{})", p.def.name),
             None => String::new(),
         };
-        let mark = if p.as_expected() {
-            ""
-        } else {
-            " **≠ expected**"
-        };
+        let mark = if p.as_expected() { "" } else { " **≠ expected**" };
         let _ = writeln!(
             s,
             "| `{}` | {} | {} {}{mark} | {} | {what} |",
@@ -160,9 +142,7 @@ pub fn spec_page(o: &SpecOutcome) -> String {
 
     s.push_str("\n## Coverage\n\nHow often each call of the alphabet ran in the explored states, summed over processes. ");
     s.push_str("A call that never fired, or never changed a state, is flagged: a property that depends on it may hold vacuously.\n\n");
-    s.push_str(
-        "| call | fired | changed the state | returned an error | |\n|---|---:|---:|---:|---|\n",
-    );
+    s.push_str("| call | fired | changed the state | returned an error | |\n|---|---:|---:|---:|---|\n");
     for (call, c) in &o.coverage {
         let flag = if c.fired == 0 {
             "**never fired**"
@@ -171,18 +151,10 @@ pub fn spec_page(o: &SpecOutcome) -> String {
         } else {
             ""
         };
-        let _ = writeln!(
-            s,
-            "| `{call}` | {} | {} | {} | {flag} |",
-            c.fired, c.changed, c.errors
-        );
+        let _ = writeln!(s, "| `{call}` | {} | {} | {} | {flag} |", c.fired, c.changed, c.errors);
     }
 
-    let found: Vec<_> = o
-        .properties
-        .iter()
-        .filter(|p| p.verdict.has_trace())
-        .collect();
+    let found: Vec<_> = o.properties.iter().filter(|p| p.verdict.has_trace()).collect();
     if !found.is_empty() {
         s.push_str("\n## Counterexamples and witnesses\n\n");
         s.push_str("Each trace is shortest (breadth-first) and is itself a trace file: the `#` lines show what each step changed. ");
@@ -193,11 +165,7 @@ pub fn spec_page(o: &SpecOutcome) -> String {
         );
         for p in found {
             let Some(t) = &p.trace else { continue };
-            let kind = if p.verdict == Verdict::Violated {
-                "counterexample"
-            } else {
-                "witness"
-            };
+            let kind = if p.verdict == Verdict::Violated { "counterexample" } else { "witness" };
             let _ = writeln!(s, "### {}\n", p.def.name);
             let _ = writeln!(s, "{} — {kind}, {} steps.\n", p.def.meaning, t.steps.len());
             let _ = writeln!(s, "```\n{}```\n", trace_text(t, spec.bounds.vmas, false));

@@ -34,9 +34,7 @@ pub fn specs_dir() -> PathBuf {
     if here.is_dir() {
         return here;
     }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("specs")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("specs")
 }
 
 /// A spec argument is a path to a file or the name of a spec in `specs/`.
@@ -54,21 +52,13 @@ pub fn resolve(arg: &str) -> Result<PathBuf, SpecError> {
     let hint = mmflags_model::suggest::did_you_mean(arg, names.iter().map(|s| s.as_str()))
         .map(|s| format!("; did you mean `{s}`?"))
         .unwrap_or_else(|| format!("; the specs are: {}", names.join(", ")));
-    Err(SpecError {
-        file: p,
-        line: 1,
-        col: 1,
-        msg: format!("no such spec file or spec name `{arg}`{hint}"),
-    })
+    Err(SpecError { file: p, line: 1, col: 1, msg: format!("no such spec file or spec name `{arg}`{hint}") })
 }
 
 /// Every spec file in `specs/`, sorted by name.
 pub fn all_specs() -> Vec<PathBuf> {
     let dir = specs_dir();
-    spec::spec_names(&dir)
-        .into_iter()
-        .map(|n| dir.join(format!("{n}.toml")))
-        .collect()
+    spec::spec_names(&dir).into_iter().map(|n| dir.join(format!("{n}.toml"))).collect()
 }
 
 fn progress_thread(
@@ -104,22 +94,18 @@ fn progress_thread(
 /// Explores one spec and decides its verdicts.
 pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
     let sys = spec.system();
-    let symmetry = if cfg.symmetry {
-        sys.symmetry
-    } else {
-        Symmetry::NONE
-    };
+    let symmetry = if cfg.symmetry { sys.symmetry } else { Symmetry::NONE };
     let opt = Options {
         threads: cfg.threads.max(1),
         symmetry,
         limits: cfg.limits,
         interrupt: cfg.interrupt.clone(),
         counters: Arc::new(Counters::default()),
+        narrow: true,
     };
     let done = Arc::new(AtomicBool::new(false));
     let show = cfg.progress && std::io::stderr().is_terminal();
-    let reporter =
-        show.then(|| progress_thread(spec.name.clone(), opt.counters.clone(), done.clone()));
+    let reporter = show.then(|| progress_thread(spec.name.clone(), opt.counters.clone(), done.clone()));
     let x = engine::explore(&sys, &opt);
     done.store(true, Ordering::Relaxed);
     if let Some(h) = reporter {

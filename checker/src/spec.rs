@@ -25,14 +25,7 @@ pub struct SpecError {
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file.display(),
-            self.line,
-            self.col,
-            self.msg
-        )
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.col, self.msg)
     }
 }
 
@@ -86,12 +79,7 @@ impl Val {
             DeValue::Boolean(b) => Val::Bool(*b),
             DeValue::Array(a) => Val::Array(
                 a.iter()
-                    .map(|item| {
-                        (
-                            Val::of(item.get_ref(), text),
-                            line_col(text, item.span().start),
-                        )
-                    })
+                    .map(|item| (Val::of(item.get_ref(), text), line_col(text, item.span().start)))
                     .collect(),
             ),
             other => Val::Other(other.type_str()),
@@ -148,12 +136,13 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "secureexec_clear_def_flags",
             "secureexec_clear_mmf",
             "pmadv_flags",
+            "pmadv_default_flags",
+            "pmadv_default_exact",
+            "pmadv_default_cap",
+            "def_needs_future",
         ],
     ),
-    (
-        "intent",
-        &["default_survives_fork", "default_survives_exec"],
-    ),
+    ("intent", &["default_survives_fork", "default_survives_exec", "dropped_by_secure_exec", "promised_by"]),
     ("bounds", &["processes", "vmas", "sysfs", "depth"]),
     ("actions", &["include", "exclude"]),
     ("expect", &[]),
@@ -170,12 +159,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 fn err(file: &Path, at: (usize, usize), msg: impl Into<String>) -> SpecError {
-    SpecError {
-        file: file.to_path_buf(),
-        line: at.0,
-        col: at.1,
-        msg: msg.into(),
-    }
+    SpecError { file: file.to_path_buf(), line: at.0, col: at.1, msg: msg.into() }
 }
 
 fn suggest(word: &str, cands: impl IntoIterator<Item = &'static str>) -> String {
@@ -188,8 +172,7 @@ fn suggest(word: &str, cands: impl IntoIterator<Item = &'static str>) -> String 
 
 /// Parses one file into sections, checking section and key names.
 fn read_sections(file: &Path) -> Result<Sections, SpecError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| err(file, (1, 1), format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(file).map_err(|e| err(file, (1, 1), format!("cannot read: {e}")))?;
     let doc = DeTable::parse(&text).map_err(|e| {
         let at = e.span().map_or((1, 1), |s| line_col(&text, s.start));
         err(file, at, format!("not valid TOML: {}", e.message().trim()))
@@ -202,10 +185,7 @@ fn read_sections(file: &Path) -> Result<Sections, SpecError> {
             return Err(err(
                 file,
                 at,
-                format!(
-                    "unknown section `[{name}]`{}",
-                    suggest(name, SECTIONS.iter().map(|s| s.0))
-                ),
+                format!("unknown section `[{name}]`{}", suggest(name, SECTIONS.iter().map(|s| s.0))),
             ));
         };
         let Some(table) = body.get_ref().as_table() else {
@@ -223,10 +203,7 @@ fn read_sections(file: &Path) -> Result<Sections, SpecError> {
                 return Err(err(
                     file,
                     kat,
-                    format!(
-                        "unknown key `{kname}` in [{name}]{}",
-                        suggest(kname, keys.iter().copied())
-                    ),
+                    format!("unknown key `{kname}` in [{name}]{}", suggest(kname, keys.iter().copied())),
                 ));
             }
             let value = Val::of(v.get_ref(), &text);
@@ -252,28 +229,20 @@ pub fn load(file: &Path) -> Result<Spec, SpecError> {
     let mut cur = merged.clone();
     while let Some(e) = cur.get("spec").and_then(|s| s.get("extends")).cloned() {
         let Some(base) = e.value.as_str() else {
-            return Err(err(
-                &e.file,
-                e.value_at,
-                "`extends` is the name of another spec, as a string",
-            ));
+            return Err(err(&e.file, e.value_at, "`extends` is the name of another spec, as a string"));
         };
         let base_file = e.file.with_file_name(format!("{base}.toml"));
         if extends.is_none() {
             extends = Some(base.to_string());
         }
         if chain.contains(&base_file) {
-            return Err(err(
-                &e.file,
-                e.value_at,
-                format!("`extends = \"{base}\"` makes a cycle"),
-            ));
+            return Err(err(&e.file, e.value_at, format!("`extends = \"{base}\"` makes a cycle")));
         }
         if !base_file.exists() {
             let names = spec_names(e.file.parent().unwrap_or(Path::new(".")));
             let hint = did_you_mean(base, names.iter().map(|s| s.as_str()))
                 .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
+                .unwrap_or_else(|| format!("; the specs beside it: {}", names.join(", ")));
             return Err(err(
                 &e.file,
                 e.value_at,
@@ -327,20 +296,13 @@ impl<'a> Reader<'a> {
     fn string(&self, sec: &str, key: &str) -> Result<Option<String>, SpecError> {
         match self.get(sec, key) {
             None => Ok(None),
-            Some(e) => e
-                .value
-                .as_str()
-                .map(|s| Some(s.to_string()))
-                .ok_or_else(|| {
-                    err(
-                        &e.file,
-                        e.value_at,
-                        format!(
-                            "[{sec}] {key} must be a string, found {}",
-                            e.value.type_str()
-                        ),
-                    )
-                }),
+            Some(e) => e.value.as_str().map(|s| Some(s.to_string())).ok_or_else(|| {
+                err(
+                    &e.file,
+                    e.value_at,
+                    format!("[{sec}] {key} must be a string, found {}", e.value.type_str()),
+                )
+            }),
         }
     }
 
@@ -351,24 +313,14 @@ impl<'a> Reader<'a> {
                 err(
                     &e.file,
                     e.value_at,
-                    format!(
-                        "[{sec}] {key} must be true or false, found {}",
-                        e.value.type_str()
-                    ),
+                    format!("[{sec}] {key} must be true or false, found {}", e.value.type_str()),
                 )
             }),
         }
     }
 
     /// An integer within `lo..=hi`.
-    fn int(
-        &self,
-        sec: &str,
-        key: &str,
-        lo: i64,
-        hi: i64,
-        why: &str,
-    ) -> Result<Option<usize>, SpecError> {
+    fn int(&self, sec: &str, key: &str, lo: i64, hi: i64, why: &str) -> Result<Option<usize>, SpecError> {
         let Some(e) = self.get(sec, key) else {
             return Ok(None);
         };
@@ -380,18 +332,11 @@ impl<'a> Reader<'a> {
             err(
                 &e.file,
                 e.value_at,
-                format!(
-                    "[{sec}] {key} must be an integer, found {}",
-                    e.value.type_str()
-                ),
+                format!("[{sec}] {key} must be an integer, found {}", e.value.type_str()),
             )
         })?;
         if n < lo || n > hi {
-            return Err(err(
-                &e.file,
-                e.value_at,
-                format!("[{sec}] {key} = {n} is out of range: {why}"),
-            ));
+            return Err(err(&e.file, e.value_at, format!("[{sec}] {key} = {n} is out of range: {why}")));
         }
         Ok(Some(n as usize))
     }
@@ -410,18 +355,9 @@ impl<'a> Reader<'a> {
         };
         arr.iter()
             .map(|(item, at)| {
-                item.as_str()
-                    .map(|s| (s.to_string(), *at, e.file.clone()))
-                    .ok_or_else(|| {
-                        err(
-                            &e.file,
-                            *at,
-                            format!(
-                                "[{sec}] {key} holds strings only, found {}",
-                                item.type_str()
-                            ),
-                        )
-                    })
+                item.as_str().map(|s| (s.to_string(), *at, e.file.clone())).ok_or_else(|| {
+                    err(&e.file, *at, format!("[{sec}] {key} holds strings only, found {}", item.type_str()))
+                })
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
@@ -446,10 +382,7 @@ impl<'a> Reader<'a> {
                 err(
                     &f,
                     at,
-                    format!(
-                        "[{sec}] {key}: unknown flag `{s}`{}",
-                        suggest(&s, names.iter().copied())
-                    ),
+                    format!("[{sec}] {key}: unknown flag `{s}`{}", suggest(&s, names.iter().copied())),
                 )
             })?;
             acc = fold(acc, v);
@@ -460,16 +393,9 @@ impl<'a> Reader<'a> {
 
 fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result<Spec, SpecError> {
     let r = Reader { sections };
-    let stem = file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let name = r.string("spec", "name")?.ok_or_else(|| {
-        err(
-            file,
-            (1, 1),
-            format!("missing [spec] name; add `[spec]` with `name = \"{stem}\"`"),
-        )
+        err(file, (1, 1), format!("missing [spec] name; add `[spec]` with `name = \"{stem}\"`"))
     })?;
     if name != stem {
         let at = r.get("spec", "name").map_or((1, 1), |e| e.value_at);
@@ -484,10 +410,7 @@ fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result
             err(
                 &e.file,
                 e.value_at,
-                format!(
-                    "unknown variant module `{v}`{}",
-                    suggest(&v, variants::NAMES.iter().copied())
-                ),
+                format!("unknown variant module `{v}`{}", suggest(&v, variants::NAMES.iter().copied())),
             )
         })?;
         knobs.push(("variant".to_string(), v));
@@ -505,16 +428,8 @@ fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result
             VmFlags::EMPTY,
         )
     };
-    let mmf = |k: &str| {
-        r.flags(
-            "semantics",
-            k,
-            MmfFlags::from_name,
-            &mmf_names,
-            |a, b| a | b,
-            MmfFlags::EMPTY,
-        )
-    };
+    let mmf =
+        |k: &str| r.flags("semantics", k, MmfFlags::from_name, &mmf_names, |a, b| a | b, MmfFlags::EMPTY);
     if let Some(v) = vm("vm_init_def_mask")? {
         sem.vm_init_def_mask = v;
     }
@@ -527,15 +442,23 @@ fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result
     if let Some(v) = mmf("secureexec_clear_mmf")? {
         sem.secureexec_clear_mmf = v;
     }
-    if let Some(v) = r.flags(
-        "semantics",
-        "pmadv_flags",
-        PmadvFlags::from_name,
-        &pm_names,
-        |a, b| a | b,
-        PmadvFlags(0),
-    )? {
+    let pmadv = |sec: &str, k: &str| -> Result<Option<PmadvFlags>, SpecError> {
+        r.flags(sec, k, PmadvFlags::from_name, &pm_names, |a, b| a | b, PmadvFlags(0))
+    };
+    if let Some(v) = pmadv("semantics", "pmadv_flags")? {
         sem.pmadv_flags = v;
+    }
+    if let Some(v) = pmadv("semantics", "pmadv_default_flags")? {
+        sem.pmadv_default_flags = v;
+    }
+    if let Some(v) = pmadv("semantics", "pmadv_default_exact")? {
+        sem.pmadv_default_exact = v;
+    }
+    if let Some(v) = pmadv("semantics", "pmadv_default_cap")? {
+        sem.pmadv_default_cap = v;
+    }
+    if let Some(v) = r.boolean("semantics", "def_needs_future")? {
+        sem.def_needs_future = v;
     }
     if let Some(v) = r.boolean("intent", "default_survives_fork")? {
         sem.intent.default_survives_fork = v;
@@ -543,38 +466,44 @@ fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result
     if let Some(v) = r.boolean("intent", "default_survives_exec")? {
         sem.intent.default_survives_exec = v;
     }
+    if let Some(v) = r.boolean("intent", "dropped_by_secure_exec")? {
+        sem.intent.dropped_by_secure_exec = v;
+    }
+    if let Some(v) = pmadv("intent", "promised_by")? {
+        sem.intent.promised_by = v;
+    }
+    // Every flag a knob names must exist in this spec.
+    for (sec, k, v) in [
+        ("semantics", "pmadv_default_flags", sem.pmadv_default_flags),
+        ("semantics", "pmadv_default_exact", sem.pmadv_default_exact),
+        ("semantics", "pmadv_default_cap", sem.pmadv_default_cap),
+        ("intent", "promised_by", sem.intent.promised_by),
+    ] {
+        let extra = PmadvFlags(v.0 & !sem.pmadv_flags.0);
+        if let (true, Some(e)) = (extra.0 != 0, r.get(sec, k)) {
+            let msg =
+                format!("[{sec}] {k} names {extra}, which is not in [semantics] pmadv_flags; add it there");
+            return Err(err(&e.file, e.value_at, msg));
+        }
+    }
+    let i = &sem.intent;
     knobs.extend([
-        (
-            "vm_init_def_mask".to_string(),
-            sem.vm_init_def_mask.kernel_names(),
-        ),
+        ("vm_init_def_mask".to_string(), sem.vm_init_def_mask.kernel_names()),
         ("mmf_init_mask".to_string(), sem.mmf_init_mask.to_string()),
-        (
-            "secureexec_clear_def_flags".to_string(),
-            sem.secureexec_clear_def_flags.kernel_names(),
-        ),
-        (
-            "secureexec_clear_mmf".to_string(),
-            sem.secureexec_clear_mmf.to_string(),
-        ),
+        ("secureexec_clear_def_flags".to_string(), sem.secureexec_clear_def_flags.kernel_names()),
+        ("secureexec_clear_mmf".to_string(), sem.secureexec_clear_mmf.to_string()),
         ("pmadv_flags".to_string(), sem.pmadv_flags.to_string()),
-        (
-            "intent.default_survives_fork".to_string(),
-            sem.intent.default_survives_fork.to_string(),
-        ),
-        (
-            "intent.default_survives_exec".to_string(),
-            sem.intent.default_survives_exec.to_string(),
-        ),
+        ("pmadv_default_flags".to_string(), sem.pmadv_default_flags.to_string()),
+        ("pmadv_default_exact".to_string(), sem.pmadv_default_exact.to_string()),
+        ("pmadv_default_cap".to_string(), sem.pmadv_default_cap.to_string()),
+        ("def_needs_future".to_string(), sem.def_needs_future.to_string()),
+        ("intent.default_survives_fork".to_string(), i.default_survives_fork.to_string()),
+        ("intent.default_survives_exec".to_string(), i.default_survives_exec.to_string()),
+        ("intent.dropped_by_secure_exec".to_string(), i.dropped_by_secure_exec.to_string()),
+        ("intent.promised_by".to_string(), i.promised_by.to_string()),
     ]);
 
-    let need = |key: &str, what: &str| {
-        err(
-            file,
-            (1, 1),
-            format!("missing [bounds] {key}; add it ({what})"),
-        )
-    };
+    let need = |key: &str, what: &str| err(file, (1, 1), format!("missing [bounds] {key}; add it ({what})"));
     let processes = r
         .int(
             "bounds",
@@ -601,18 +530,14 @@ fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result
         "a depth is 1 to 1000 syscalls; leave it out to run to the fixpoint",
     )?;
     let mut sysfs = Vec::new();
-    for (s, at, f) in r
-        .strings("bounds", "sysfs")?
-        .ok_or_else(|| need("sysfs", "for example `sysfs = [\"madvise\"]`"))?
+    for (s, at, f) in
+        r.strings("bounds", "sysfs")?.ok_or_else(|| need("sysfs", "for example `sysfs = [\"madvise\"]`"))?
     {
         let m = Sysfs::from_name(&s).ok_or_else(|| {
             err(
                 &f,
                 at,
-                format!(
-                    "[bounds] sysfs: unknown mode `{s}`{}",
-                    suggest(&s, ["never", "madvise", "always"])
-                ),
+                format!("[bounds] sysfs: unknown mode `{s}`{}", suggest(&s, ["never", "madvise", "always"])),
             )
         })?;
         if sysfs.contains(&m) {
@@ -622,18 +547,9 @@ fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result
     }
     if sysfs.is_empty() {
         let at = r.get("bounds", "sysfs").map_or((1, 1), |e| e.value_at);
-        return Err(err(
-            file,
-            at,
-            "[bounds] sysfs is empty; list at least one mode, like [\"madvise\"]",
-        ));
+        return Err(err(file, at, "[bounds] sysfs is empty; list at least one mode, like [\"madvise\"]"));
     }
-    let bounds = Bounds {
-        processes,
-        vmas,
-        sysfs,
-        depth,
-    };
+    let bounds = Bounds { processes, vmas, sysfs, depth };
 
     let cands = alphabet::candidates(&sem, processes, vmas);
     let patterns = |key: &str| -> Result<Vec<String>, SpecError> {
@@ -659,28 +575,14 @@ fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result
     let exclude = patterns("exclude")?;
     let (alpha, _) = alphabet::select(&cands, &include, &exclude);
     if alpha.is_empty() {
-        let at = r
-            .get("actions", "include")
-            .or(r.get("actions", "exclude"))
-            .map_or((1, 1), |e| e.key_at);
-        return Err(err(
-            file,
-            at,
-            "[actions] leaves no call to explore; loosen include or exclude",
-        ));
+        let at = r.get("actions", "include").or(r.get("actions", "exclude")).map_or((1, 1), |e| e.key_at);
+        return Err(err(file, at, "[actions] leaves no call to explore; loosen include or exclude"));
     }
 
     let mut expect = Vec::new();
     for (prop, e) in sections.get("expect").into_iter().flatten() {
         let def = properties::by_name(prop).ok_or_else(|| {
-            err(
-                &e.file,
-                e.key_at,
-                format!(
-                    "unknown property `{prop}`{}",
-                    suggest(prop, properties::names())
-                ),
-            )
+            err(&e.file, e.key_at, format!("unknown property `{prop}`{}", suggest(prop, properties::names())))
         })?;
         let word = e.value.as_str().ok_or_else(|| {
             err(
@@ -693,24 +595,28 @@ fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result
             Kind::Always => &["holds", "violated"],
             Kind::Sometimes => &["reachable", "unreachable"],
         };
-        let v = Verdict::from_word(word)
-            .filter(|v| allowed.contains(&v.word()))
-            .ok_or_else(|| {
-                err(
-                    &e.file,
-                    e.value_at,
-                    format!(
-                        "`{prop}` is a {} property: expect {}, not `{word}`{}",
-                        def.kind,
-                        allowed.join(" or "),
-                        suggest(word, allowed.iter().copied())
-                    ),
-                )
-            })?;
+        let v = Verdict::from_word(word).filter(|v| allowed.contains(&v.word())).ok_or_else(|| {
+            err(
+                &e.file,
+                e.value_at,
+                format!(
+                    "`{prop}` is a {} property: expect {}, not `{word}`{}",
+                    def.kind,
+                    allowed.join(" or "),
+                    did_you_mean(word, allowed.iter().copied())
+                        .map(|w| format!("; did you mean `{w}`?"))
+                        .unwrap_or_default()
+                ),
+            )
+        })?;
         expect.push((def, v));
     }
     if expect.is_empty() {
-        return Err(err(file, (1, 1), "no [expect] section: list the properties to check, like `thp_flags_exclusive = \"holds\"`"));
+        return Err(err(
+            file,
+            (1, 1),
+            "no [expect] section: list the properties to check, like `thp_flags_exclusive = \"holds\"`",
+        ));
     }
     expect.sort_by_key(|(d, _)| properties::CATALOGUE.iter().position(|c| c.name == d.name));
 

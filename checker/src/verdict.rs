@@ -28,25 +28,16 @@ impl Verdict {
     ];
 
     pub fn word(self) -> &'static str {
-        Self::WORDS
-            .iter()
-            .find(|w| w.0 == self)
-            .map_or("?", |w| w.1)
+        Self::WORDS.iter().find(|w| w.0 == self).map_or("?", |w| w.1)
     }
 
     pub fn symbol(self) -> &'static str {
-        Self::WORDS
-            .iter()
-            .find(|w| w.0 == self)
-            .map_or("?", |w| w.2)
+        Self::WORDS.iter().find(|w| w.0 == self).map_or("?", |w| w.2)
     }
 
     /// The words a spec may write in `[expect]` (never "inconclusive").
     pub fn from_word(s: &str) -> Option<Verdict> {
-        Self::WORDS
-            .iter()
-            .find(|w| w.1 == s && w.0 != Verdict::Inconclusive)
-            .map(|w| w.0)
+        Self::WORDS.iter().find(|w| w.1 == s && w.0 != Verdict::Inconclusive).map(|w| w.0)
     }
 
     /// A discovery (counterexample or witness) was found.
@@ -120,22 +111,11 @@ impl SpecOutcome {
             .zip(&spec.expect)
             .map(|((def, found), (_, expected))| {
                 let verdict = Verdict::decide(def.kind, found.is_some(), x.complete);
-                let trace =
-                    found.and_then(|id| sys.concretize(&x.chain(id), x.symmetry, &x.projections));
-                PropertyOutcome {
-                    def,
-                    verdict,
-                    expected: *expected,
-                    trace,
-                }
+                let trace = found.and_then(|id| sys.concretize(&x.chain(id), x.symmetry, &x.projections));
+                PropertyOutcome { def, verdict, expected: *expected, trace }
             })
             .collect();
-        let coverage = sys
-            .alphabet
-            .iter()
-            .zip(&x.coverage)
-            .map(|(c, cov)| (c.to_string(), *cov))
-            .collect();
+        let coverage = sys.alphabet.iter().zip(&x.coverage).map(|(c, cov)| (c.to_string(), *cov)).collect();
         SpecOutcome {
             properties,
             complete: x.complete,
@@ -158,9 +138,7 @@ impl SpecOutcome {
 
     /// Some decided verdict differs from `[expect]` (exit 1).
     pub fn any_wrong(&self) -> bool {
-        self.properties
-            .iter()
-            .any(|p| p.verdict != Verdict::Inconclusive && !p.as_expected())
+        self.properties.iter().any(|p| p.verdict != Verdict::Inconclusive && !p.as_expected())
     }
 
     pub fn states_per_second(&self) -> f64 {

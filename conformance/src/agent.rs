@@ -32,17 +32,11 @@ use std::path::{Path, PathBuf};
 pub fn main_if_agent() {
     let args: Vec<OsString> = std::env::args_os().collect();
     if args.get(1).map(|a| a.as_bytes()) == Some(AGENT_ARG.as_bytes()) {
-        let fd = args
-            .get(2)
-            .and_then(|s| s.to_str())
-            .and_then(|s| s.parse::<RawFd>().ok());
+        let fd = args.get(2).and_then(|s| s.to_str()).and_then(|s| s.parse::<RawFd>().ok());
         match fd {
             Some(fd) => serve(fd),
             None => {
-                eprintln!(
-                    "usage: {} {AGENT_ARG} CHANNEL_FD",
-                    args[0].to_string_lossy()
-                );
+                eprintln!("usage: {} {AGENT_ARG} CHANNEL_FD", args[0].to_string_lossy());
                 unsafe { libc::_exit(2) }
             }
         }
@@ -69,9 +63,7 @@ fn hello(chan: RawFd) {
 
 /// The directory this program's image is in.
 fn own_dir() -> Option<PathBuf> {
-    std::fs::read_link("/proc/self/exe")
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
+    std::fs::read_link("/proc/self/exe").ok().and_then(|p| p.parent().map(Path::to_path_buf))
 }
 
 /// After a privilege-gaining exec: the caller's first request must carry
@@ -151,8 +143,7 @@ fn fork(chan: RawFd, child_chan: OwnedFd) -> Forked {
 fn execve(chan: RawFd, path: &[u8]) -> i64 {
     let p = Path::new(std::ffi::OsStr::from_bytes(path));
     let ours = p.parent().map(Path::to_path_buf) == own_dir()
-        && p.file_name()
-            .is_some_and(|n| n == PLAIN_IMAGE || n == SETUID_IMAGE);
+        && p.file_name().is_some_and(|n| n == PLAIN_IMAGE || n == SETUID_IMAGE);
     if !ours {
         return -(libc::EPERM as i64);
     }
@@ -238,47 +229,25 @@ fn call(req: &Request, fd: Option<OwnedFd>) -> i64 {
             Request::Munmap { addr, len } => {
                 ret(libc::munmap(addr as *mut libc::c_void, len as usize) as libc::c_long)
             }
-            Request::Madvise { addr, len, advice } => ret(libc::madvise(
-                addr as *mut libc::c_void,
-                len as usize,
-                advice as i32,
-            ) as libc::c_long),
-            Request::ProcessMadvise {
-                ref iov,
-                advice,
-                flags,
-            } => {
-                let pidfd = fd
-                    .as_ref()
-                    .map_or(crate::abi::PIDFD_SELF, |f| f.as_raw_fd());
+            Request::Madvise { addr, len, advice } => {
+                ret(libc::madvise(addr as *mut libc::c_void, len as usize, advice as i32) as libc::c_long)
+            }
+            Request::ProcessMadvise { ref iov, advice, flags } => {
+                let pidfd = fd.as_ref().map_or(crate::abi::PIDFD_SELF, |f| f.as_raw_fd());
                 let vec: Vec<libc::iovec> = iov
                     .iter()
                     .flatten()
-                    .map(|&(a, l)| libc::iovec {
-                        iov_base: a as *mut libc::c_void,
-                        iov_len: l as usize,
-                    })
+                    .map(|&(a, l)| libc::iovec { iov_base: a as *mut libc::c_void, iov_len: l as usize })
                     .collect();
                 let (ptr, vlen) = match iov {
                     Some(_) => (vec.as_ptr(), vec.len()),
                     None => (std::ptr::null(), usize::MAX),
                 };
-                ret(libc::syscall(
-                    sys::SYS_PROCESS_MADVISE,
-                    pidfd,
-                    ptr,
-                    vlen,
-                    advice as i32,
-                    flags as u32,
-                ))
+                ret(libc::syscall(sys::SYS_PROCESS_MADVISE, pidfd, ptr, vlen, advice as i32, flags as u32))
             }
             Request::Prctl { option, .. }
-                if ![
-                    abi::PR_SET_THP_DISABLE,
-                    abi::PR_GET_THP_DISABLE,
-                    abi::PR_SET_NO_NEW_PRIVS,
-                ]
-                .contains(&(option as i32)) =>
+                if ![abi::PR_SET_THP_DISABLE, abi::PR_GET_THP_DISABLE, abi::PR_SET_NO_NEW_PRIVS]
+                    .contains(&(option as i32)) =>
             {
                 -(libc::EPERM as i64)
             }

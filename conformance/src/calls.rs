@@ -20,14 +20,9 @@ use std::os::fd::OwnedFd;
 pub fn cannot_run(machine: &Machine, caller: u8, call: &Call) -> Option<String> {
     let unpriv = machine.unprivileged_because.as_deref().unwrap_or("");
     let needs_root = match *call {
-        Call::Execve(Image::SetuidRoot) => {
-            Some("execve(setuid-root) needs a setuid-root agent image")
-        }
+        Call::Execve(Image::SetuidRoot) => Some("execve(setuid-root) needs a setuid-root agent image"),
         Call::Setresuid => Some("setresuid(user) needs CAP_SETUID/CAP_SETGID"),
-        Call::ProcessMadvise {
-            target: Target::Pid(t),
-            ..
-        } if t != caller => {
+        Call::ProcessMadvise { target: Target::Pid(t), .. } if t != caller => {
             Some("a remote process_madvise needs a root P0 (the model's P0 is root)")
         }
         _ => None,
@@ -36,17 +31,12 @@ pub fn cannot_run(machine: &Machine, caller: u8, call: &Call) -> Option<String> 
         return Some(format!("{why}; {unpriv}"));
     }
     if !is_mainline_call(call) {
-        return Some(format!(
-            "`{}` is a proposal's call, not one Linux 6.18 has",
-            call.name()
-        ));
+        return Some(format!("`{}` is a proposal's call, not one Linux 6.18 has", call.name()));
     }
     if let Call::ProcessMadvise { flags, .. } = call {
         let named = PmadvFlags::NAMES.iter().fold(0, |a, (f, _)| a | f.0);
         if flags.0 & named != 0 {
-            return Some(format!(
-                "process_madvise flag {flags} is a proposal's, not Linux 6.18's"
-            ));
+            return Some(format!("process_madvise flag {flags} is a proposal's, not Linux 6.18's"));
         }
     }
     None
@@ -68,13 +58,7 @@ fn over(bytes: u64, m: &procfs::Memlock) -> bool {
     !m.cap_ipc_lock && m.limit.is_some_and(|l| bytes > l)
 }
 
-fn limit_hit(
-    what: &str,
-    errno: &str,
-    measure: &str,
-    bytes: u64,
-    m: &procfs::Memlock,
-) -> HarnessError {
+fn limit_hit(what: &str, errno: &str, measure: &str, bytes: u64, m: &procfs::Memlock) -> HarnessError {
     HarnessError::Limit(format!(
         "`{what}` = -{errno} because {measure} ({} KiB) exceeds RLIMIT_MEMLOCK ({} KiB) and the caller \
          lacks CAP_IPC_LOCK; the model assumes no limit, and this machine cannot lift it (no CAP_SYS_RESOURCE)",
@@ -93,10 +77,7 @@ impl Tree<'_> {
                 Ok(Ret::Val(r))
             } else {
                 Errno::from_number(-r as i32).map(Ret::Err).ok_or_else(|| {
-                    broken(format!(
-                        "`{what}` returned errno {}, which the trace language cannot name",
-                        -r
-                    ))
+                    broken(format!("`{what}` returned errno {}, which the trace language cannot name", -r))
                 })
             }
         };
@@ -116,17 +97,14 @@ impl Tree<'_> {
                             self.cfg.vmas
                         ))
                     })?;
-                let req = Request::Mmap {
-                    addr: abi::slot_addr(n),
-                    len: abi::REGION,
-                };
+                let req = Request::Mmap { addr: abi::slot_addr(n), len: abi::REGION };
                 let before = self.memlock(p)?;
                 let r = self.syscall(p, &req, None, &what)?;
                 if r == 0 {
                     return Ok(Ret::Vma(n));
                 }
-                if let Some(m) = before
-                    .filter(|m| r == -(libc::EAGAIN as i64) && over(m.locked_vm + abi::REGION, m))
+                if let Some(m) =
+                    before.filter(|m| r == -(libc::EAGAIN as i64) && over(m.locked_vm + abi::REGION, m))
                 {
                     return Err(limit_hit(
                         &what,
@@ -144,28 +122,16 @@ impl Tree<'_> {
             }
             Call::Madvise(r, advice) => {
                 let (addr, len) = abi::range(r);
-                let req = Request::Madvise {
-                    addr,
-                    len,
-                    advice: advice.number() as i64,
-                };
+                let req = Request::Madvise { addr, len, advice: advice.number() as i64 };
                 to_ret(self.syscall(p, &req, None, &what)?)
             }
-            Call::ProcessMadvise {
-                target,
-                iov,
-                advice,
-                flags,
-            } => {
+            Call::ProcessMadvise { target, iov, advice, flags } => {
                 let iov = match iov {
                     Iovec::Null => None,
                     Iovec::List(l) => Some(l.as_slice().iter().map(|&r| abi::range(r)).collect()),
                 };
-                let req = Request::ProcessMadvise {
-                    iov,
-                    advice: advice.number() as i64,
-                    flags: flags.0 as u64,
-                };
+                let req =
+                    Request::ProcessMadvise { iov, advice: advice.number() as i64, flags: flags.0 as u64 };
                 let pidfd = match target {
                     Target::SelfProc => None,
                     Target::Pid(t) => Some(self.pidfd_of(t)),
@@ -180,10 +146,8 @@ impl Tree<'_> {
                 to_ret(self.syscall(p, &req, None, &what)?)
             }
             Call::PrctlSetNoNewPrivs(a2) => {
-                let req = Request::Prctl {
-                    option: abi::PR_SET_NO_NEW_PRIVS as i64,
-                    args: [a2 as u64, 0, 0, 0],
-                };
+                let req =
+                    Request::Prctl { option: abi::PR_SET_NO_NEW_PRIVS as i64, args: [a2 as u64, 0, 0, 0] };
                 to_ret(self.syscall(p, &req, None, &what)?)
             }
             Call::Mlockall(fl) => {
@@ -199,11 +163,8 @@ impl Tree<'_> {
             }
             Call::Munlockall => to_ret(self.syscall(p, &Request::Munlockall, None, &what)?),
             Call::Setresuid => {
-                let req = Request::Setresuid {
-                    uid: abi::USER_UID,
-                    gid: abi::USER_GID,
-                    keep: self.cfg.user_keeps,
-                };
+                let req =
+                    Request::Setresuid { uid: abi::USER_UID, gid: abi::USER_GID, keep: self.cfg.user_keeps };
                 to_ret(self.syscall(p, &req, None, &what)?)
             }
             Call::Fork => self.fork(p, &what),
@@ -221,19 +182,14 @@ impl Tree<'_> {
         if !self.cfg.memlock_limited {
             return Ok(None);
         }
-        procfs::read_memlock(self.agent(p)?.pid)
-            .map(Some)
-            .map_err(broken)
+        procfs::read_memlock(self.agent(p)?.pid).map(Some).map_err(broken)
     }
 
     /// The pidfd `Pn` names: the live agent, else the exited one, else a
     /// reaped stranger.
     fn pidfd_of(&self, t: u8) -> &OwnedFd {
         let t = t as usize;
-        match (
-            self.agents.get(t).and_then(|a| a.as_ref()),
-            self.exited.get(t).and_then(|e| e.as_ref()),
-        ) {
+        match (self.agents.get(t).and_then(|a| a.as_ref()), self.exited.get(t).and_then(|e| e.as_ref())) {
             (Some(a), _) => &a.pidfd,
             (None, Some(e)) => e,
             (None, None) => self.never,

@@ -21,11 +21,7 @@ use mmflags_model::{Action, State, System, Walk};
 use std::collections::{BTreeMap, HashSet};
 
 /// What the kernel can tell apart: everything but the ghost (history) bits.
-const KERNEL_VIEW: Projection = Projection {
-    ghosts: GhostMask::NONE,
-    image: true,
-    dumpable: true,
-};
+const KERNEL_VIEW: Projection = Projection { ghosts: GhostMask::NONE, image: true, dumpable: true };
 
 fn kernel_key(sys: &System, s: &State) -> Key {
     sys.key(s, &KERNEL_VIEW, Symmetry::NONE)
@@ -140,10 +136,7 @@ pub fn random_walks(
                 if by_name.is_empty() {
                     break;
                 }
-                let group = by_name
-                    .values()
-                    .nth(rng.below(by_name.len()))
-                    .expect("nonempty");
+                let group = by_name.values().nth(rng.below(by_name.len())).expect("nonempty");
                 let (a, t) = group[rng.below(group.len())];
                 path.push(a);
                 s = t;
@@ -160,17 +153,9 @@ mod tests {
 
     fn mainline(depth: usize) -> (System, State) {
         let sem = Semantics::mainline();
-        let bounds = Bounds {
-            processes: 3,
-            vmas: 2,
-            sysfs: vec![Sysfs::Madvise],
-            depth: Some(depth),
-        };
+        let bounds = Bounds { processes: 3, vmas: 2, sysfs: vec![Sysfs::Madvise], depth: Some(depth) };
         let alphabet = mmflags_model::alphabet::candidates(&sem, 3, 2);
-        (
-            System::new(sem, bounds, alphabet, Vec::new()),
-            State::init(Sysfs::Madvise),
-        )
+        (System::new(sem, bounds, alphabet, Vec::new()), State::init(Sysfs::Madvise))
     }
 
     #[test]

@@ -46,13 +46,10 @@ pub enum HarnessError {
 impl fmt::Display for HarnessError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HarnessError::Stuck { proc, pid, what } => write!(
-                f,
-                "agent P{proc} (pid {pid}) did not answer `{what}` in time: stuck, killed"
-            ),
-            HarnessError::BadStep(m) | HarnessError::Limit(m) | HarnessError::Broken(m) => {
-                f.write_str(m)
+            HarnessError::Stuck { proc, pid, what } => {
+                write!(f, "agent P{proc} (pid {pid}) did not answer `{what}` in time: stuck, killed")
             }
+            HarnessError::BadStep(m) | HarnessError::Limit(m) | HarnessError::Broken(m) => f.write_str(m),
         }
     }
 }
@@ -126,36 +123,18 @@ fn recv_reply(chan: &OwnedFd, timeout: Duration) -> Result<Option<Reply>, std::i
 impl<'a> Tree<'a> {
     /// Starts P0: the plain agent image, as this process's credentials,
     /// RLIMIT_MEMLOCK unlimited (the model has no memlock limit).
-    pub fn spawn(
-        images: &'a Images,
-        never: &'a OwnedFd,
-        cfg: TreeConfig,
-    ) -> Result<Tree<'a>, HarnessError> {
+    pub fn spawn(images: &'a Images, never: &'a OwnedFd, cfg: TreeConfig) -> Result<Tree<'a>, HarnessError> {
         let (ours, theirs) = sys::seqpacket_pair().map_err(broken)?;
         let fd = theirs.as_raw_fd();
         let mut cmd = Command::new(&images.plain);
-        cmd.arg(AGENT_ARG)
-            .arg("3")
-            .env_clear()
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .process_group(0);
+        cmd.arg(AGENT_ARG).arg("3").env_clear().stdin(Stdio::null()).stdout(Stdio::null()).process_group(0);
         unsafe {
             cmd.pre_exec(move || {
                 if libc::dup2(fd, 3) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGKILL as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                );
-                let inf = libc::rlimit {
-                    rlim_cur: libc::RLIM_INFINITY,
-                    rlim_max: libc::RLIM_INFINITY,
-                };
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+                let inf = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
                 if libc::setrlimit(libc::RLIMIT_MEMLOCK, &inf) != 0 {
                     let mut cur: libc::rlimit = std::mem::zeroed();
                     libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut cur);
@@ -165,9 +144,7 @@ impl<'a> Tree<'a> {
                 Ok(())
             });
         }
-        let child = cmd
-            .spawn()
-            .map_err(|e| broken(format!("starting {}: {e}", images.plain.display())))?;
+        let child = cmd.spawn().map_err(|e| broken(format!("starting {}: {e}", images.plain.display())))?;
         drop(theirs);
         let pid = child.id() as i32;
         let mut tree = Tree {
@@ -179,41 +156,25 @@ impl<'a> Tree<'a> {
             p0: Some(child),
             never,
         };
-        let pidfd =
-            sys::pidfd_open(pid).map_err(|e| broken(format!("pidfd_open({pid}): errno {e}")))?;
+        let pidfd = sys::pidfd_open(pid).map_err(|e| broken(format!("pidfd_open({pid}): errno {e}")))?;
         tree.all.push((pid, pidfd.try_clone().map_err(broken)?));
         let hello = tree.await_hello(0, pid, &ours, "start")?;
-        tree.agents[0] = Some(Agent {
-            pid,
-            pidfd,
-            chan: ours,
-            hello,
-        });
+        tree.agents[0] = Some(Agent { pid, pidfd, chan: ours, hello });
         Ok(tree)
     }
 
-    fn await_hello(
-        &self,
-        proc: u8,
-        pid: i32,
-        chan: &OwnedFd,
-        what: &str,
-    ) -> Result<Hello, HarnessError> {
+    fn await_hello(&self, proc: u8, pid: i32, chan: &OwnedFd, what: &str) -> Result<Hello, HarnessError> {
         match recv_reply(chan, self.cfg.timeout) {
             Ok(Some(Reply::Hello(h))) if h.version == VERSION => Ok(h),
             Ok(Some(Reply::Hello(h))) => Err(broken(format!(
                 "agent protocol version {} but this runner speaks {VERSION}: rebuild the agent",
                 h.version
             ))),
-            Ok(Some(r)) => Err(broken(format!(
-                "P{proc}: expected a hello after {what}, got {r:?}"
-            ))),
+            Ok(Some(r)) => Err(broken(format!("P{proc}: expected a hello after {what}, got {r:?}"))),
             Ok(None) => Err(broken(format!("P{proc} (pid {pid}) died during {what}"))),
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(HarnessError::Stuck {
-                proc,
-                pid,
-                what: what.to_string(),
-            }),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                Err(HarnessError::Stuck { proc, pid, what: what.to_string() })
+            }
             Err(e) => Err(broken(e)),
         }
     }
@@ -222,9 +183,7 @@ impl<'a> Tree<'a> {
         self.agents
             .get(p as usize)
             .and_then(|a| a.as_ref())
-            .ok_or_else(|| {
-                HarnessError::BadStep(format!("P{p} is not a live process at this point"))
-            })
+            .ok_or_else(|| HarnessError::BadStep(format!("P{p} is not a live process at this point")))
     }
 
     /// The live process names.
@@ -251,11 +210,9 @@ impl<'a> Tree<'a> {
         match recv_reply(&a.chan, self.cfg.timeout) {
             Ok(Some(r)) => Ok(r),
             Ok(None) => Err(broken(format!("P{p} (pid {}) died during `{what}`", a.pid))),
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(HarnessError::Stuck {
-                proc: p,
-                pid: a.pid,
-                what: what.to_string(),
-            }),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                Err(HarnessError::Stuck { proc: p, pid: a.pid, what: what.to_string() })
+            }
             Err(e) => Err(broken(e)),
         }
     }
@@ -269,9 +226,7 @@ impl<'a> Tree<'a> {
     ) -> Result<i64, HarnessError> {
         match self.request(p, req, fd, what)? {
             Reply::Ret(r) => Ok(r),
-            r => Err(broken(format!(
-                "P{p}: expected a result for `{what}`, got {r:?}"
-            ))),
+            r => Err(broken(format!("P{p}: expected a result for `{what}`, got {r:?}"))),
         }
     }
 
@@ -280,16 +235,9 @@ impl<'a> Tree<'a> {
         let a = self.agent(p)?;
         let slots = procfs::read_slots(a.pid).map_err(broken)?;
         let thp_enabled = procfs::read_thp_enabled(a.pid).map_err(broken)?;
-        let get = Request::Prctl {
-            option: abi::PR_GET_THP_DISABLE as i64,
-            args: [0; 4],
-        };
+        let get = Request::Prctl { option: abi::PR_GET_THP_DISABLE as i64, args: [0; 4] };
         let thp_disable = self.syscall(p, &get, None, "prctl(PR_GET_THP_DISABLE)")?;
-        Ok(Snapshot {
-            slots,
-            thp_enabled,
-            thp_disable,
-        })
+        Ok(Snapshot { slots, thp_enabled, thp_disable })
     }
 
     pub(crate) fn fork(&mut self, p: u8, what: &str) -> Result<Ret, HarnessError> {
@@ -310,17 +258,11 @@ impl<'a> Tree<'a> {
                 .ok_or_else(|| broken(format!("fork: errno {}", -r)));
         }
         let pid = r as i32;
-        let pidfd =
-            sys::pidfd_open(pid).map_err(|e| broken(format!("pidfd_open({pid}): errno {e}")))?;
+        let pidfd = sys::pidfd_open(pid).map_err(|e| broken(format!("pidfd_open({pid}): errno {e}")))?;
         self.all.push((pid, pidfd.try_clone().map_err(broken)?));
         let hello = self.await_hello(n, pid, &ours, what)?;
         self.exited[n as usize] = None;
-        self.agents[n as usize] = Some(Agent {
-            pid,
-            pidfd,
-            chan: ours,
-            hello,
-        });
+        self.agents[n as usize] = Some(Agent { pid, pidfd, chan: ours, hello });
         Ok(Ret::Pid(n))
     }
 
@@ -328,12 +270,12 @@ impl<'a> Tree<'a> {
         let path = match image {
             Image::Plain => &self.images.plain,
             Image::SetuidRoot => self.images.setuid_root.as_ref().ok_or_else(|| {
-                HarnessError::BadStep("execve(setuid-root) needs the setuid-root agent image, which only root can make".into())
+                HarnessError::BadStep(
+                    "execve(setuid-root) needs the setuid-root agent image, which only root can make".into(),
+                )
             })?,
         };
-        let req = Request::Execve {
-            path: path.as_os_str().as_encoded_bytes().to_vec(),
-        };
+        let req = Request::Execve { path: path.as_os_str().as_encoded_bytes().to_vec() };
         match self.request(p, &req, None, what)? {
             Reply::Ret(r) => Errno::from_number(-r as i32)
                 .map(Ret::Err)
@@ -360,17 +302,13 @@ impl<'a> Tree<'a> {
     }
 
     pub(crate) fn exit(&mut self, p: u8, what: &str) -> Result<Ret, HarnessError> {
-        let a = self.agents[p as usize].take().ok_or_else(|| {
-            HarnessError::BadStep(format!("P{p} is not a live process at this point"))
-        })?;
+        let a = self.agents[p as usize]
+            .take()
+            .ok_or_else(|| HarnessError::BadStep(format!("P{p} is not a live process at this point")))?;
         sys::send(a.chan.as_raw_fd(), &Request::Exit.encode(), None)
             .map_err(|e| broken(format!("P{p}: sending exit: {e}")))?;
         if !self.await_gone(a.pid, &a.pidfd) {
-            return Err(HarnessError::Stuck {
-                proc: p,
-                pid: a.pid,
-                what: what.to_string(),
-            });
+            return Err(HarnessError::Stuck { proc: p, pid: a.pid, what: what.to_string() });
         }
         self.exited[p as usize] = Some(a.pidfd);
         Ok(Ret::NoReturn)

@@ -63,9 +63,7 @@ pub fn selected(text: &str) -> Option<&str> {
 }
 
 fn read_trim(p: &Path) -> Result<String, String> {
-    std::fs::read_to_string(p)
-        .map(|s| s.trim().to_string())
-        .map_err(|e| format!("{}: {e}", p.display()))
+    std::fs::read_to_string(p).map(|s| s.trim().to_string()).map_err(|e| format!("{}: {e}", p.display()))
 }
 
 /// Reads the top-level THP mode from `dir/enabled`.
@@ -89,10 +87,7 @@ pub fn check_sizes(dir: &Path, pmd_kb: u64) -> Result<(Sizes, Vec<String>), Stri
         .filter(|n| n.starts_with("hugepages-"))
         .collect();
     names.sort_by_key(|n| {
-        n.trim_start_matches("hugepages-")
-            .trim_end_matches("kB")
-            .parse::<u64>()
-            .unwrap_or(0)
+        n.trim_start_matches("hugepages-").trim_end_matches("kB").parse::<u64>().unwrap_or(0)
     });
     for name in names {
         let f = dir.join(&name).join("enabled");
@@ -101,11 +96,7 @@ pub fn check_sizes(dir: &Path, pmd_kb: u64) -> Result<(Sizes, Vec<String>), Stri
         }
         let text = read_trim(&f)?;
         let mode = selected(&text).unwrap_or("?").to_string();
-        let want = if name == format!("hugepages-{pmd_kb}kB") {
-            "inherit"
-        } else {
-            "never"
-        };
+        let want = if name == format!("hugepages-{pmd_kb}kB") { "inherit" } else { "never" };
         if mode != want {
             problems.push(format!(
                 "{}/{name}/enabled is `{mode}`; the model assumes `{want}` \
@@ -133,9 +124,7 @@ impl Machine {
     pub fn probe() -> Result<Machine, String> {
         let dir = Path::new(THP_DIR);
         if !dir.is_dir() {
-            return Err(format!(
-                "{THP_DIR} does not exist: this kernel has no CONFIG_TRANSPARENT_HUGEPAGE"
-            ));
+            return Err(format!("{THP_DIR} does not exist: this kernel has no CONFIG_TRANSPARENT_HUGEPAGE"));
         }
         let sysfs = read_sysfs_mode(dir)?;
         let pmd = read_trim(&dir.join("hpage_pmd_size"))?
@@ -158,15 +147,10 @@ impl Machine {
         }
         let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
         unsafe { libc::uname(&mut uts) };
-        let kernel = unsafe { std::ffi::CStr::from_ptr(uts.release.as_ptr()) }
-            .to_string_lossy()
-            .into_owned();
+        let kernel = unsafe { std::ffi::CStr::from_ptr(uts.release.as_ptr()) }.to_string_lossy().into_owned();
         let caps = effective_caps();
-        let missing: Vec<&str> = NEEDED_CAPS
-            .iter()
-            .filter(|(bit, _)| caps & (1 << bit) == 0)
-            .map(|(_, n)| *n)
-            .collect();
+        let missing: Vec<&str> =
+            NEEDED_CAPS.iter().filter(|(bit, _)| caps & (1 << bit) == 0).map(|(_, n)| *n).collect();
         let euid = unsafe { libc::geteuid() };
         let unprivileged_because = if euid != 0 {
             Some(format!("running as uid {euid}, not root"))
@@ -223,22 +207,14 @@ fn random_token() -> Result<Vec<u8>, String> {
     if n != raw.len() as isize {
         return Err(format!("getrandom: {}", std::io::Error::last_os_error()));
     }
-    Ok(raw
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
-        .into_bytes())
+    Ok(raw.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes())
 }
 
 fn mount_flags(p: &Path) -> Result<u64, String> {
     let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return Err(format!(
-            "statvfs {}: {}",
-            p.display(),
-            std::io::Error::last_os_error()
-        ));
+        return Err(format!("statvfs {}: {}", p.display(), std::io::Error::last_os_error()));
     }
     Ok(st.f_flag)
 }
@@ -246,8 +222,7 @@ fn mount_flags(p: &Path) -> Result<u64, String> {
 /// Every directory from `/` to `p` can be searched by any uid.
 fn world_reachable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    p.ancestors()
-        .all(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
+    p.ancestors().all(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
 }
 
 impl Images {
@@ -276,38 +251,22 @@ impl Images {
                 tried.push(format!("{}: not searchable by every uid", base.display()));
                 continue;
             }
-            let mut template = base
-                .join("mmflags-conform-XXXXXX")
-                .into_os_string()
-                .into_encoded_bytes();
+            let mut template = base.join("mmflags-conform-XXXXXX").into_os_string().into_encoded_bytes();
             template.push(0);
             let p = unsafe { libc::mkdtemp(template.as_mut_ptr() as *mut libc::c_char) };
             if p.is_null() {
-                tried.push(format!(
-                    "mkdtemp in {}: {}",
-                    base.display(),
-                    std::io::Error::last_os_error()
-                ));
+                tried.push(format!("mkdtemp in {}: {}", base.display(), std::io::Error::last_os_error()));
                 continue;
             }
             template.pop();
-            let dir = PathBuf::from(
-                <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(template),
-            );
+            let dir =
+                PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(template));
             static AT_EXIT: Once = Once::new();
             AT_EXIT.call_once(|| unsafe {
                 libc::atexit(remove_installed);
             });
-            INSTALLED
-                .lock()
-                .map_err(|e| e.to_string())?
-                .push(dir.clone());
-            let mut images = Images {
-                plain: dir.join(PLAIN_IMAGE),
-                setuid_root: None,
-                token: None,
-                dir,
-            };
+            INSTALLED.lock().map_err(|e| e.to_string())?.push(dir.clone());
+            let mut images = Images { plain: dir.join(PLAIN_IMAGE), setuid_root: None, token: None, dir };
             let err = |e: std::io::Error, what: &Path| format!("{}: {e}", what.display());
             std::fs::set_permissions(&images.dir, std::fs::Permissions::from_mode(0o755))
                 .map_err(|e| err(e, &images.dir))?;
@@ -331,10 +290,7 @@ impl Images {
             }
             return Ok(images);
         }
-        Err(format!(
-            "no directory to install the agent images in: {}",
-            tried.join("; ")
-        ))
+        Err(format!("no directory to install the agent images in: {}", tried.join("; ")))
     }
 
     pub fn dir(&self) -> &Path {

@@ -19,11 +19,7 @@ pub struct ModeLock {
 
 fn lock_path() -> PathBuf {
     let run = PathBuf::from("/run/lock");
-    let dir = if run.is_dir() {
-        run
-    } else {
-        std::env::temp_dir()
-    };
+    let dir = if run.is_dir() { run } else { std::env::temp_dir() };
     dir.join("mmflags-thp-mode.lock")
 }
 
@@ -35,11 +31,7 @@ impl ModeLock {
     }
 
     /// The same on the lock file `path`.
-    pub fn shared_at(
-        path: PathBuf,
-        patience: Duration,
-        waiting: &dyn Fn(&str),
-    ) -> Result<ModeLock, String> {
+    pub fn shared_at(path: PathBuf, patience: Duration, waiting: &dyn Fn(&str)) -> Result<ModeLock, String> {
         use std::os::unix::fs::OpenOptionsExt;
         let file = std::fs::OpenOptions::new()
             .read(true)
@@ -50,11 +42,7 @@ impl ModeLock {
             .open(&path)
             .or_else(|_| File::open(&path))
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut l = ModeLock {
-            file,
-            path,
-            exclusive: false,
-        };
+        let mut l = ModeLock { file, path, exclusive: false };
         l.take(libc::LOCK_SH, patience, waiting)?;
         Ok(l)
     }

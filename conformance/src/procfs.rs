@@ -37,9 +37,7 @@ impl Snapshot {
         };
         Some(match *call {
             Call::VmFlags(i) => slot(i).map_or(Ret::Unmapped, |s| Ret::Flags(s.flags)),
-            Call::ThpEligible(i) => {
-                slot(i).map_or(Ret::Unmapped, |s| Ret::Val(s.thp_eligible as i64))
-            }
+            Call::ThpEligible(i) => slot(i).map_or(Ret::Unmapped, |s| Ret::Val(s.thp_eligible as i64)),
             Call::ThpEnabled => Ret::Val(self.thp_enabled as i64),
             Call::PrctlGetThpDisable => Ret::Val(self.thp_disable),
             _ => return None,
@@ -75,10 +73,7 @@ pub fn parse_smaps(text: &str) -> Result<[Option<SlotView>; MAX_VMAS], String> {
     let mut finish = |cur: &mut Option<(u8, VmFlags, Option<bool>)>| -> Result<(), String> {
         if let Some((n, flags, elig)) = cur.take() {
             let thp_eligible = elig.ok_or_else(|| format!("smaps: no THPeligible for v{n}"))?;
-            slots[n as usize] = Some(SlotView {
-                flags,
-                thp_eligible,
-            });
+            slots[n as usize] = Some(SlotView { flags, thp_eligible });
         }
         Ok(())
     };
@@ -111,10 +106,8 @@ pub fn parse_smaps(text: &str) -> Result<[Option<SlotView>; MAX_VMAS], String> {
             continue;
         };
         if let Some(rest) = line.strip_prefix("VmFlags:") {
-            *flags = rest
-                .split_whitespace()
-                .filter_map(VmFlags::from_name)
-                .fold(VmFlags::EMPTY, |a, b| a | b);
+            *flags =
+                rest.split_whitespace().filter_map(VmFlags::from_name).fold(VmFlags::EMPTY, |a, b| a | b);
         } else if let Some(rest) = line.strip_prefix("THPeligible:") {
             *elig = match rest.trim() {
                 "0" => Some(false),
@@ -162,12 +155,7 @@ pub struct Memlock {
 
 fn kb_field(text: &str, key: &str) -> Option<u64> {
     let v = text.lines().find_map(|l| l.strip_prefix(key))?;
-    v.trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(|k| k * 1024)
+    v.trim().trim_end_matches("kB").trim().parse::<u64>().ok().map(|k| k * 1024)
 }
 
 pub fn read_memlock(pid: i32) -> Result<Memlock, String> {
@@ -241,15 +229,8 @@ VmFlags: rd wr mr mw me gd ac
     #[test]
     fn answers_in_the_trace_language() {
         let mut slots = [None; MAX_VMAS];
-        slots[0] = Some(SlotView {
-            flags: VmFlags::VM_NOHUGEPAGE,
-            thp_eligible: false,
-        });
-        let s = Snapshot {
-            slots,
-            thp_enabled: true,
-            thp_disable: 3,
-        };
+        slots[0] = Some(SlotView { flags: VmFlags::VM_NOHUGEPAGE, thp_eligible: false });
+        let s = Snapshot { slots, thp_enabled: true, thp_disable: 3 };
         let show = |c: Call| s.answer(&c).unwrap().to_string();
         assert_eq!(show(Call::VmFlags(Item::Vma(0))), "[nh]");
         assert_eq!(show(Call::VmFlags(Item::Vma(1))), "unmapped");

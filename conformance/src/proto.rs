@@ -125,10 +125,7 @@ fn decode(msg: &[u8]) -> io::Result<(Vec<i64>, &[u8])> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed agent message");
     let n = u16::from_le_bytes(msg.get(..2).ok_or_else(bad)?.try_into().unwrap()) as usize;
     let body = msg.get(2..2 + n * 8).ok_or_else(bad)?;
-    let words = body
-        .chunks_exact(8)
-        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
-        .collect();
+    let words = body.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
     Ok((words, &msg[2 + n * 8..]))
 }
 
@@ -138,9 +135,7 @@ impl Request {
         match self {
             Request::Mmap { addr, len } => encode(&[OP_MMAP, u(*addr), u(*len)], &[]),
             Request::Munmap { addr, len } => encode(&[OP_MUNMAP, u(*addr), u(*len)], &[]),
-            Request::Madvise { addr, len, advice } => {
-                encode(&[OP_MADVISE, u(*addr), u(*len), *advice], &[])
-            }
+            Request::Madvise { addr, len, advice } => encode(&[OP_MADVISE, u(*addr), u(*len), *advice], &[]),
             Request::ProcessMadvise { iov, advice, flags } => {
                 let mut w = vec![OP_PROCESS_MADVISE, *advice, u(*flags)];
                 match iov {
@@ -177,19 +172,9 @@ impl Request {
         let arg = |i: usize| w.get(i).copied().ok_or_else(bad);
         let u = |i: usize| arg(i).map(|x| x as u64);
         Ok(match arg(0)? {
-            OP_MMAP => Request::Mmap {
-                addr: u(1)?,
-                len: u(2)?,
-            },
-            OP_MUNMAP => Request::Munmap {
-                addr: u(1)?,
-                len: u(2)?,
-            },
-            OP_MADVISE => Request::Madvise {
-                addr: u(1)?,
-                len: u(2)?,
-                advice: arg(3)?,
-            },
+            OP_MMAP => Request::Mmap { addr: u(1)?, len: u(2)? },
+            OP_MUNMAP => Request::Munmap { addr: u(1)?, len: u(2)? },
+            OP_MADVISE => Request::Madvise { addr: u(1)?, len: u(2)?, advice: arg(3)? },
             OP_PROCESS_MADVISE => {
                 let n = arg(3)?;
                 let iov = if n < 0 {
@@ -201,31 +186,16 @@ impl Request {
                             .collect::<io::Result<_>>()?,
                     )
                 };
-                Request::ProcessMadvise {
-                    iov,
-                    advice: arg(1)?,
-                    flags: u(2)?,
-                }
+                Request::ProcessMadvise { iov, advice: arg(1)?, flags: u(2)? }
             }
-            OP_PRCTL => Request::Prctl {
-                option: arg(1)?,
-                args: [u(2)?, u(3)?, u(4)?, u(5)?],
-            },
+            OP_PRCTL => Request::Prctl { option: arg(1)?, args: [u(2)?, u(3)?, u(4)?, u(5)?] },
             OP_MLOCKALL => Request::Mlockall { flags: arg(1)? },
             OP_MUNLOCKALL => Request::Munlockall,
             OP_FORK => Request::Fork,
-            OP_EXECVE => Request::Execve {
-                path: bytes.to_vec(),
-            },
-            OP_SETRESUID => Request::Setresuid {
-                uid: arg(1)? as u32,
-                gid: arg(2)? as u32,
-                keep: u(3)?,
-            },
+            OP_EXECVE => Request::Execve { path: bytes.to_vec() },
+            OP_SETRESUID => Request::Setresuid { uid: arg(1)? as u32, gid: arg(2)? as u32, keep: u(3)? },
             OP_EXIT => Request::Exit,
-            OP_AUTH => Request::Auth {
-                token: bytes.to_vec(),
-            },
+            OP_AUTH => Request::Auth { token: bytes.to_vec() },
             _ => return Err(bad()),
         })
     }
@@ -236,14 +206,7 @@ impl Reply {
         match self {
             Reply::Ret(r) => encode(&[OP_RET, *r], &[]),
             Reply::Hello(h) => encode(
-                &[
-                    OP_HELLO,
-                    h.pid as i64,
-                    h.uid as i64,
-                    h.euid as i64,
-                    h.at_secure as i64,
-                    h.version,
-                ],
+                &[OP_HELLO, h.pid as i64, h.uid as i64, h.euid as i64, h.at_secure as i64, h.version],
                 &[],
             ),
         }
@@ -260,10 +223,7 @@ impl Reply {
                 at_secure: *sec != 0,
                 version: *version,
             })),
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("bad reply {w:?}"),
-            )),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidData, format!("bad reply {w:?}"))),
         }
     }
 }
@@ -275,61 +235,26 @@ mod tests {
     #[test]
     fn requests_round_trip() {
         let all = [
-            Request::Mmap {
-                addr: 1 << 45,
-                len: 4 << 20,
-            },
+            Request::Mmap { addr: 1 << 45, len: 4 << 20 },
             Request::Munmap { addr: 5, len: 6 },
-            Request::Madvise {
-                addr: 7,
-                len: 8,
-                advice: 12345,
-            },
-            Request::ProcessMadvise {
-                iov: Some(vec![(1, 2), (3, 4)]),
-                advice: 14,
-                flags: 0x8000_0000,
-            },
-            Request::ProcessMadvise {
-                iov: None,
-                advice: 20,
-                flags: 0,
-            },
-            Request::Prctl {
-                option: 41,
-                args: [1, 2, 0, 0],
-            },
+            Request::Madvise { addr: 7, len: 8, advice: 12345 },
+            Request::ProcessMadvise { iov: Some(vec![(1, 2), (3, 4)]), advice: 14, flags: 0x8000_0000 },
+            Request::ProcessMadvise { iov: None, advice: 20, flags: 0 },
+            Request::Prctl { option: 41, args: [1, 2, 0, 0] },
             Request::Mlockall { flags: 7 },
             Request::Munlockall,
             Request::Fork,
-            Request::Execve {
-                path: b"/tmp/x/agent".to_vec(),
-            },
-            Request::Setresuid {
-                uid: 65534,
-                gid: 65534,
-                keep: 1 << 14,
-            },
+            Request::Execve { path: b"/tmp/x/agent".to_vec() },
+            Request::Setresuid { uid: 65534, gid: 65534, keep: 1 << 14 },
             Request::Exit,
-            Request::Auth {
-                token: b"0123abcd".to_vec(),
-            },
+            Request::Auth { token: b"0123abcd".to_vec() },
         ];
         for r in all {
             assert_eq!(Request::decode(&r.encode()).unwrap(), r);
         }
-        let h = Reply::Hello(Hello {
-            pid: 42,
-            uid: 65534,
-            euid: 0,
-            at_secure: true,
-            version: VERSION,
-        });
+        let h = Reply::Hello(Hello { pid: 42, uid: 65534, euid: 0, at_secure: true, version: VERSION });
         assert_eq!(Reply::decode(&h.encode()).unwrap(), h);
-        assert_eq!(
-            Reply::decode(&Reply::Ret(-22).encode()).unwrap(),
-            Reply::Ret(-22)
-        );
+        assert_eq!(Reply::decode(&Reply::Ret(-22).encode()).unwrap(), Reply::Ret(-22));
         assert!(Request::decode(&[1]).is_err());
     }
 }

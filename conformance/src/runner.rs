@@ -60,17 +60,12 @@ impl Mismatch {
         for (i, st) in self.steps.iter().enumerate() {
             s.push_str(&st.to_string());
             match &self.result {
-                Some(f) if i + 1 == self.steps.len() => {
-                    s.push_str(&format!("    # kernel: {}\n", f.kernel))
-                }
+                Some(f) if i + 1 == self.steps.len() => s.push_str(&format!("    # kernel: {}\n", f.kernel)),
                 _ => s.push('\n'),
             }
         }
         for f in &self.observations {
-            s.push_str(&format!(
-                "{} = {}    # kernel: {}\n",
-                f.action, f.model, f.kernel
-            ));
+            s.push_str(&format!("{} = {}    # kernel: {}\n", f.action, f.model, f.kernel));
         }
         s
     }
@@ -125,12 +120,7 @@ impl Runner {
     /// makes this process the subreaper of the agents it will start.
     /// `lock` is held (shared) for as long as the runner lives; take it
     /// before reading `machine`, so the mode cannot change in between.
-    pub fn new(
-        agent: &Path,
-        machine: Machine,
-        timeout: Duration,
-        lock: ModeLock,
-    ) -> Result<Runner, String> {
+    pub fn new(agent: &Path, machine: Machine, timeout: Duration, lock: ModeLock) -> Result<Runner, String> {
         if !agent.is_file() {
             return Err(format!(
                 "no agent binary at {}; build it with `cargo build --release -p mmflags-conformance`",
@@ -138,28 +128,14 @@ impl Runner {
             ));
         }
         let images = Images::install(agent, machine.root)?;
-        sys::become_subreaper().map_err(|e| {
-            format!(
-                "PR_SET_CHILD_SUBREAPER: {}",
-                std::io::Error::from_raw_os_error(e)
-            )
-        })?;
-        Ok(Runner {
-            machine,
-            images,
-            never: reaped_pidfd()?,
-            timeout,
-            lock,
-        })
+        sys::become_subreaper()
+            .map_err(|e| format!("PR_SET_CHILD_SUBREAPER: {}", std::io::Error::from_raw_os_error(e)))?;
+        Ok(Runner { machine, images, never: reaped_pidfd()?, timeout, lock })
     }
 
     /// Holds the THP mode exclusively, so this run may change it (and no
     /// other run relies on it meanwhile).
-    pub fn own_the_mode(
-        &mut self,
-        patience: Duration,
-        waiting: &dyn Fn(&str),
-    ) -> Result<(), String> {
+    pub fn own_the_mode(&mut self, patience: Duration, waiting: &dyn Fn(&str)) -> Result<(), String> {
         self.lock.exclusive(patience, waiting)
     }
 
@@ -204,10 +180,7 @@ impl Runner {
         let mut t = self.tree(2, 1).map_err(|e| e.to_string())?;
         let h = t.hello(0).expect("P0 is live");
         if self.machine.root && (h.uid != 0 || h.euid != 0) {
-            return Err(format!(
-                "P0 runs as uid {} euid {}, not root",
-                h.uid, h.euid
-            ));
+            return Err(format!("P0 runs as uid {} euid {}, not root", h.uid, h.euid));
         }
         if self.images.setuid_root.is_none() {
             return Ok(());
@@ -218,10 +191,7 @@ impl Runner {
             r => Err(format!("selftest: {what} = {r}")),
         };
         want("setresuid(user)", step(&mut t, Call::Setresuid)?)?;
-        want(
-            "execve(setuid-root)",
-            step(&mut t, Call::Execve(Image::SetuidRoot))?,
-        )?;
+        want("execve(setuid-root)", step(&mut t, Call::Execve(Image::SetuidRoot))?)?;
         let h = t.hello(0).expect("P0 is live");
         if h.euid != 0 || !h.at_secure || h.uid != crate::abi::USER_UID {
             return Err(format!(
@@ -240,11 +210,7 @@ impl Runner {
     /// Runs `actions` from `init` on the model and on the kernel, comparing
     /// each step's result and every live process's observations.
     pub fn compare(&self, sys: &System, init: State, actions: &[Action]) -> TraceReport {
-        let mut report = TraceReport {
-            verdict: Verdict::Agreed,
-            steps_run: 0,
-            skipped: None,
-        };
+        let mut report = TraceReport { verdict: Verdict::Agreed, steps_run: 0, skipped: None };
         let mut tree = match self.tree(sys.bounds.processes, sys.bounds.vmas) {
             Ok(t) => t,
             Err(err) => {
@@ -267,10 +233,7 @@ impl Runner {
                 };
                 break;
             };
-            steps.push(Step {
-                action: *a,
-                ret: Some(want),
-            });
+            steps.push(Step { action: *a, ret: Some(want) });
             let got = match tree.run(a.pid, &a.call) {
                 Ok(r) => r,
                 Err(HarnessError::Limit(why)) => {
@@ -285,11 +248,7 @@ impl Runner {
             };
             report.steps_run += 1;
             state = next;
-            let result = (got != want).then_some(Field {
-                action: *a,
-                model: want,
-                kernel: got,
-            });
+            let result = (got != want).then_some(Field { action: *a, model: want, kernel: got });
             let observations = if result.is_some() {
                 Vec::new()
             } else {
@@ -302,12 +261,8 @@ impl Runner {
                 }
             };
             if result.is_some() || !observations.is_empty() {
-                report.verdict = Verdict::Mismatch(Mismatch {
-                    sysfs: init.sysfs,
-                    steps,
-                    result,
-                    observations,
-                });
+                report.verdict =
+                    Verdict::Mismatch(Mismatch { sysfs: init.sysfs, steps, result, observations });
                 break;
             }
         }
@@ -317,12 +272,7 @@ impl Runner {
     /// Runs a written trace on the kernel (model capacity: every process
     /// and VMA name the language has), checking each written result.
     pub fn litmus(&self, trace: &Trace) -> LitmusReport {
-        let mut rep = LitmusReport {
-            steps: Vec::new(),
-            failure: None,
-            skipped: None,
-            error: None,
-        };
+        let mut rep = LitmusReport { steps: Vec::new(), failure: None, skipped: None, error: None };
         let first_line = trace.steps.first().map_or(0, |s| s.0);
         let mut tree = match self.tree(MAX_PROCS, MAX_VMAS) {
             Ok(t) => t,
@@ -348,13 +298,7 @@ impl Runner {
                     break;
                 }
             };
-            rep.steps.push((
-                line,
-                Step {
-                    action: a,
-                    ret: Some(got),
-                },
-            ));
+            rep.steps.push((line, Step { action: a, ret: Some(got) }));
             if let Some(expected) = step.ret.filter(|&e| e != got) {
                 rep.failure = Some((line, expected, got));
                 break;
@@ -400,12 +344,7 @@ impl Runner {
 /// Observes every live process on both sides and returns the differences.
 /// The live sets agree whenever every `fork` and `exit` result agreed, so a
 /// difference there is a harness error.
-fn observe(
-    sys: &System,
-    state: &State,
-    tree: &Tree,
-    obs: &[Call],
-) -> Result<Vec<Field>, HarnessError> {
+fn observe(sys: &System, state: &State, tree: &Tree, obs: &[Call]) -> Result<Vec<Field>, HarnessError> {
     let model_live: Vec<u8> = state.live().map(|(p, _)| p as u8).collect();
     let kernel_live: Vec<u8> = tree.live().collect();
     if model_live != kernel_live {
@@ -423,11 +362,7 @@ fn observe(
                 .map_err(|e| HarnessError::Broken(format!("model observation `{a}`: {e}")))?;
             let kernel = snap.answer(&call).expect("an observation call");
             if model != kernel {
-                diffs.push(Field {
-                    action: a,
-                    model,
-                    kernel,
-                });
+                diffs.push(Field { action: a, model, kernel });
             }
         }
     }

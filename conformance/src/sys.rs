@@ -14,9 +14,7 @@ pub const SYS_PROCESS_MADVISE: libc::c_long = 440;
 
 /// The calling thread's errno, positive.
 pub fn errno() -> i32 {
-    io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
+    io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
 }
 
 /// A syscall's `-1`/`MAP_FAILED` turned into `Err(errno)`.
@@ -33,12 +31,7 @@ pub fn check(r: libc::c_long) -> Result<libc::c_long, i32> {
 pub fn seqpacket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     let r = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
+        libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
     };
     if r != 0 {
         return Err(io::Error::last_os_error());
@@ -50,10 +43,7 @@ const CMSG_SPACE_ONE_FD: usize = 32;
 
 /// Sends one message, with at most one file descriptor attached.
 pub fn send(sock: RawFd, bytes: &[u8], fd: Option<RawFd>) -> io::Result<()> {
-    let mut iov = libc::iovec {
-        iov_base: bytes.as_ptr() as *mut libc::c_void,
-        iov_len: bytes.len(),
-    };
+    let mut iov = libc::iovec { iov_base: bytes.as_ptr() as *mut libc::c_void, iov_len: bytes.len() };
     let mut cbuf = [0u8; CMSG_SPACE_ONE_FD];
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
@@ -85,10 +75,7 @@ pub fn send(sock: RawFd, bytes: &[u8], fd: Option<RawFd>) -> io::Result<()> {
 /// to it, if any. The descriptor is *not* close-on-exec: the agent keeps
 /// channels across `execve`.
 pub fn recv(sock: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
-        iov_len: buf.len(),
-    };
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut libc::c_void, iov_len: buf.len() };
     let mut cbuf = [0u8; CMSG_SPACE_ONE_FD];
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
@@ -128,11 +115,7 @@ pub fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         let ms = left.as_millis().min(i32::MAX as u128) as i32;
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
         let r = unsafe { libc::poll(&mut p, 1, ms) };
         if r > 0 {
             return Ok(true);
@@ -156,13 +139,7 @@ pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, i32> {
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
 pub fn pidfd_signal(pidfd: &OwnedFd, sig: i32) -> Result<(), i32> {
     check(unsafe {
-        libc::syscall(
-            SYS_PIDFD_SEND_SIGNAL,
-            pidfd.as_raw_fd(),
-            sig,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
+        libc::syscall(SYS_PIDFD_SEND_SIGNAL, pidfd.as_raw_fd(), sig, std::ptr::null::<libc::siginfo_t>(), 0)
     })
     .map(|_| ())
 }
@@ -182,8 +159,7 @@ pub fn reap(pid: libc::pid_t, pidfd: &OwnedFd) -> bool {
 /// Makes this process the reaper of its orphaned descendants, so an agent
 /// whose parent agent exited is still waited for by the runner.
 pub fn become_subreaper() -> Result<(), i32> {
-    check(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } as libc::c_long)
-        .map(|_| ())
+    check(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } as libc::c_long).map(|_| ())
 }
 
 /// `capset(2)`: permitted, effective and inheritable all become `caps`
@@ -202,17 +178,10 @@ pub fn capset(caps: u64) -> Result<(), i32> {
         inheritable: u32,
     }
     const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-    let mut hdr = Header {
-        version: LINUX_CAPABILITY_VERSION_3,
-        pid: 0,
-    };
+    let mut hdr = Header { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
     let half = |shift: u32| {
         let w = (caps >> shift) as u32;
-        Data {
-            effective: w,
-            permitted: w,
-            inheritable: w,
-        }
+        Data { effective: w, permitted: w, inheritable: w }
     };
     let data = [half(0), half(32)];
     check(unsafe { libc::syscall(libc::SYS_capset, &mut hdr, data.as_ptr()) }).map(|_| ())

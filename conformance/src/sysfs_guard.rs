@@ -86,10 +86,7 @@ impl SysfsGuard {
         }
         ORIGINAL.store(code(original), Ordering::SeqCst);
         install_handlers();
-        Ok(SysfsGuard {
-            dir: dir.to_path_buf(),
-            original,
-        })
+        Ok(SysfsGuard { dir: dir.to_path_buf(), original })
     }
 
     /// Switches the system to `mode`.
@@ -121,10 +118,7 @@ mod tests {
             g.set(Sysfs::Never).unwrap();
             assert_eq!(std::fs::read_to_string(d.join("enabled")).unwrap(), "never");
         }
-        assert_eq!(
-            std::fs::read_to_string(d.join("enabled")).unwrap(),
-            "madvise"
-        );
+        assert_eq!(std::fs::read_to_string(d.join("enabled")).unwrap(), "madvise");
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -18,10 +18,7 @@ fn start(image: &Path, uid: u32) -> (Child, OwnedFd) {
     let (ours, theirs) = sys::seqpacket_pair().unwrap();
     let fd = theirs.as_raw_fd();
     let mut cmd = Command::new(image);
-    cmd.args([AGENT_ARG, "3"])
-        .stdin(Stdio::null())
-        .uid(uid)
-        .gid(uid);
+    cmd.args([AGENT_ARG, "3"]).stdin(Stdio::null()).uid(uid).gid(uid);
     unsafe {
         cmd.pre_exec(move || {
             if libc::dup2(fd, 3) < 0 {
@@ -37,10 +34,7 @@ fn start(image: &Path, uid: u32) -> (Child, OwnedFd) {
 
 /// The next message, or `None` at end-of-file.
 fn next(chan: &OwnedFd) -> Option<Reply> {
-    assert!(
-        sys::wait_readable(chan.as_raw_fd(), Duration::from_secs(5)).unwrap(),
-        "no answer"
-    );
+    assert!(sys::wait_readable(chan.as_raw_fd(), Duration::from_secs(5)).unwrap(), "no answer");
     let mut buf = [0u8; MAX_MSG];
     let (n, _) = sys::recv(chan.as_raw_fd(), &mut buf).unwrap();
     (n > 0).then(|| Reply::decode(&buf[..n]).unwrap())
@@ -56,18 +50,10 @@ fn hello(chan: &OwnedFd) -> Hello {
 #[test]
 fn the_setuid_agent_serves_no_one_without_the_token() {
     let r = common::runner();
-    let image = r
-        .images()
-        .setuid_root
-        .clone()
-        .expect("root makes the setuid image");
+    let image = r.images().setuid_root.clone().expect("root makes the setuid image");
     for first in [
-        Request::Auth {
-            token: b"0123456789abcdef0123456789abcdef".to_vec(),
-        },
-        Request::Execve {
-            path: b"/bin/sh".to_vec(),
-        },
+        Request::Auth { token: b"0123456789abcdef0123456789abcdef".to_vec() },
+        Request::Execve { path: b"/bin/sh".to_vec() },
     ] {
         let (mut child, chan) = start(&image, 65534);
         let h = hello(&chan);
@@ -88,25 +74,14 @@ fn an_agent_execs_only_the_agent_images_and_makes_only_its_prctls() {
         next(&chan)
     };
     let eperm = Some(Reply::Ret(-(libc::EPERM as i64)));
-    assert_eq!(
-        ask(Request::Execve {
-            path: b"/bin/sh".to_vec()
-        }),
-        eperm
-    );
+    assert_eq!(ask(Request::Execve { path: b"/bin/sh".to_vec() }), eperm);
     let beside = r.images().dir().join("token");
     let beside = beside.as_os_str().as_encoded_bytes().to_vec();
     assert_eq!(ask(Request::Execve { path: beside }), eperm);
-    let pdeathsig = Request::Prctl {
-        option: libc::PR_SET_PDEATHSIG as i64,
-        args: [9, 0, 0, 0],
-    };
+    let pdeathsig = Request::Prctl { option: libc::PR_SET_PDEATHSIG as i64, args: [9, 0, 0, 0] };
     assert_eq!(ask(pdeathsig), eperm);
     let own = r.images().plain.as_os_str().as_encoded_bytes().to_vec();
-    assert!(matches!(
-        ask(Request::Execve { path: own }),
-        Some(Reply::Hello(_))
-    ));
+    assert!(matches!(ask(Request::Execve { path: own }), Some(Reply::Hello(_))));
     drop(chan);
     child.wait().unwrap();
 }

@@ -21,11 +21,7 @@ fn build_and_run(dir: &Path, name: &str, walk: &Walk, sys: &System) -> (i32, Str
         .arg(&c)
         .output()
         .expect("gcc");
-    assert!(
-        cc.status.success(),
-        "{name}.c does not compile:\n{}",
-        String::from_utf8_lossy(&cc.stderr)
-    );
+    assert!(cc.status.success(), "{name}.c does not compile:\n{}", String::from_utf8_lossy(&cc.stderr));
     let run = Command::new(&exe).output().expect("run");
     let out = String::from_utf8_lossy(&run.stdout).into_owned();
     (run.status.code().unwrap_or(-1), out)
@@ -53,24 +49,15 @@ fn emitted_programs_pass_on_this_kernel() {
     // linux-6.18's counterexample to secure_exec_inherits_nothing (what
     // `check trace linux-6.18 secure_exec_inherits_nothing --emit-c`
     // emits), then random walks through every call.
-    let cex: Vec<_> = [
-        "P0 setresuid(user)",
-        "P0 prctl(PR_SET_THP_DISABLE, 1, 0)",
-        "P0 execve(setuid-root)",
-    ]
-    .iter()
-    .map(|s| s.parse().unwrap())
-    .collect();
+    let cex: Vec<_> = ["P0 setresuid(user)", "P0 prctl(PR_SET_THP_DISABLE, 1, 0)", "P0 execve(setuid-root)"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
     let mut ws = vec![enumerate::walk(&sys, init, &cex).unwrap()];
     ws.extend(walks(&sys, init, 24, 11));
     for (i, w) in ws.iter().enumerate() {
         let (code, out) = build_and_run(&dir, &format!("walk{i}"), w, &sys);
-        assert_eq!(
-            code,
-            0,
-            "walk {i} failed on the kernel:\n{}\n{out}",
-            w.lines().join("\n")
-        );
+        assert_eq!(code, 0, "walk {i} failed on the kernel:\n{}\n{out}", w.lines().join("\n"));
         assert!(!out.contains("not ok"), "{out}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -91,9 +78,6 @@ fn an_emitted_program_fails_when_the_model_was_wrong() {
     let dir = tmpdir("fail");
     let (code, out) = build_and_run(&dir, "wrong", &w, &sys);
     assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains("not ok 3 P0 mmap() = v0 # then P0 vmflags(v0) = [], expected [lo];"),
-        "{out}"
-    );
+    assert!(out.contains("not ok 3 P0 mmap() = v0 # then P0 vmflags(v0) = [], expected [lo];"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

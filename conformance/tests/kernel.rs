@@ -67,19 +67,11 @@ fn a_wrong_model_rule_is_reported_with_a_replayable_trace() {
     // The printed trace replays on the (wrong) model and fails on the kernel.
     let text = m.trace_text();
     let trace = Trace::parse(&text).unwrap();
-    let (_, _, err) = replay(
-        &System::replayer(sys.semantics.clone()),
-        &trace,
-        Sysfs::Madvise,
-    );
+    let (_, _, err) = replay(&System::replayer(sys.semantics.clone()), &trace, Sysfs::Madvise);
     assert_eq!(err, None, "{text}");
     let lit = r.litmus(&trace);
     let (line, expected, got) = lit.failure.expect("the kernel disagrees");
-    assert_eq!(
-        (line, expected, got),
-        (5, want.model, want.kernel),
-        "{text}"
-    );
+    assert_eq!((line, expected, got), (5, want.model, want.kernel), "{text}");
 
     // Enumeration finds it unaided, and only where MCL_FUTURE met fork/exec.
     let traces = enumerate::exhaustive(&sys, init, 3);
@@ -98,13 +90,7 @@ fn a_wrong_model_rule_is_reported_with_a_replayable_trace() {
     assert!(found.len() >= 3, "only {} mismatches", found.len());
     for m in &found {
         let calls: Vec<Call> = m.steps.iter().map(|s| s.action.call).collect();
-        assert!(
-            calls
-                .iter()
-                .any(|c| matches!(c, Call::Fork | Call::Execve(_))),
-            "{}",
-            m.trace_text()
-        );
+        assert!(calls.iter().any(|c| matches!(c, Call::Fork | Call::Execve(_))), "{}", m.trace_text());
     }
 }
 
@@ -123,11 +109,7 @@ fn the_litmus_files_hold_on_the_model_and_on_the_kernel() {
     for f in &files {
         let trace = Trace::parse(&std::fs::read_to_string(f).unwrap()).unwrap();
         assert_eq!(trace.sysfs, Some(r.machine.sysfs), "{}", f.display());
-        assert!(
-            trace.steps.iter().all(|(_, s)| s.ret.is_some()),
-            "{}: a step without a result",
-            f.display()
-        );
+        assert!(trace.steps.iter().all(|(_, s)| s.ret.is_some()), "{}: a step without a result", f.display());
         let (_, _, err) = replay(&model, &trace, Sysfs::Madvise);
         assert_eq!(err, None, "{}: the model disagrees", f.display());
         let lit = r.litmus(&trace);
@@ -145,9 +127,7 @@ fn a_stuck_agent_is_reported_and_killed() {
     unsafe { libc::kill(pid, libc::SIGSTOP) };
     let started = Instant::now();
     match t.run(0, &Call::Mmap) {
-        Err(HarnessError::Stuck {
-            proc: 0, pid: p, ..
-        }) => assert_eq!(p, pid),
+        Err(HarnessError::Stuck { proc: 0, pid: p, .. }) => assert_eq!(p, pid),
         other => panic!("expected a stuck agent, got {other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -159,10 +139,7 @@ fn a_stuck_agent_is_reported_and_killed() {
 fn gone(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
-        Ok(s) => s
-            .rsplit(')')
-            .next()
-            .is_some_and(|r| r.trim_start().starts_with('Z')),
+        Ok(s) => s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')),
     }
 }
 
@@ -185,15 +162,11 @@ fn hold_a_tree(how: &str) {
         let mut t = r.tree(3, 2).unwrap();
         t.run(0, &Call::Fork).unwrap();
         t.run(1, &Call::Fork).unwrap();
-        let pids: Vec<String> = (0..3)
-            .map(|p| t.hello(p).unwrap().pid.to_string())
-            .collect();
+        let pids: Vec<String> = (0..3).map(|p| t.hello(p).unwrap().pid.to_string()).collect();
         println!("DIR {}", r.images().dir().display());
         println!("PIDS {}", pids.join(" "));
         if how == "panic" {
-            std::panic::set_hook(Box::new(|_| {
-                eprintln!("(child runner: panicking on purpose)")
-            }));
+            std::panic::set_hook(Box::new(|_| eprintln!("(child runner: panicking on purpose)")));
             panic!("the runner panics while its agents live");
         }
         std::thread::sleep(Duration::from_secs(60));
@@ -221,18 +194,10 @@ impl ChildRunner {
             .spawn()
             .unwrap();
         let out = BufReader::new(proc.stdout.take().unwrap());
-        let mut c = ChildRunner {
-            proc,
-            out,
-            pids: Vec::new(),
-            dir: String::new(),
-        };
+        let mut c = ChildRunner { proc, out, pids: Vec::new(), dir: String::new() };
         c.dir = c.after("DIR ");
         let pids = c.after("PIDS ");
-        c.pids = pids
-            .split_whitespace()
-            .map(|p| p.parse().unwrap())
-            .collect();
+        c.pids = pids.split_whitespace().map(|p| p.parse().unwrap()).collect();
         c
     }
 
@@ -242,10 +207,7 @@ impl ChildRunner {
         let mut line = String::new();
         loop {
             line.clear();
-            assert!(
-                self.out.read_line(&mut line).unwrap() > 0,
-                "the child never printed {tag}"
-            );
+            assert!(self.out.read_line(&mut line).unwrap() > 0, "the child never printed {tag}");
             if let Some(i) = line.find(tag) {
                 return line[i + tag.len()..].trim().to_string();
             }
@@ -268,10 +230,7 @@ fn agents_do_not_outlive_a_killed_runner() {
     let pids = c.pids.clone();
     assert!(pids.iter().all(|&p| !gone(p)));
     c.kill(); // SIGKILL: no destructor runs
-    assert!(
-        all_gone_within(&pids, Duration::from_secs(5)),
-        "agents {pids:?} outlived a SIGKILLed runner"
-    );
+    assert!(all_gone_within(&pids, Duration::from_secs(5)), "agents {pids:?} outlived a SIGKILLed runner");
 }
 
 #[test]

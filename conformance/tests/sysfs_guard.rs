@@ -55,15 +55,9 @@ fn run_child(test: &str, how: &str, signal: Option<i32>) -> String {
     let mut line = String::new();
     while !line.contains("CHANGED") {
         line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the child never changed the mode"
-        );
+        assert!(out.read_line(&mut line).unwrap() > 0, "the child never changed the mode");
     }
-    assert_eq!(
-        std::fs::read_to_string(dir.join("enabled")).unwrap(),
-        "never"
-    );
+    assert_eq!(std::fs::read_to_string(dir.join("enabled")).unwrap(), "never");
     // Keep the child's stdin open until it is gone: EOF would end its wait.
     let mut stdin = c.stdin.take().unwrap();
     match signal {
@@ -99,10 +93,7 @@ fn restored_after_a_panic() {
     if let Some((d, how)) = as_child() {
         return child_main(&d, &how);
     }
-    assert_eq!(
-        run_child("restored_after_a_panic", "panic", None),
-        "madvise"
-    );
+    assert_eq!(run_child("restored_after_a_panic", "panic", None), "madvise");
 }
 
 #[test]
@@ -110,8 +101,5 @@ fn restored_after_sigterm() {
     if let Some((d, how)) = as_child() {
         return child_main(&d, &how);
     }
-    assert_eq!(
-        run_child("restored_after_sigterm", "signal", Some(libc::SIGTERM)),
-        "madvise"
-    );
+    assert_eq!(run_child("restored_after_sigterm", "signal", Some(libc::SIGTERM)), "madvise");
 }

@@ -63,10 +63,7 @@ impl IovList {
         }
         let mut arr = [Range::One(Item::Hole); MAX_IOV];
         arr[..items.len()].copy_from_slice(items);
-        Some(IovList {
-            len: items.len() as u8,
-            items: arr,
-        })
+        Some(IovList { len: items.len() as u8, items: arr })
     }
 
     pub fn as_slice(&self) -> &[Range] {
@@ -127,21 +124,13 @@ impl Advice {
     pub fn number(self) -> u32 {
         match self {
             Advice::Other(n) => n,
-            a => Self::KNOWN
-                .iter()
-                .find(|k| k.0 == a)
-                .map(|k| k.2)
-                .unwrap_or(0),
+            a => Self::KNOWN.iter().find(|k| k.0 == a).map(|k| k.2).unwrap_or(0),
         }
     }
 
     /// A number becomes the named advice when the model knows it.
     pub fn from_number(n: u32) -> Advice {
-        Self::KNOWN
-            .iter()
-            .find(|k| k.2 == n)
-            .map(|k| k.0)
-            .unwrap_or(Advice::Other(n))
+        Self::KNOWN.iter().find(|k| k.2 == n).map(|k| k.0).unwrap_or(Advice::Other(n))
     }
 
     pub fn from_name(s: &str) -> Option<Advice> {
@@ -153,13 +142,7 @@ impl fmt::Display for Advice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Advice::Other(n) => write!(f, "{n}"),
-            a => f.write_str(
-                Self::KNOWN
-                    .iter()
-                    .find(|k| k.0 == *a)
-                    .map(|k| k.1)
-                    .unwrap_or("?"),
-            ),
+            a => f.write_str(Self::KNOWN.iter().find(|k| k.0 == *a).map(|k| k.1).unwrap_or("?")),
         }
     }
 }
@@ -427,12 +410,9 @@ impl fmt::Display for Call {
             Call::Mmap => f.write_str("mmap()"),
             Call::Munmap(r) => write!(f, "munmap({r})"),
             Call::Madvise(r, a) => write!(f, "madvise({r}, {a})"),
-            Call::ProcessMadvise {
-                target,
-                iov,
-                advice,
-                flags,
-            } => write!(f, "process_madvise({target}, {iov}, {advice}, {flags})"),
+            Call::ProcessMadvise { target, iov, advice, flags } => {
+                write!(f, "process_madvise({target}, {iov}, {advice}, {flags})")
+            }
             Call::PrctlSetThpDisable(a2, fl) => write!(f, "prctl(PR_SET_THP_DISABLE, {a2}, {fl})"),
             Call::PrctlGetThpDisable => f.write_str("prctl(PR_GET_THP_DISABLE)"),
             Call::PrctlSetNoNewPrivs(a2) => write!(f, "prctl(PR_SET_NO_NEW_PRIVS, {a2})"),
@@ -449,11 +429,7 @@ impl fmt::Display for Call {
             Call::PrctlGetThpPolicy => f.write_str("prctl(PR_GET_THP_POLICY)"),
             Call::PrctlSetThpAlways(a) => write!(f, "prctl(PR_SET_THP_ALWAYS, {a})"),
             Call::PrctlGetThpAlways => f.write_str("prctl(PR_GET_THP_ALWAYS)"),
-            Call::Mctl {
-                target,
-                action,
-                flags,
-            } => write!(f, "mctl({target}, {action}, {flags})"),
+            Call::Mctl { target, action, flags } => write!(f, "mctl({target}, {action}, {flags})"),
         }
     }
 }
@@ -501,18 +477,10 @@ impl Errno {
     ];
 
     pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|e| e.0 == self)
-            .map(|e| e.1)
-            .unwrap_or("E?")
+        Self::ALL.iter().find(|e| e.0 == self).map(|e| e.1).unwrap_or("E?")
     }
     pub fn number(self) -> i32 {
-        Self::ALL
-            .iter()
-            .find(|e| e.0 == self)
-            .map(|e| e.2)
-            .unwrap_or(0)
+        Self::ALL.iter().find(|e| e.0 == self).map(|e| e.2).unwrap_or(0)
     }
     pub fn from_name(s: &str) -> Option<Errno> {
         Self::ALL.iter().find(|e| e.1 == s).map(|e| e.0)

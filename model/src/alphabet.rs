@@ -65,12 +65,7 @@ pub fn candidates(sem: &Semantics, procs: usize, vmas: usize) -> Vec<Call> {
     }
     for &iov in &lists {
         for advice in [Advice::Hugepage, Advice::Nohugepage] {
-            c.push(Call::ProcessMadvise {
-                target: Target::SelfProc,
-                iov,
-                advice,
-                flags: PmadvFlags(0),
-            });
+            c.push(Call::ProcessMadvise { target: Target::SelfProc, iov, advice, flags: PmadvFlags(0) });
         }
     }
     // On another process: a THP advice (never allowed remotely) and an
@@ -94,16 +89,14 @@ pub fn candidates(sem: &Semantics, procs: usize, vmas: usize) -> Vec<Call> {
         flags: UNDEFINED_PMADV_FLAG,
     });
 
+    c.extend(proposal_process_madvise(sem, procs, &slots));
+
     let except = ThpDisableFlags::PR_THP_DISABLE_EXCEPT_ADVISED;
     for (a2, fl) in [(1, 0), (1, except.0), (0, 0), (0, except.0), (1, 1)] {
         c.push(Call::PrctlSetThpDisable(a2, ThpDisableFlags(fl)));
     }
     c.push(Call::PrctlSetNoNewPrivs(1));
-    let (cur, fut, onf) = (
-        MclFlags::MCL_CURRENT,
-        MclFlags::MCL_FUTURE,
-        MclFlags::MCL_ONFAULT,
-    );
+    let (cur, fut, onf) = (MclFlags::MCL_CURRENT, MclFlags::MCL_FUTURE, MclFlags::MCL_ONFAULT);
     for fl in [cur, fut, cur | fut, fut | onf, cur | onf, onf] {
         c.push(Call::Mlockall(fl));
     }
@@ -114,6 +107,82 @@ pub fn candidates(sem: &Semantics, procs: usize, vmas: usize) -> Vec<Call> {
     c.push(Call::Setresuid);
     c.push(Call::Exit);
     c.extend(sem.variant.extra_calls(vmas, procs));
+    c
+}
+
+/// The `process_madvise` calls a spec's flags make possible: each way to
+/// set a default (on one slot, after a failing hole, over the whole address
+/// space), the error-handling flags on their own, and the -EINVAL/-EPERM
+/// paths (wrong advice, a list with ENTIRE_ADDRESS_SPACE, a remote target).
+fn proposal_process_madvise(sem: &Semantics, procs: usize, slots: &[Item]) -> Vec<Call> {
+    let defined = sem.pmadv_flags;
+    if defined.0 == 0 {
+        return Vec::new();
+    }
+    let has = |f: PmadvFlags| defined.contains(f);
+    let pm = |target, iov, advice, flags| Call::ProcessMadvise { target, iov, advice, flags };
+    let me = Target::SelfProc;
+    let (skip, no_err, entire) = (
+        PmadvFlags::PMADV_SKIP_ERRORS,
+        PmadvFlags::PMADV_NO_ERROR_ON_UNMAPPED,
+        PmadvFlags::PMADV_ENTIRE_ADDRESS_SPACE,
+    );
+    // The ways to ask for a default: the one allowed combination, or each
+    // flag alone and all together.
+    let dflags = sem.pmadv_default_flags;
+    let mut sets: Vec<PmadvFlags> = Vec::new();
+    if sem.pmadv_default_exact.0 != 0 {
+        sets.push(sem.pmadv_default_exact);
+    } else if dflags.0 != 0 {
+        sets.extend(PmadvFlags::NAMES.iter().map(|(f, _)| *f).filter(|f| dflags.contains(*f)));
+        if sets.len() > 1 {
+            sets.push(dflags);
+        }
+    }
+    let mut c = Vec::new();
+    for &d in &sets {
+        for advice in [Advice::Hugepage, Advice::Nohugepage] {
+            for &s in slots {
+                c.push(pm(me, list(&[one(s)]), advice, d));
+                c.push(pm(me, list(&[one(Item::Hole), one(s)]), advice, d));
+            }
+            if has(entire) && has(skip) {
+                c.push(pm(me, Iovec::Null, advice, d | entire | skip));
+            }
+        }
+    }
+    if let Some(&d) = sets.first() {
+        // A default from the wrong advice, a partial combination, a remote target.
+        c.push(pm(me, list(&[one(Item::Hole)]), Advice::Cold, d));
+        if sem.pmadv_default_exact.0 != 0 {
+            let partial = PmadvFlags::NAMES.iter().map(|(f, _)| *f).find(|f| d.contains(*f));
+            if let Some(f) = partial {
+                c.push(pm(me, list(&[one(Item::Hole)]), Advice::Hugepage, PmadvFlags(d.0 & !f.0)));
+            }
+        }
+        for t in 0..procs as u8 {
+            for &s in slots {
+                c.push(pm(Target::Pid(t), list(&[one(s)]), Advice::Hugepage, d));
+            }
+        }
+    }
+    for (flag, ok) in [(skip, has(skip)), (no_err, has(no_err))] {
+        if ok {
+            for &s in slots {
+                c.push(pm(me, list(&[one(Item::Hole), one(s)]), Advice::Hugepage, flag));
+                c.push(pm(me, list(&[one(s)]), Advice::Cold, flag));
+            }
+        }
+    }
+    if has(entire) {
+        for advice in [Advice::Hugepage, Advice::Nohugepage] {
+            c.push(pm(me, Iovec::Null, advice, entire));
+            if has(skip) {
+                c.push(pm(me, Iovec::Null, advice, entire | skip));
+            }
+        }
+        c.push(pm(me, list(&[one(Item::Hole)]), Advice::Hugepage, entire));
+    }
     c
 }
 
@@ -151,11 +220,7 @@ pub fn matches(pattern: &str, call: &Call) -> bool {
 /// Keeps the candidates matching some `include` pattern (all, if `include`
 /// is empty) and no `exclude` pattern. Returns the patterns that matched no
 /// candidate at all, which the spec loader reports as errors.
-pub fn select<'p>(
-    cands: &[Call],
-    include: &'p [String],
-    exclude: &'p [String],
-) -> (Vec<Call>, Vec<&'p str>) {
+pub fn select<'p>(cands: &[Call], include: &'p [String], exclude: &'p [String]) -> (Vec<Call>, Vec<&'p str>) {
     let unused: Vec<&str> = include
         .iter()
         .chain(exclude)
@@ -206,23 +271,10 @@ fn rename_vmas(call: &Call, perm: &[u8]) -> Option<Call> {
     Some(match *call {
         Call::Munmap(r) => Call::Munmap(rename_range(r, perm)?),
         Call::Madvise(r, a) => Call::Madvise(rename_range(r, perm)?, a),
-        Call::ProcessMadvise {
-            target,
-            iov: Iovec::List(l),
-            advice,
-            flags,
-        } => {
-            let items: Vec<Range> = l
-                .as_slice()
-                .iter()
-                .map(|&r| rename_range(r, perm))
-                .collect::<Option<_>>()?;
-            Call::ProcessMadvise {
-                target,
-                iov: list(&items),
-                advice,
-                flags,
-            }
+        Call::ProcessMadvise { target, iov: Iovec::List(l), advice, flags } => {
+            let items: Vec<Range> =
+                l.as_slice().iter().map(|&r| rename_range(r, perm)).collect::<Option<_>>()?;
+            Call::ProcessMadvise { target, iov: list(&items), advice, flags }
         }
         other => other,
     })
@@ -234,37 +286,17 @@ fn rename_procs(call: &Call, perm: &[u8]) -> Option<Call> {
         s => Some(s),
     };
     Some(match *call {
-        Call::ProcessMadvise {
-            target,
-            iov,
-            advice,
-            flags,
-        } => Call::ProcessMadvise {
-            target: t(target)?,
-            iov,
-            advice,
-            flags,
-        },
-        Call::Mctl {
-            target,
-            action,
-            flags,
-        } => Call::Mctl {
-            target: t(target)?,
-            action,
-            flags,
-        },
+        Call::ProcessMadvise { target, iov, advice, flags } => {
+            Call::ProcessMadvise { target: t(target)?, iov, advice, flags }
+        }
+        Call::Mctl { target, action, flags } => Call::Mctl { target: t(target)?, action, flags },
         other => other,
     })
 }
 
 fn closed(alphabet: &[Call], n: usize, rename: fn(&Call, &[u8]) -> Option<Call>) -> bool {
     let set: HashSet<&Call> = alphabet.iter().collect();
-    permutations(n).iter().all(|p| {
-        alphabet
-            .iter()
-            .all(|c| rename(c, p).is_some_and(|r| set.contains(&r)))
-    })
+    permutations(n).iter().all(|p| alphabet.iter().all(|c| rename(c, p).is_some_and(|r| set.contains(&r))))
 }
 
 /// Is the alphabet mapped onto itself by every renaming of the first
@@ -284,14 +316,8 @@ mod tests {
 
     #[test]
     fn glob_basics() {
-        assert!(glob(
-            "madvise(*, MADV_HUGEPAGE)",
-            "madvise(v0..v1, MADV_HUGEPAGE)"
-        ));
-        assert!(!glob(
-            "madvise(*, MADV_HUGEPAGE)",
-            "madvise(v0, MADV_NOHUGEPAGE)"
-        ));
+        assert!(glob("madvise(*, MADV_HUGEPAGE)", "madvise(v0..v1, MADV_HUGEPAGE)"));
+        assert!(!glob("madvise(*, MADV_HUGEPAGE)", "madvise(v0, MADV_NOHUGEPAGE)"));
         assert!(glob("*", ""));
         assert!(glob("fork()", "fork()"));
     }
@@ -303,10 +329,8 @@ mod tests {
         assert!(symmetric_procs(&candidates(&sem, 3, 2), 3));
         // v0..v1 renames to {v0, v2}, which no run covers.
         assert!(!symmetric_vmas(&candidates(&sem, 3, 3), 3));
-        let no_runs: Vec<Call> = candidates(&sem, 3, 3)
-            .into_iter()
-            .filter(|c| !c.to_string().contains(".."))
-            .collect();
+        let no_runs: Vec<Call> =
+            candidates(&sem, 3, 3).into_iter().filter(|c| !c.to_string().contains("..")).collect();
         assert!(symmetric_vmas(&no_runs, 3));
     }
 

@@ -35,10 +35,7 @@ impl fmt::Display for ProcessView<'_> {
 /// One line per live process, `P0: ...`, after a `sysfs=` line.
 pub fn describe(s: &State, vmas: usize) -> Vec<String> {
     let mut out = vec![format!("sysfs={}", s.sysfs)];
-    out.extend(
-        s.live()
-            .map(|(i, p)| format!("P{i}: {}", ProcessView { p, vmas })),
-    );
+    out.extend(s.live().map(|(i, p)| format!("P{i}: {}", ProcessView { p, vmas })));
     out
 }
 
@@ -58,21 +55,9 @@ pub fn diff(a: &State, b: &State, vmas: usize) -> Vec<String> {
                 };
                 field("cred", x.cred.to_string(), y.cred.to_string());
                 field("image", x.image.to_string(), y.image.to_string());
-                field(
-                    "no_new_privs",
-                    x.no_new_privs.to_string(),
-                    y.no_new_privs.to_string(),
-                );
-                field(
-                    "AT_SECURE",
-                    x.secure_exec.to_string(),
-                    y.secure_exec.to_string(),
-                );
-                field(
-                    "def_flags",
-                    x.mm.def_flags.to_string(),
-                    y.mm.def_flags.to_string(),
-                );
+                field("no_new_privs", x.no_new_privs.to_string(), y.no_new_privs.to_string());
+                field("AT_SECURE", x.secure_exec.to_string(), y.secure_exec.to_string());
+                field("def_flags", x.mm.def_flags.to_string(), y.mm.def_flags.to_string());
                 field("mm->flags", x.mm.flags.to_string(), y.mm.flags.to_string());
                 for v in 0..vmas.min(MAX_VMAS) {
                     let show = |p: &Process| match p.mm.vmas[v].flags {

@@ -59,19 +59,13 @@ impl VmFlags {
 
     /// Looks a flag up by its kernel name (`VM_HUGEPAGE`) or mnemonic (`hg`).
     pub fn from_name(name: &str) -> Option<VmFlags> {
-        Self::NAMES
-            .iter()
-            .find(|(_, k, m)| *k == name || *m == name)
-            .map(|(f, _, _)| *f)
+        Self::NAMES.iter().find(|(_, k, m)| *k == name || *m == name).map(|(f, _, _)| *f)
     }
 
     /// The kernel names of the set bits, `|`-joined (`VM_HUGEPAGE|VM_LOCKED`), or `0`.
     pub fn kernel_names(self) -> String {
-        let names: Vec<&str> = Self::NAMES
-            .iter()
-            .filter(|(f, _, _)| self.contains(*f))
-            .map(|(_, k, _)| *k)
-            .collect();
+        let names: Vec<&str> =
+            Self::NAMES.iter().filter(|(f, _, _)| self.contains(*f)).map(|(_, k, _)| *k).collect();
         if names.is_empty() {
             "0".to_string()
         } else {
@@ -83,11 +77,8 @@ impl VmFlags {
 /// Prints like smaps: `[hg lo]`, `[]`.
 impl fmt::Display for VmFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = Self::NAMES
-            .iter()
-            .filter(|(b, _, _)| self.contains(*b))
-            .map(|(_, _, m)| *m)
-            .collect();
+        let names: Vec<&str> =
+            Self::NAMES.iter().filter(|(b, _, _)| self.contains(*b)).map(|(_, _, m)| *m).collect();
         write!(f, "[{}]", names.join(" "))
     }
 }
@@ -125,6 +116,9 @@ impl MmfFlags {
     pub const MMF_DEF_INHERIT_FORK: MmfFlags = MmfFlags(1 << 4);
     /// Proposal state: the THP default in `def_flags` is kept by exec.
     pub const MMF_DEF_INHERIT_EXEC: MmfFlags = MmfFlags(1 << 5);
+    /// Proposal state (Pedro Falcato's split flags): the THP default in
+    /// `def_flags` applies to this mm's own new VMAs (`PMADV_FUTURE`).
+    pub const MMF_DEF_FUTURE: MmfFlags = MmfFlags(1 << 6);
 
     /// `MMF_DISABLE_THP_MASK`.
     pub const MMF_DISABLE_THP_MASK: MmfFlags =
@@ -135,26 +129,25 @@ impl MmfFlags {
         Self::MMF_DISABLE_THP_MASK.0
             | Self::MMF_THP_ALWAYS.0
             | Self::MMF_DEF_INHERIT_FORK.0
-            | Self::MMF_DEF_INHERIT_EXEC.0,
+            | Self::MMF_DEF_INHERIT_EXEC.0
+            | Self::MMF_DEF_FUTURE.0,
     );
+    /// The scope a proposal keeps beside a `def_flags` THP default.
+    pub const DEF_SCOPE: MmfFlags =
+        MmfFlags(Self::MMF_DEF_INHERIT_FORK.0 | Self::MMF_DEF_INHERIT_EXEC.0 | Self::MMF_DEF_FUTURE.0);
     /// Bits that can make a VMA THP-eligible that would not be otherwise.
     pub const THP_RAISING: MmfFlags = Self::MMF_THP_ALWAYS;
     /// Bits set by a `prctl` THP control (for `prctl_only_reduces`).
     pub const PRCTL_THP: MmfFlags = MmfFlags(Self::MMF_DISABLE_THP_MASK.0 | Self::MMF_THP_ALWAYS.0);
 
-    pub const NAMES: [(MmfFlags, &'static str); 6] = [
+    pub const NAMES: [(MmfFlags, &'static str); 7] = [
         (Self::MMF_DUMPABLE, "MMF_DUMPABLE"),
-        (
-            Self::MMF_DISABLE_THP_COMPLETELY,
-            "MMF_DISABLE_THP_COMPLETELY",
-        ),
-        (
-            Self::MMF_DISABLE_THP_EXCEPT_ADVISED,
-            "MMF_DISABLE_THP_EXCEPT_ADVISED",
-        ),
+        (Self::MMF_DISABLE_THP_COMPLETELY, "MMF_DISABLE_THP_COMPLETELY"),
+        (Self::MMF_DISABLE_THP_EXCEPT_ADVISED, "MMF_DISABLE_THP_EXCEPT_ADVISED"),
         (Self::MMF_THP_ALWAYS, "MMF_THP_ALWAYS"),
         (Self::MMF_DEF_INHERIT_FORK, "MMF_DEF_INHERIT_FORK"),
         (Self::MMF_DEF_INHERIT_EXEC, "MMF_DEF_INHERIT_EXEC"),
+        (Self::MMF_DEF_FUTURE, "MMF_DEF_FUTURE"),
     ];
 
     pub const fn contains(self, other: MmfFlags) -> bool {
@@ -177,10 +170,7 @@ impl MmfFlags {
     }
 
     pub fn from_name(name: &str) -> Option<MmfFlags> {
-        Self::NAMES
-            .iter()
-            .find(|(_, n)| *n == name)
-            .map(|(f, _)| *f)
+        Self::NAMES.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
     }
 }
 

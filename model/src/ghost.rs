@@ -19,10 +19,16 @@ impl Ghost {
     pub const EXEC_FRESH: Ghost = Ghost(1 << 0);
     /// This process called `mlockall` since it was created by fork or exec.
     pub const CALLED_MLOCKALL: Ghost = Ghost(1 << 1);
-    /// A THP default in force in this mm was set by a caller without CAP_SYS_ADMIN.
+    /// The THP default in `def_flags` (and its scope bits) was last set by
+    /// a caller without CAP_SYS_ADMIN.
     pub const DEFAULT_BY_UNPRIV: Ghost = Ghost(1 << 2);
-    /// A THP default in force in this mm was set by a caller without no_new_privs.
+    /// ... by a caller without no_new_privs.
     pub const DEFAULT_WITHOUT_NNP: Ghost = Ghost(1 << 3);
+    /// A prctl THP control in force (`MMF_DISABLE_THP_*`, `MMF_THP_ALWAYS`)
+    /// was set by a caller without CAP_SYS_ADMIN.
+    pub const PRCTL_BY_UNPRIV: Ghost = Ghost(1 << 10);
+    /// ... by a caller without no_new_privs.
+    pub const PRCTL_WITHOUT_NNP: Ghost = Ghost(1 << 11);
     /// Set by a secure exec that started the image with a THP-raising default
     /// an unprivileged caller had set.
     pub const SECURE_EXEC_RAISED: Ghost = Ghost(1 << 4);
@@ -35,23 +41,29 @@ impl Ghost {
     pub const PROMISED_HUGEPAGE: Ghost = Ghost(1 << 7);
     /// The variant promised this process a VM_NOHUGEPAGE default.
     pub const PROMISED_NOHUGEPAGE: Ghost = Ghost(1 << 8);
+    /// The VM_HUGEPAGE in this mm's `def_flags` was put there by a prctl.
+    pub const DEFAULT_HG_BY_PRCTL: Ghost = Ghost(1 << 9);
 
     pub const PROMISED: Ghost = Ghost(Self::PROMISED_HUGEPAGE.0 | Self::PROMISED_NOHUGEPAGE.0);
-    pub const ORIGIN: Ghost = Ghost(Self::DEFAULT_BY_UNPRIV.0 | Self::DEFAULT_WITHOUT_NNP.0);
+    /// Who set the `def_flags` default.
+    pub const DEFAULT_ORIGIN: Ghost = Ghost(Self::DEFAULT_BY_UNPRIV.0 | Self::DEFAULT_WITHOUT_NNP.0);
+    /// Who set the prctl THP controls.
+    pub const PRCTL_ORIGIN: Ghost = Ghost(Self::PRCTL_BY_UNPRIV.0 | Self::PRCTL_WITHOUT_NNP.0);
+    pub const ORIGIN: Ghost = Ghost(Self::DEFAULT_ORIGIN.0 | Self::PRCTL_ORIGIN.0);
 
-    const NAMES: [(Ghost, &'static str); 9] = [
+    const NAMES: [(Ghost, &'static str); 12] = [
         (Self::EXEC_FRESH, "exec-fresh"),
         (Self::CALLED_MLOCKALL, "called-mlockall"),
         (Self::DEFAULT_BY_UNPRIV, "default-by-unpriv"),
         (Self::DEFAULT_WITHOUT_NNP, "default-without-nnp"),
         (Self::SECURE_EXEC_RAISED, "secure-exec-raised"),
         (Self::SECURE_EXEC_KEPT, "secure-exec-kept"),
-        (
-            Self::FAILED_CALL_CHANGED_DEFAULT,
-            "failed-call-changed-default",
-        ),
+        (Self::FAILED_CALL_CHANGED_DEFAULT, "failed-call-changed-default"),
         (Self::PROMISED_HUGEPAGE, "promised-hg"),
         (Self::PROMISED_NOHUGEPAGE, "promised-nh"),
+        (Self::DEFAULT_HG_BY_PRCTL, "default-hg-by-prctl"),
+        (Self::PRCTL_BY_UNPRIV, "prctl-by-unpriv"),
+        (Self::PRCTL_WITHOUT_NNP, "prctl-without-nnp"),
     ];
 
     pub const fn contains(self, g: Ghost) -> bool {
@@ -89,19 +101,12 @@ impl Ghost {
     pub fn with_promised(self, f: VmFlags) -> Ghost {
         let mut g = self.difference(Self::PROMISED);
         g.set(Self::PROMISED_HUGEPAGE, f.contains(VmFlags::VM_HUGEPAGE));
-        g.set(
-            Self::PROMISED_NOHUGEPAGE,
-            f.contains(VmFlags::VM_NOHUGEPAGE),
-        );
+        g.set(Self::PROMISED_NOHUGEPAGE, f.contains(VmFlags::VM_NOHUGEPAGE));
         g
     }
 
     pub fn names(self) -> Vec<&'static str> {
-        Self::NAMES
-            .iter()
-            .filter(|(g, _)| self.contains(*g))
-            .map(|(_, n)| *n)
-            .collect()
+        Self::NAMES.iter().filter(|(g, _)| self.contains(*g)).map(|(_, n)| *n).collect()
     }
 }
 
@@ -130,12 +135,30 @@ impl VmaGhost {
     /// The VMA's own process marked it MADV_NOHUGEPAGE, and no madvise or
     /// process_madvise has named the VMA since.
     pub const OPTED_OUT: VmaGhost = VmaGhost(1 << 0);
+    /// The VMA's VM_HUGEPAGE is there only because of a prctl (a default
+    /// set by prctl, or a prctl that advised every VMA).
+    pub const RAISED_BY_PRCTL: VmaGhost = VmaGhost(1 << 1);
+
+    pub const fn contains(self, g: VmaGhost) -> bool {
+        self.0 & g.0 == g.0
+    }
+
+    pub fn set(&mut self, g: VmaGhost, on: bool) {
+        if on {
+            self.0 |= g.0
+        } else {
+            self.0 &= !g.0
+        }
+    }
 }
 
 impl fmt::Display for VmaGhost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 & Self::OPTED_OUT.0 != 0 {
+        if self.contains(Self::OPTED_OUT) {
             f.write_str("(opted-out)")?;
+        }
+        if self.contains(Self::RAISED_BY_PRCTL) {
+            f.write_str("(raised-by-prctl)")?;
         }
         Ok(())
     }
@@ -149,19 +172,10 @@ pub struct GhostMask {
 }
 
 impl GhostMask {
-    pub const NONE: GhostMask = GhostMask {
-        process: Ghost(0),
-        vma: VmaGhost(0),
-    };
-    pub const ALL: GhostMask = GhostMask {
-        process: Ghost(u16::MAX),
-        vma: VmaGhost(u8::MAX),
-    };
+    pub const NONE: GhostMask = GhostMask { process: Ghost(0), vma: VmaGhost(0) };
+    pub const ALL: GhostMask = GhostMask { process: Ghost(u16::MAX), vma: VmaGhost(u8::MAX) };
 
     pub fn union(self, o: GhostMask) -> GhostMask {
-        GhostMask {
-            process: Ghost(self.process.0 | o.process.0),
-            vma: VmaGhost(self.vma.0 | o.vma.0),
-        }
+        GhostMask { process: Ghost(self.process.0 | o.process.0), vma: VmaGhost(self.vma.0 | o.vma.0) }
     }
 }

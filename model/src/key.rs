@@ -8,31 +8,37 @@
 //!
 //! Layout of a process word (bit 0 = least significant):
 //! `0` alive, `1-2` cred, `3` no_new_privs, `4` image, `5` secure_exec,
-//! `6-15` ghost, `16-21` def_flags, `22-29` mm->flags, `30-61` four VMA
-//! bytes (`mapped`, six flags, opted-out ghost), `62-63` sysfs (in every
-//! word, so sorting words keeps it).
+//! `6-11` def_flags, `12-19` mm->flags, `20-55` four VMA fields of 9 bits
+//! (`mapped`, six flags, two ghost bits), `62-63` sysfs (in every word, so
+//! sorting words keeps it). The process's ghost bits sit in a `u16` beside
+//! its word and move with it when slots are sorted.
 
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask, VmaGhost};
 use crate::state::{Cred, Image, Mm, Process, State, Sysfs, Vma, MAX_PROCS, MAX_VMAS};
 use crate::symmetry::Symmetry;
 
-pub type Key = [u64; MAX_PROCS];
+/// The stored form of a state: one word and one ghost half-word per slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub words: [u64; MAX_PROCS],
+    pub ghosts: [u16; MAX_PROCS],
+}
 
 const ALIVE: u64 = 1;
 const CRED_SHIFT: u32 = 1;
 const NNP: u64 = 1 << 3;
 const IMAGE: u64 = 1 << 4;
 const SECURE: u64 = 1 << 5;
-const GHOST_SHIFT: u32 = 6;
-const GHOST_BITS: u32 = 10;
-const DEF_SHIFT: u32 = 16;
-const MMF_SHIFT: u32 = 22;
-const VMA_SHIFT: u32 = 30;
+const DEF_SHIFT: u32 = 6;
+const MMF_SHIFT: u32 = 12;
+const VMA_SHIFT: u32 = 20;
+const VMA_BITS: u32 = 9;
+const VMA_MASK: u64 = (1 << VMA_BITS) - 1;
 const SYSFS_SHIFT: u32 = 62;
 
 const VMA_MAPPED: u64 = 1;
-const VMA_GHOST: u64 = 1 << 7;
+const VMA_GHOST_SHIFT: u32 = 7;
 
 /// Which parts of a state the checker keeps. What no transition reads and
 /// no checked property reads cannot change any verdict, so it is erased
@@ -48,11 +54,7 @@ pub struct Projection {
 }
 
 impl Projection {
-    pub const ALL: Projection = Projection {
-        ghosts: GhostMask::ALL,
-        image: true,
-        dumpable: true,
-    };
+    pub const ALL: Projection = Projection { ghosts: GhostMask::ALL, image: true, dumpable: true };
 
     fn word_mask(&self) -> u64 {
         let mut m = !0u64;
@@ -62,12 +64,10 @@ impl Projection {
         if !self.dumpable {
             m &= !((MmfFlags::MMF_DUMPABLE.0 as u64) << MMF_SHIFT);
         }
-        let g = self.ghosts.process.0 as u64 & ((1 << GHOST_BITS) - 1);
-        m &= !(((1 << GHOST_BITS) - 1) << GHOST_SHIFT) | (g << GHOST_SHIFT);
-        if self.ghosts.vma.0 & VmaGhost::OPTED_OUT.0 == 0 {
-            for v in 0..MAX_VMAS as u32 {
-                m &= !(VMA_GHOST << (VMA_SHIFT + 8 * v));
-            }
+        let vma_ghost = (self.ghosts.vma.0 as u64) & 3;
+        for v in 0..MAX_VMAS as u32 {
+            let shift = VMA_SHIFT + VMA_BITS * v + VMA_GHOST_SHIFT;
+            m &= !(3 << shift) | (vma_ghost << shift);
         }
         m
     }
@@ -90,36 +90,23 @@ fn sysfs_code(s: Sysfs) -> u64 {
 }
 
 fn pack_vma(v: &Vma) -> u64 {
+    debug_assert!(v.ghost.0 < 4, "two VMA ghost bits are packed");
     match v.flags {
         None => 0,
-        Some(f) => {
-            VMA_MAPPED
-                | (f.0 as u64) << 1
-                | if v.ghost.0 & VmaGhost::OPTED_OUT.0 != 0 {
-                    VMA_GHOST
-                } else {
-                    0
-                }
-        }
+        Some(f) => VMA_MAPPED | (f.0 as u64) << 1 | (v.ghost.0 as u64 & 3) << VMA_GHOST_SHIFT,
     }
 }
 
 fn pack_proc(p: &Process) -> u64 {
-    debug_assert!(u64::from(p.ghost.0) < 1 << GHOST_BITS);
     let mut w = ALIVE
         | cred_code(p.cred) << CRED_SHIFT
         | if p.no_new_privs { NNP } else { 0 }
-        | if p.image == Image::SetuidRoot {
-            IMAGE
-        } else {
-            0
-        }
+        | if p.image == Image::SetuidRoot { IMAGE } else { 0 }
         | if p.secure_exec { SECURE } else { 0 }
-        | (p.ghost.0 as u64) << GHOST_SHIFT
         | (p.mm.def_flags.0 as u64) << DEF_SHIFT
         | (p.mm.flags.0 as u64) << MMF_SHIFT;
     for (i, v) in p.mm.vmas.iter().enumerate() {
-        w |= pack_vma(v) << (VMA_SHIFT + 8 * i as u32);
+        w |= pack_vma(v) << (VMA_SHIFT + VMA_BITS * i as u32);
     }
     w
 }
@@ -127,28 +114,24 @@ fn pack_proc(p: &Process) -> u64 {
 /// Packs a state (exactly: `unpack(pack(s)) == s`).
 pub fn pack(s: &State) -> Key {
     let sysfs = sysfs_code(s.sysfs) << SYSFS_SHIFT;
-    let mut k = [sysfs; MAX_PROCS];
-    for (w, p) in k.iter_mut().zip(&s.procs) {
+    let mut k = Key { words: [sysfs; MAX_PROCS], ghosts: [0; MAX_PROCS] };
+    for (i, p) in s.procs.iter().enumerate() {
         if let Some(p) = p {
-            *w |= pack_proc(p);
+            k.words[i] |= pack_proc(p);
+            k.ghosts[i] = p.ghost.0;
         }
     }
     k
 }
 
-fn unpack_proc(w: u64) -> Process {
-    let byte = |shift: u32| ((w >> shift) & 0xff) as u8;
+fn unpack_proc(w: u64, ghost: u16) -> Process {
     let mut vmas = [Vma::UNMAPPED; MAX_VMAS];
     for (i, v) in vmas.iter_mut().enumerate() {
-        let b = (w >> (VMA_SHIFT + 8 * i as u32)) & 0xff;
+        let b = (w >> (VMA_SHIFT + VMA_BITS * i as u32)) & VMA_MASK;
         if b & VMA_MAPPED != 0 {
             *v = Vma {
                 flags: Some(VmFlags(((b >> 1) & 0x3f) as u8)),
-                ghost: if b & VMA_GHOST != 0 {
-                    VmaGhost::OPTED_OUT
-                } else {
-                    VmaGhost::EMPTY
-                },
+                ghost: VmaGhost((b >> VMA_GHOST_SHIFT) as u8 & 3),
             };
         }
     }
@@ -159,68 +142,68 @@ fn unpack_proc(w: u64) -> Process {
             _ => Cred::SetuidRoot,
         },
         no_new_privs: w & NNP != 0,
-        image: if w & IMAGE != 0 {
-            Image::SetuidRoot
-        } else {
-            Image::Plain
-        },
+        image: if w & IMAGE != 0 { Image::SetuidRoot } else { Image::Plain },
         secure_exec: w & SECURE != 0,
-        ghost: Ghost(((w >> GHOST_SHIFT) & ((1 << GHOST_BITS) - 1)) as u16),
+        ghost: Ghost(ghost),
         mm: Mm {
-            def_flags: VmFlags(byte(DEF_SHIFT) & 0x3f),
-            flags: MmfFlags(byte(MMF_SHIFT)),
+            def_flags: VmFlags(((w >> DEF_SHIFT) & 0x3f) as u8),
+            flags: MmfFlags(((w >> MMF_SHIFT) & 0xff) as u8),
             vmas,
         },
     }
 }
 
 pub fn unpack(k: &Key) -> State {
-    let sysfs = match k[0] >> SYSFS_SHIFT {
+    let sysfs = match k.words[0] >> SYSFS_SHIFT {
         0 => Sysfs::Never,
         1 => Sysfs::Madvise,
         _ => Sysfs::Always,
     };
     let mut procs = [None; MAX_PROCS];
-    for (p, &w) in procs.iter_mut().zip(k) {
-        if w & ALIVE != 0 {
-            *p = Some(unpack_proc(w));
+    for (i, p) in procs.iter_mut().enumerate() {
+        if k.words[i] & ALIVE != 0 {
+            *p = Some(unpack_proc(k.words[i], k.ghosts[i]));
         }
     }
     State { sysfs, procs }
 }
 
-/// Sorts the first `n` VMA bytes of a process word.
+/// Sorts the first `n` VMA fields of a process word.
 fn sort_vmas(w: u64, n: usize) -> u64 {
-    let mut b = [0u8; MAX_VMAS];
-    for (i, x) in b.iter_mut().enumerate() {
-        *x = (w >> (VMA_SHIFT + 8 * i as u32)) as u8;
+    let mut f = [0u64; MAX_VMAS];
+    for (i, x) in f.iter_mut().enumerate() {
+        *x = (w >> (VMA_SHIFT + VMA_BITS * i as u32)) & VMA_MASK;
     }
-    b[..n].sort_unstable();
-    let mut out = w & !(((1u64 << (8 * MAX_VMAS)) - 1) << VMA_SHIFT);
-    for (i, x) in b.iter().enumerate() {
-        out |= (*x as u64) << (VMA_SHIFT + 8 * i as u32);
+    f[..n].sort_unstable();
+    let mut out = w & !(((1u64 << (VMA_BITS * MAX_VMAS as u32)) - 1) << VMA_SHIFT);
+    for (i, x) in f.iter().enumerate() {
+        out |= x << (VMA_SHIFT + VMA_BITS * i as u32);
     }
     out
 }
 
 /// The stored form of `s`: projected, then sorted for symmetry.
-pub fn canonical_key(
-    s: &State,
-    proj: &Projection,
-    sym: Symmetry,
-    procs: usize,
-    vmas: usize,
-) -> Key {
+pub fn canonical_key(s: &State, proj: &Projection, sym: Symmetry, procs: usize, vmas: usize) -> Key {
     let mask = proj.word_mask();
     let mut k = pack(s);
-    for w in k.iter_mut() {
-        *w &= mask;
-        if sym.vmas && *w & ALIVE != 0 {
-            *w = sort_vmas(*w, vmas.min(MAX_VMAS));
+    for i in 0..MAX_PROCS {
+        k.words[i] &= mask;
+        k.ghosts[i] &= proj.ghosts.process.0;
+        if sym.vmas && k.words[i] & ALIVE != 0 {
+            k.words[i] = sort_vmas(k.words[i], vmas.min(MAX_VMAS));
         }
     }
     if sym.procs {
-        k[..procs.min(MAX_PROCS)].sort_unstable();
+        let n = procs.min(MAX_PROCS);
+        let mut slots: [(u64, u16); MAX_PROCS] = [(0, 0); MAX_PROCS];
+        for (i, s) in slots.iter_mut().enumerate() {
+            *s = (k.words[i], k.ghosts[i]);
+        }
+        slots[..n].sort_unstable();
+        for (i, s) in slots.iter().enumerate() {
+            k.words[i] = s.0;
+            k.ghosts[i] = s.1;
+        }
     }
     k
 }
@@ -237,13 +220,10 @@ mod tests {
         p.no_new_privs = true;
         p.image = Image::SetuidRoot;
         p.secure_exec = true;
-        p.ghost = Ghost(0x1ff);
+        p.ghost = Ghost(0xffff);
         p.mm.def_flags = VmFlags::ALL;
-        p.mm.flags = MmfFlags(0x3f);
-        p.mm.vmas[3] = Vma {
-            flags: Some(VmFlags::ALL),
-            ghost: VmaGhost::OPTED_OUT,
-        };
+        p.mm.flags = MmfFlags(0xff);
+        p.mm.vmas[3] = Vma { flags: Some(VmFlags::ALL), ghost: VmaGhost::OPTED_OUT };
         p.mm.vmas[1] = Vma::mapped(VmFlags::EMPTY);
         s.procs[2] = Some(p);
         assert_eq!(unpack(&pack(&s)), s);
@@ -256,18 +236,11 @@ mod tests {
         p.image = Image::SetuidRoot;
         p.secure_exec = true;
         p.ghost = Ghost::EXEC_FRESH;
-        let none = Projection {
-            ghosts: GhostMask::NONE,
-            image: false,
-            dumpable: false,
-        };
+        let none = Projection { ghosts: GhostMask::NONE, image: false, dumpable: false };
         let k = canonical_key(&s, &none, Symmetry::NONE, 3, 2);
         let u = unpack(&k);
         let q = u.procs[0].unwrap();
-        assert_eq!(
-            (q.image, q.secure_exec, q.ghost),
-            (Image::Plain, false, Ghost::EMPTY)
-        );
+        assert_eq!((q.image, q.secure_exec, q.ghost), (Image::Plain, false, Ghost::EMPTY));
         assert_eq!(q.cred, Cred::Root);
         assert!(!q.mm.flags.contains(MmfFlags::MMF_DUMPABLE));
     }

@@ -11,7 +11,7 @@ use crate::properties::{Kind, PropertyDef};
 use crate::semantics::Semantics;
 use crate::state::{State, Sysfs, MAX_PROCS, MAX_VMAS};
 use crate::symmetry::Symmetry;
-use crate::syscalls::{apply, Capacity, StepError};
+use crate::syscalls::{apply, StepError, StepMode};
 use stateright::{Model, Property};
 
 /// The question a spec asks: how many processes and VMAs, which sysfs
@@ -27,12 +27,7 @@ pub struct Bounds {
 impl Bounds {
     /// The model's full capacity, every sysfs mode, no depth: for replay.
     pub fn capacity() -> Bounds {
-        Bounds {
-            processes: MAX_PROCS,
-            vmas: MAX_VMAS,
-            sysfs: Sysfs::ALL.to_vec(),
-            depth: None,
-        }
+        Bounds { processes: MAX_PROCS, vmas: MAX_VMAS, sysfs: Sysfs::ALL.to_vec(), depth: None }
     }
 }
 
@@ -47,10 +42,7 @@ pub struct Walk {
 impl Walk {
     /// The steps in the trace language, `P0 mmap() = v0`.
     pub fn lines(&self) -> Vec<String> {
-        self.steps
-            .iter()
-            .map(|(a, r, _)| format!("{a} = {r}"))
-            .collect()
+        self.steps.iter().map(|(a, r, _)| format!("{a} = {r}")).collect()
     }
 }
 
@@ -67,6 +59,9 @@ pub struct System {
     pub projection: Projection,
     /// The renamings this alphabet permits (the checker may turn them off).
     pub symmetry: Symmetry,
+    /// A call or flag this spec does not define is an input error (see
+    /// `StepMode`); off only to compare two specs on one alphabet.
+    pub strict: bool,
 }
 
 impl System {
@@ -76,38 +71,20 @@ impl System {
         alphabet: Vec<Call>,
         properties: Vec<&'static PropertyDef>,
     ) -> System {
-        let ghosts = properties
-            .iter()
-            .fold(GhostMask::NONE, |m, p| m.union(p.ghosts));
+        let ghosts = properties.iter().fold(GhostMask::NONE, |m, p| m.union(p.ghosts));
         let remote = alphabet.iter().any(|c| {
             matches!(
                 c,
-                Call::ProcessMadvise {
-                    target: Target::Pid(_),
-                    ..
-                } | Call::Mctl {
-                    target: Target::Pid(_),
-                    ..
-                }
+                Call::ProcessMadvise { target: Target::Pid(_), .. }
+                    | Call::Mctl { target: Target::Pid(_), .. }
             )
         });
-        let projection = Projection {
-            ghosts,
-            image: false,
-            dumpable: remote,
-        };
+        let projection = Projection { ghosts, image: false, dumpable: remote };
         let symmetry = Symmetry {
             procs: alphabet::symmetric_procs(&alphabet, bounds.processes),
             vmas: alphabet::symmetric_vmas(&alphabet, bounds.vmas),
         };
-        System {
-            semantics,
-            bounds,
-            alphabet,
-            properties,
-            projection,
-            symmetry,
-        }
+        System { semantics, bounds, alphabet, properties, projection, symmetry, strict: true }
     }
 
     /// A system for replaying traces: full capacity, every property's ghosts,
@@ -119,10 +96,11 @@ impl System {
         System::new(semantics, bounds, alphabet, props)
     }
 
-    fn capacity(&self) -> Capacity {
-        Capacity {
+    fn capacity(&self) -> StepMode {
+        StepMode {
             procs: self.bounds.processes.min(MAX_PROCS),
             vmas: self.bounds.vmas.min(MAX_VMAS),
+            strict: self.strict,
         }
     }
 
@@ -130,25 +108,23 @@ impl System {
     /// not canonicalised).
     pub fn step(&self, s: &State, a: &Action) -> Result<(Ret, State), StepError> {
         let mut next = *s;
-        let ret = apply(
-            &self.semantics,
-            self.capacity(),
-            &mut next,
-            a.pid as usize,
-            &a.call,
-        )?;
+        let ret = apply(&self.semantics, self.capacity(), &mut next, a.pid as usize, &a.call)?;
         self.normalize(&mut next);
         Ok((ret, next))
     }
 
-    /// Forgets who set a default once no default is in force, so the
-    /// provenance ghost cannot split otherwise equal states.
+    /// Forgets who set a default or a prctl control once none is in force,
+    /// so the provenance ghosts cannot split otherwise equal states.
     fn normalize(&self, s: &mut State) {
         for p in s.procs.iter_mut().flatten() {
-            let has_default = p.mm.def_flags.intersects(VmFlags::THP_MASK)
-                || p.mm.flags.intersects(MmfFlags::THP_POLICY);
-            if !has_default {
-                p.ghost = p.ghost.difference(Ghost::ORIGIN);
+            if !p.mm.def_flags.intersects(VmFlags::THP_MASK) {
+                p.ghost = p.ghost.difference(Ghost::DEFAULT_ORIGIN);
+            }
+            if !p.mm.flags.intersects(MmfFlags::PRCTL_THP) {
+                p.ghost = p.ghost.difference(Ghost::PRCTL_ORIGIN);
+            }
+            if !p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) {
+                p.ghost.set(Ghost::DEFAULT_HG_BY_PRCTL, false);
             }
         }
     }
@@ -156,10 +132,7 @@ impl System {
     /// The projection that keeps what `props` (the undecided properties) read.
     pub fn projection_for(&self, props: impl Iterator<Item = &'static PropertyDef>) -> Projection {
         let ghosts = props.fold(GhostMask::NONE, |m, p| m.union(p.ghosts));
-        Projection {
-            ghosts,
-            ..self.projection
-        }
+        Projection { ghosts, ..self.projection }
     }
 
     /// Cheap enabling conditions, so exploration does not try calls that
@@ -187,13 +160,7 @@ impl System {
         for (pid, _) in s.live() {
             for (i, call) in self.alphabet.iter().enumerate() {
                 if self.enabled(s, pid, call) {
-                    f(
-                        pid * n + i,
-                        Action {
-                            pid: pid as u8,
-                            call: *call,
-                        },
-                    );
+                    f(pid * n + i, Action { pid: pid as u8, call: *call });
                 }
             }
         }
@@ -208,18 +175,9 @@ impl System {
     /// (`chain[d]` at depth `d`, stored under `projs[d]`): at each step, the
     /// first action in `actions` order whose successor has the next key.
     pub fn concretize(&self, chain: &[Key], sym: Symmetry, projs: &[Projection]) -> Option<Walk> {
-        let proj = |d: usize| {
-            projs
-                .get(d)
-                .or(projs.last())
-                .copied()
-                .unwrap_or(self.projection)
-        };
+        let proj = |d: usize| projs.get(d).or(projs.last()).copied().unwrap_or(self.projection);
         let first = chain.first()?;
-        let init = self
-            .init_states()
-            .into_iter()
-            .find(|s| self.key(s, &proj(0), sym) == *first)?;
+        let init = self.init_states().into_iter().find(|s| self.key(s, &proj(0), sym) == *first)?;
         let mut cur = init;
         let mut steps = Vec::with_capacity(chain.len().saturating_sub(1));
         for (d, want) in chain.iter().enumerate().skip(1) {

@@ -106,11 +106,8 @@ fn lex(s: &str) -> Result<Lexer, ParseError> {
             }
         } else if c.is_ascii_digit() {
             let start = i;
-            let (radix, digits_from) = if c == '0' && matches!(chars.get(i + 1), Some('x' | 'X')) {
-                (16, i + 2)
-            } else {
-                (10, i)
-            };
+            let (radix, digits_from) =
+                if c == '0' && matches!(chars.get(i + 1), Some('x' | 'X')) { (16, i + 2) } else { (10, i) };
             i = digits_from;
             while i < chars.len() && chars[i].is_ascii_alphanumeric() {
                 i += 1;
@@ -129,17 +126,13 @@ fn lex(s: &str) -> Result<Lexer, ParseError> {
             while i < chars.len()
                 && (chars[i].is_ascii_alphanumeric()
                     || chars[i] == '_'
-                    || (chars[i] == '-'
-                        && chars.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic())))
+                    || (chars[i] == '-' && chars.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic())))
             {
                 i += 1;
             }
             toks.push((Tok::Ident(chars[start..i].iter().collect()), start + 1));
         } else {
-            return Err(ParseError {
-                col,
-                msg: format!("unexpected character `{c}`"),
-            });
+            return Err(ParseError { col, msg: format!("unexpected character `{c}`") });
         }
     }
     toks.push((Tok::End, chars.len() + 1));
@@ -161,10 +154,7 @@ impl Lexer {
         t
     }
     fn err<T>(&self, msg: impl Into<String>) -> Result<T, ParseError> {
-        Err(ParseError {
-            col: self.col(),
-            msg: msg.into(),
-        })
+        Err(ParseError { col: self.col(), msg: msg.into() })
     }
     fn expect(&mut self, t: Tok, what: &str) -> Result<(), ParseError> {
         if *self.peek() == t {
@@ -177,10 +167,7 @@ impl Lexer {
     fn ident(&mut self, what: &str) -> Result<(String, usize), ParseError> {
         match self.next() {
             (Tok::Ident(s), c) => Ok((s, c)),
-            (t, c) => Err(ParseError {
-                col: c,
-                msg: format!("expected {what}, found {}", t.describe()),
-            }),
+            (t, c) => Err(ParseError { col: c, msg: format!("expected {what}, found {}", t.describe()) }),
         }
     }
     fn end(&mut self) -> Result<(), ParseError> {
@@ -202,10 +189,7 @@ fn unknown(word: &str, col: usize, what: &str, candidates: &[&str]) -> ParseErro
 }
 
 fn number_u32(n: u64, col: usize) -> Result<u32, ParseError> {
-    u32::try_from(n).map_err(|_| ParseError {
-        col,
-        msg: format!("{n} does not fit in the 32-bit argument"),
-    })
+    u32::try_from(n).map_err(|_| ParseError { col, msg: format!("{n} does not fit in the 32-bit argument") })
 }
 
 /// `vN` with N below the model's capacity.
@@ -218,10 +202,7 @@ fn slot_name(s: &str, col: usize) -> Option<Result<u8, ParseError>> {
         Ok(n) if n < MAX_VMAS => Ok(n as u8),
         _ => Err(ParseError {
             col,
-            msg: format!(
-                "VMA slot `{s}` is beyond the model's {MAX_VMAS} slots (v0..v{})",
-                MAX_VMAS - 1
-            ),
+            msg: format!("VMA slot `{s}` is beyond the model's {MAX_VMAS} slots (v0..v{})", MAX_VMAS - 1),
         }),
     })
 }
@@ -236,10 +217,7 @@ fn pid_name(s: &str, col: usize) -> Option<Result<u8, ParseError>> {
         Ok(n) if n < MAX_PROCS => Ok(n as u8),
         _ => Err(ParseError {
             col,
-            msg: format!(
-                "process `{s}` is beyond the model's {MAX_PROCS} slots (P0..P{})",
-                MAX_PROCS - 1
-            ),
+            msg: format!("process `{s}` is beyond the model's {MAX_PROCS} slots (P0..P{})", MAX_PROCS - 1),
         }),
     })
 }
@@ -251,10 +229,7 @@ fn parse_item(lx: &mut Lexer) -> Result<Item, ParseError> {
     }
     match slot_name(&s, col) {
         Some(r) => r.map(Item::Vma),
-        None => Err(ParseError {
-            col,
-            msg: format!("expected a VMA slot (`v0`) or `hole`, found `{s}`"),
-        }),
+        None => Err(ParseError { col, msg: format!("expected a VMA slot (`v0`) or `hole`, found `{s}`") }),
     }
 }
 
@@ -271,7 +246,9 @@ fn parse_range(lx: &mut Lexer) -> Result<Range, ParseError> {
         (Item::Vma(a), Item::Vma(b)) if a < b => Ok(Range::Run(a, b)),
         (Item::Vma(a), Item::Vma(b)) => Err(ParseError {
             col: end_col,
-            msg: format!("a run goes upwards: `v{a}..v{b}` should be `v{b}..v{a}`, and a single slot is just `v{a}`"),
+            msg: format!(
+                "a run goes upwards: `v{a}..v{b}` should be `v{b}..v{a}`, and a single slot is just `v{a}`"
+            ),
         }),
         _ => Err(ParseError {
             col,
@@ -287,10 +264,7 @@ fn parse_target(lx: &mut Lexer) -> Result<Target, ParseError> {
     }
     match pid_name(&s, col) {
         Some(r) => r.map(Target::Pid),
-        None => Err(ParseError {
-            col,
-            msg: format!("expected a target (`self` or `P1`), found `{s}`"),
-        }),
+        None => Err(ParseError { col, msg: format!("expected a target (`self` or `P1`), found `{s}`") }),
     }
 }
 
@@ -303,10 +277,7 @@ fn parse_advice(lx: &mut Lexer) -> Result<Advice, ParseError> {
         }),
         (t, col) => Err(ParseError {
             col,
-            msg: format!(
-                "expected an advice (`MADV_HUGEPAGE` or a number), found {}",
-                t.describe()
-            ),
+            msg: format!("expected an advice (`MADV_HUGEPAGE` or a number), found {}", t.describe()),
         }),
     }
 }
@@ -345,18 +316,11 @@ fn parse_bits(lx: &mut Lexer, what: &str, names: &[(u32, &str)]) -> Result<u32, 
 fn parse_value(lx: &mut Lexer, what: &str, names: &[(u32, &str)]) -> Result<u32, ParseError> {
     match lx.next() {
         (Tok::Num(n), col) => number_u32(n, col),
-        (Tok::Ident(s), col) => names
-            .iter()
-            .find(|(_, n)| *n == s)
-            .map(|(v, _)| *v)
-            .ok_or_else(|| {
-                let cands: Vec<&str> = names.iter().map(|(_, n)| *n).collect();
-                unknown(&s, col, what, &cands)
-            }),
-        (t, col) => Err(ParseError {
-            col,
-            msg: format!("expected {what}, found {}", t.describe()),
+        (Tok::Ident(s), col) => names.iter().find(|(_, n)| *n == s).map(|(v, _)| *v).ok_or_else(|| {
+            let cands: Vec<&str> = names.iter().map(|(_, n)| *n).collect();
+            unknown(&s, col, what, &cands)
         }),
+        (t, col) => Err(ParseError { col, msg: format!("expected {what}, found {}", t.describe()) }),
     }
 }
 
@@ -366,10 +330,7 @@ fn num_arg(lx: &mut Lexer, what: &str) -> Result<u32, ParseError> {
 
 macro_rules! names_of {
     ($t:ty) => {
-        <$t>::NAMES
-            .iter()
-            .map(|(b, n)| (b.0, *n))
-            .collect::<Vec<_>>()
+        <$t>::NAMES.iter().map(|(b, n)| (b.0, *n)).collect::<Vec<_>>()
     };
 }
 
@@ -451,17 +412,8 @@ fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
             comma(lx)?;
             let advice = parse_advice(lx)?;
             comma(lx)?;
-            let flags = PmadvFlags(parse_bits(
-                lx,
-                "process_madvise flag",
-                &names_of!(PmadvFlags),
-            )?);
-            Call::ProcessMadvise {
-                target,
-                iov,
-                advice,
-                flags,
-            }
+            let flags = PmadvFlags(parse_bits(lx, "process_madvise flag", &names_of!(PmadvFlags))?);
+            Call::ProcessMadvise { target, iov, advice, flags }
         }
         "prctl" => {
             let (opt, ocol) = lx.ident("a prctl option such as `PR_SET_THP_DISABLE`")?;
@@ -470,8 +422,7 @@ fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
                     comma(lx)?;
                     let a2 = num_arg(lx, "arg2 (a number)")?;
                     comma(lx)?;
-                    let fl =
-                        parse_bits(lx, "PR_SET_THP_DISABLE flag", &names_of!(ThpDisableFlags))?;
+                    let fl = parse_bits(lx, "PR_SET_THP_DISABLE flag", &names_of!(ThpDisableFlags))?;
                     Call::PrctlSetThpDisable(a2, ThpDisableFlags(fl))
                 }
                 "PR_GET_THP_DISABLE" => Call::PrctlGetThpDisable,
@@ -481,11 +432,7 @@ fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
                 }
                 "PR_SET_THP_POLICY" => {
                     comma(lx)?;
-                    Call::PrctlSetThpPolicy(ThpPolicy(parse_value(
-                        lx,
-                        "THP policy",
-                        &names_of!(ThpPolicy),
-                    )?))
+                    Call::PrctlSetThpPolicy(ThpPolicy(parse_value(lx, "THP policy", &names_of!(ThpPolicy))?))
                 }
                 "PR_GET_THP_POLICY" => Call::PrctlGetThpPolicy,
                 "PR_SET_THP_ALWAYS" => {
@@ -496,11 +443,7 @@ fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
                 _ => return Err(unknown(&opt, ocol, "prctl option", PRCTL_OPTIONS)),
             }
         }
-        "mlockall" => Call::Mlockall(MclFlags(parse_bits(
-            lx,
-            "mlockall flag",
-            &names_of!(MclFlags),
-        )?)),
+        "mlockall" => Call::Mlockall(MclFlags(parse_bits(lx, "mlockall flag", &names_of!(MclFlags))?)),
         "munlockall" => Call::Munlockall,
         "fork" => Call::Fork,
         "execve" => {
@@ -528,11 +471,7 @@ fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
             let action = MctlAction(parse_value(lx, "mctl action", &names_of!(MctlAction))?);
             comma(lx)?;
             let flags = MctlFlags(parse_bits(lx, "mctl flag", &names_of!(MctlFlags))?);
-            Call::Mctl {
-                target,
-                action,
-                flags,
-            }
+            Call::Mctl { target, action, flags }
         }
         _ => unreachable!("CALLS lists every name matched above"),
     };
@@ -548,20 +487,18 @@ fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
 
 fn parse_ret(lx: &mut Lexer) -> Result<Ret, ParseError> {
     match lx.next() {
-        (Tok::Num(n), col) => i64::try_from(n).map(Ret::Val).map_err(|_| ParseError {
-            col,
-            msg: format!("result {n} is out of range"),
-        }),
+        (Tok::Num(n), col) => i64::try_from(n)
+            .map(Ret::Val)
+            .map_err(|_| ParseError { col, msg: format!("result {n} is out of range") }),
         (Tok::Question, _) => Ok(Ret::NoReturn),
         (Tok::Minus, _) => match lx.next() {
             (Tok::Ident(s), col) => Errno::from_name(&s).map(Ret::Err).ok_or_else(|| {
                 let names: Vec<&str> = Errno::ALL.iter().map(|e| e.1).collect();
                 unknown(&s, col, "errno", &names)
             }),
-            (Tok::Num(n), col) => Err(ParseError {
-                col,
-                msg: format!("write errors by name, like `-EINVAL`, not `-{n}`"),
-            }),
+            (Tok::Num(n), col) => {
+                Err(ParseError { col, msg: format!("write errors by name, like `-EINVAL`, not `-{n}`") })
+            }
             (t, col) => Err(ParseError {
                 col,
                 msg: format!("expected an errno name after `-`, found {}", t.describe()),
@@ -574,9 +511,7 @@ fn parse_ret(lx: &mut Lexer) -> Result<Ret, ParseError> {
                 lx.next();
                 let f = VmFlags::from_name(&s)
                     .filter(|_| s.len() == 2)
-                    .ok_or_else(|| {
-                        unknown(&s, col, "VMA flag", &["hg", "nh", "lo", "lf", "dc", "wf"])
-                    })?;
+                    .ok_or_else(|| unknown(&s, col, "VMA flag", &["hg", "nh", "lo", "lf", "dc", "wf"]))?;
                 flags = flags | f;
             }
             lx.expect(Tok::RBrack, "a VMA flag (`hg nh lo lf dc wf`) or `]`")?;
@@ -597,10 +532,7 @@ fn parse_ret(lx: &mut Lexer) -> Result<Ret, ParseError> {
                 msg: format!("`{s}` is not a result; results look like `0`, `-EINVAL`, `P1`, `v0`, `[hg]`, `unmapped` or `?`"),
             })
         }
-        (t, col) => Err(ParseError {
-            col,
-            msg: format!("expected a result, found {}", t.describe()),
-        }),
+        (t, col) => Err(ParseError { col, msg: format!("expected a result, found {}", t.describe()) }),
     }
 }
 
@@ -611,9 +543,7 @@ fn parse_step(lx: &mut Lexer) -> Result<Step, ParseError> {
         None => {
             return Err(ParseError {
                 col,
-                msg: format!(
-                    "a step starts with the calling process, like `P0 mmap()`; found `{p}`"
-                ),
+                msg: format!("a step starts with the calling process, like `P0 mmap()`; found `{p}`"),
             })
         }
     };
@@ -625,10 +555,7 @@ fn parse_step(lx: &mut Lexer) -> Result<Step, ParseError> {
         None
     };
     lx.end()?;
-    Ok(Step {
-        action: Action { pid, call },
-        ret,
-    })
+    Ok(Step { action: Action { pid, call }, ret })
 }
 
 fn run<T>(s: &str, f: impl FnOnce(&mut Lexer) -> Result<T, ParseError>) -> Result<T, ParseError> {
@@ -707,16 +634,11 @@ impl Trace {
             if let Some(c) = comment {
                 if let Some(mode) = c.trim().strip_prefix("sysfs:") {
                     let mode = mode.trim();
-                    let col = raw
-                        .find(mode)
-                        .map(|k| raw[..k].chars().count() + 1)
-                        .unwrap_or(1);
+                    let col = raw.find(mode).map(|k| raw[..k].chars().count() + 1).unwrap_or(1);
                     let m = Sysfs::from_name(mode).ok_or_else(|| TraceError {
                         line,
                         col,
-                        msg: format!(
-                            "unknown sysfs mode `{mode}`; expected never, madvise or always"
-                        ),
+                        msg: format!("unknown sysfs mode `{mode}`; expected never, madvise or always"),
                     })?;
                     if trace.sysfs.is_some_and(|old| old != m) {
                         return Err(TraceError {
@@ -731,11 +653,8 @@ impl Trace {
             if code.trim().is_empty() {
                 continue;
             }
-            let step: Step = code.parse().map_err(|e: ParseError| TraceError {
-                line,
-                col: e.col,
-                msg: e.msg,
-            })?;
+            let step: Step =
+                code.parse().map_err(|e: ParseError| TraceError { line, col: e.col, msg: e.msg })?;
             trace.steps.push((line, step));
         }
         Ok(trace)

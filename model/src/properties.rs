@@ -45,10 +45,7 @@ impl fmt::Debug for PropertyDef {
 }
 
 const fn ghosts(process: u16, vma: u8) -> GhostMask {
-    GhostMask {
-        process: Ghost(process),
-        vma: VmaGhost(vma),
-    }
+    GhostMask { process: Ghost(process), vma: VmaGhost(vma) }
 }
 
 fn all_procs(s: &State, f: impl Fn(&Process) -> bool) -> bool {
@@ -56,10 +53,7 @@ fn all_procs(s: &State, f: impl Fn(&Process) -> bool) -> bool {
 }
 
 fn mapped(p: &Process) -> impl Iterator<Item = (usize, VmFlags, VmaGhost)> + '_ {
-    p.mm.vmas
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| v.flags.map(|f| (i, f, v.ghost)))
+    p.mm.vmas.iter().enumerate().filter_map(|(i, v)| v.flags.map(|f| (i, f, v.ghost)))
 }
 
 fn eligible(s: &State, p: &Process, f: VmFlags) -> bool {
@@ -100,17 +94,22 @@ fn sysfs_never_means_never(_: &System, s: &State) -> bool {
     s.sysfs != Sysfs::Never || all_procs(s, |p| mapped(p).all(|(_, f, _)| !eligible(s, p, f)))
 }
 
+/// Eligible now, yet not without the prctl THP controls: their MMF bits
+/// removed, and VM_HUGEPAGE removed where only a prctl put it.
 fn prctl_only_reduces(_: &System, s: &State) -> bool {
     all_procs(s, |p| {
-        let without = p.mm.flags.difference(MmfFlags::PRCTL_THP);
-        mapped(p).all(|(_, f, _)| !eligible(s, p, f) || thp::thp_eligible(s.sysfs, f, without))
+        let mm_without = p.mm.flags.difference(MmfFlags::PRCTL_THP);
+        mapped(p).all(|(_, f, g)| {
+            let f_without =
+                if g.contains(VmaGhost::RAISED_BY_PRCTL) { f.difference(VmFlags::VM_HUGEPAGE) } else { f };
+            !eligible(s, p, f) || thp::thp_eligible(s.sysfs, f_without, mm_without)
+        })
     })
 }
 
 fn explicit_optout_kept(_: &System, s: &State) -> bool {
     all_procs(s, |p| {
-        mapped(p)
-            .all(|(_, f, g)| g.0 & VmaGhost::OPTED_OUT.0 == 0 || f.contains(VmFlags::VM_NOHUGEPAGE))
+        mapped(p).all(|(_, f, g)| !g.contains(VmaGhost::OPTED_OUT) || f.contains(VmFlags::VM_NOHUGEPAGE))
     })
 }
 
@@ -124,9 +123,8 @@ fn failed_call_changes_no_default(_: &System, s: &State) -> bool {
 
 fn unmodified_program_gets_thp(_: &System, s: &State) -> bool {
     s.sysfs == Sysfs::Madvise
-        && s.live().any(|(_, p)| {
-            p.ghost.contains(Ghost::EXEC_FRESH) && mapped(p).any(|(_, f, _)| eligible(s, p, f))
-        })
+        && s.live()
+            .any(|(_, p)| p.ghost.contains(Ghost::EXEC_FRESH) && mapped(p).any(|(_, f, _)| eligible(s, p, f)))
 }
 
 /// Every property, in the order reports list them.
@@ -142,7 +140,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         name: "unprivileged_exec_gains_nothing",
         kind: Kind::Always,
         meaning: "a secure exec never starts with a THP-raising default (VM_HUGEPAGE in def_flags, or a THP-raising MMF bit) that a process without CAP_SYS_ADMIN set",
-        ghosts: ghosts(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::SECURE_EXEC_RAISED.0, 0),
+        ghosts: ghosts(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_BY_UNPRIV.0 | Ghost::SECURE_EXEC_RAISED.0, 0),
         condition: unprivileged_exec_gains_nothing,
     },
     PropertyDef {
@@ -150,7 +148,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         kind: Kind::Always,
         meaning: "no THP default that an unprivileged, non-NNP process set survives a secure exec (Jann Horn's rule; mainline's PR_SET_THP_DISABLE is a known exception)",
         ghosts: ghosts(
-            Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::DEFAULT_WITHOUT_NNP.0 | Ghost::SECURE_EXEC_KEPT.0,
+            Ghost::ORIGIN.0 | Ghost::SECURE_EXEC_KEPT.0,
             0,
         ),
         condition: secure_exec_inherits_nothing,
@@ -180,7 +178,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         name: "prctl_only_reduces",
         kind: Kind::Always,
         meaning: "a prctl THP control never makes a VMA eligible that would not be without it",
-        ghosts: ghosts(0, 0),
+        ghosts: ghosts(Ghost::DEFAULT_HG_BY_PRCTL.0, VmaGhost::RAISED_BY_PRCTL.0),
         condition: prctl_only_reduces,
     },
     PropertyDef {

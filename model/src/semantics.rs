@@ -53,6 +53,10 @@ pub struct Intent {
     pub default_survives_fork: bool,
     /// ... and survives exec.
     pub default_survives_exec: bool,
+    /// ... except a secure (setuid) exec, which by design drops it.
+    pub dropped_by_secure_exec: bool,
+    /// The `process_madvise` flags that make the promise (all must be given).
+    pub promised_by: PmadvFlags,
 }
 
 impl Intent {
@@ -75,6 +79,17 @@ pub struct Semantics {
     pub secureexec_clear_mmf: MmfFlags,
     /// `process_madvise` flags that exist (mainline: none, so any flag is -EINVAL).
     pub pmadv_flags: PmadvFlags,
+    /// The `process_madvise` flags that make the advice a default for new
+    /// VMAs (`def_flags`); each sets its scope bit (see `syscalls::defaults`).
+    pub pmadv_default_flags: PmadvFlags,
+    /// When not empty, the default-setting flags must be given as exactly
+    /// this combination (-EINVAL otherwise).
+    pub pmadv_default_exact: PmadvFlags,
+    /// Default-setting flags that need CAP_SYS_ADMIN (-EPERM otherwise).
+    pub pmadv_default_cap: PmadvFlags,
+    /// A THP default in `def_flags` reaches the mm's own new VMAs only with
+    /// `MMF_DEF_FUTURE` (a default can be meant for children only).
+    pub def_needs_future: bool,
     pub intent: Intent,
     pub variant: Arc<dyn Variant>,
 }
@@ -88,6 +103,10 @@ impl Semantics {
             secureexec_clear_def_flags: VmFlags::EMPTY,
             secureexec_clear_mmf: MmfFlags::EMPTY,
             pmadv_flags: PmadvFlags(0),
+            pmadv_default_flags: PmadvFlags(0),
+            pmadv_default_exact: PmadvFlags(0),
+            pmadv_default_cap: PmadvFlags(0),
+            def_needs_future: false,
             intent: Intent::default(),
             variant: Arc::new(Mainline),
         }
@@ -99,12 +118,13 @@ impl fmt::Debug for Semantics {
         f.debug_struct("Semantics")
             .field("vm_init_def_mask", &self.vm_init_def_mask.kernel_names())
             .field("mmf_init_mask", &self.mmf_init_mask)
-            .field(
-                "secureexec_clear_def_flags",
-                &self.secureexec_clear_def_flags.kernel_names(),
-            )
+            .field("secureexec_clear_def_flags", &self.secureexec_clear_def_flags.kernel_names())
             .field("secureexec_clear_mmf", &self.secureexec_clear_mmf)
             .field("pmadv_flags", &self.pmadv_flags.to_string())
+            .field("pmadv_default_flags", &self.pmadv_default_flags.to_string())
+            .field("pmadv_default_exact", &self.pmadv_default_exact.to_string())
+            .field("pmadv_default_cap", &self.pmadv_default_cap.to_string())
+            .field("def_needs_future", &self.def_needs_future)
             .field("intent", &self.intent)
             .field("variant", &self.variant.name())
             .finish()

@@ -114,16 +114,10 @@ pub struct Vma {
 }
 
 impl Vma {
-    pub const UNMAPPED: Vma = Vma {
-        flags: None,
-        ghost: VmaGhost::EMPTY,
-    };
+    pub const UNMAPPED: Vma = Vma { flags: None, ghost: VmaGhost::EMPTY };
 
     pub fn mapped(flags: VmFlags) -> Vma {
-        Vma {
-            flags: Some(flags),
-            ghost: VmaGhost::EMPTY,
-        }
+        Vma { flags: Some(flags), ghost: VmaGhost::EMPTY }
     }
 
     pub fn is_mapped(&self) -> bool {
@@ -152,11 +146,8 @@ pub struct Mm {
 
 impl Mm {
     /// The mm of the initial process: dumpable, nothing set, nothing mapped.
-    pub const INIT: Mm = Mm {
-        def_flags: VmFlags::EMPTY,
-        flags: MmfFlags::MMF_DUMPABLE,
-        vmas: [Vma::UNMAPPED; MAX_VMAS],
-    };
+    pub const INIT: Mm =
+        Mm { def_flags: VmFlags::EMPTY, flags: MmfFlags::MMF_DUMPABLE, vmas: [Vma::UNMAPPED; MAX_VMAS] };
 
     pub fn vma(&self, slot: usize) -> Option<VmFlags> {
         self.vmas.get(slot).and_then(|v| v.flags)
@@ -165,11 +156,7 @@ impl Mm {
 
 impl fmt::Debug for Mm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "def_flags={} flags={} vmas={:?}",
-            self.def_flags, self.flags, self.vmas
-        )
+        write!(f, "def_flags={} flags={} vmas={:?}", self.def_flags, self.flags, self.vmas)
     }
 }
 
@@ -241,10 +228,7 @@ impl State {
 
     /// Live processes with their slot numbers.
     pub fn live(&self) -> impl Iterator<Item = (usize, &Process)> {
-        self.procs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
+        self.procs.iter().enumerate().filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
     }
 
     /// The slot `fork()` would use: the lowest free one below `limit`.

@@ -18,10 +18,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate, if it is close enough to be a plausible typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(2);
     candidates
         .into_iter()
@@ -38,14 +35,8 @@ mod tests {
     #[test]
     fn suggests_close_names_only() {
         let names = ["thp_flags_exclusive", "mlock_not_inherited"];
-        assert_eq!(
-            did_you_mean("thp_flag_exclusive", names),
-            Some("thp_flags_exclusive")
-        );
-        assert_eq!(
-            did_you_mean("MADV_HUGEPAG", ["MADV_HUGEPAGE", "MADV_NOHUGEPAGE"]),
-            Some("MADV_HUGEPAGE")
-        );
+        assert_eq!(did_you_mean("thp_flag_exclusive", names), Some("thp_flags_exclusive"));
+        assert_eq!(did_you_mean("MADV_HUGEPAG", ["MADV_HUGEPAGE", "MADV_NOHUGEPAGE"]), Some("MADV_HUGEPAGE"));
         assert_eq!(did_you_mean("zzz", names), None);
     }
 }

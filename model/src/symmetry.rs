@@ -18,10 +18,7 @@ pub struct Symmetry {
 }
 
 impl Symmetry {
-    pub const NONE: Symmetry = Symmetry {
-        procs: false,
-        vmas: false,
-    };
+    pub const NONE: Symmetry = Symmetry { procs: false, vmas: false };
 
     pub fn any(self) -> bool {
         self.procs || self.vmas

@@ -18,34 +18,18 @@ struct DisabledRule {
 
 const VMA_THP_DISABLED: [DisabledRule; 5] = [
     // VM_NOHUGEPAGE always wins (MADV_COLLAPSE is refused too).
-    DisabledRule {
-        vma_has: VmFlags::VM_NOHUGEPAGE,
-        mm_has: MmfFlags::EMPTY,
-        disabled: true,
-    },
+    DisabledRule { vma_has: VmFlags::VM_NOHUGEPAGE, mm_has: MmfFlags::EMPTY, disabled: true },
     // prctl(PR_SET_THP_DISABLE, 1, 0): nothing, whatever the VMA says.
-    DisabledRule {
-        vma_has: VmFlags::EMPTY,
-        mm_has: MmfFlags::MMF_DISABLE_THP_COMPLETELY,
-        disabled: true,
-    },
+    DisabledRule { vma_has: VmFlags::EMPTY, mm_has: MmfFlags::MMF_DISABLE_THP_COMPLETELY, disabled: true },
     // An advised VMA is not disabled by EXCEPT_ADVISED.
-    DisabledRule {
-        vma_has: VmFlags::VM_HUGEPAGE,
-        mm_has: MmfFlags::EMPTY,
-        disabled: false,
-    },
+    DisabledRule { vma_has: VmFlags::VM_HUGEPAGE, mm_has: MmfFlags::EMPTY, disabled: false },
     // prctl(PR_SET_THP_DISABLE, 1, PR_THP_DISABLE_EXCEPT_ADVISED).
     DisabledRule {
         vma_has: VmFlags::EMPTY,
         mm_has: MmfFlags::MMF_DISABLE_THP_EXCEPT_ADVISED,
         disabled: true,
     },
-    DisabledRule {
-        vma_has: VmFlags::EMPTY,
-        mm_has: MmfFlags::EMPTY,
-        disabled: false,
-    },
+    DisabledRule { vma_has: VmFlags::EMPTY, mm_has: MmfFlags::EMPTY, disabled: false },
 ];
 
 /// `vma_thp_disabled(vma, vm_flags, forced_collapse = false)`.

@@ -16,12 +16,7 @@ fn litmus_text(rep: &LitmusReport) -> String {
     rep.steps.iter().map(|(_, s)| format!("{s}\n")).collect()
 }
 
-pub(crate) fn run_files(
-    a: &ConformArgs,
-    runner: &Runner,
-    guard: Option<&SysfsGuard>,
-    out: &Out,
-) -> ExitCode {
+pub(crate) fn run_files(a: &ConformArgs, runner: &Runner, guard: Option<&SysfsGuard>, out: &Out) -> ExitCode {
     let (mut failed, mut skipped, mut errors, mut steps) = (Vec::new(), Vec::new(), Vec::new(), 0);
     for file in &a.traces {
         let trace = match std::fs::read_to_string(file)
@@ -60,11 +55,7 @@ pub(crate) fn run_files(
             print!("# {f} on the kernel (sysfs {mode})\n{}", litmus_text(&rep));
         }
         if let Some((line, expected, got)) = rep.failure {
-            let step = rep
-                .steps
-                .last()
-                .map(|(_, s)| s.action.to_string())
-                .unwrap_or_default();
+            let step = rep.steps.last().map(|(_, s)| s.action.to_string()).unwrap_or_default();
             out.say(&format!(
                 "{f}:{line}: `{step}` returned {got} on the kernel, the trace expects {expected}"
             ));
@@ -79,10 +70,7 @@ pub(crate) fn run_files(
             out.say(&format!("{f}: {n} steps SKIPPED: {why}"));
             skipped.push(json!({"file": f, "steps": n, "reason": why}));
         } else {
-            out.say(&format!(
-                "{f}: {} steps, every written result matched",
-                rep.steps.len()
-            ));
+            out.say(&format!("{f}: {} steps, every written result matched", rep.steps.len()));
         }
     }
     let summary = format!(
@@ -98,9 +86,5 @@ pub(crate) fn run_files(
             "errors": errors, "kernel": runner.machine.kernel, "sysfs": runner.machine.sysfs.name()});
         println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
     }
-    exit_code(
-        !failed.is_empty(),
-        !skipped.is_empty() || !errors.is_empty(),
-        out,
-    )
+    exit_code(!failed.is_empty(), !skipped.is_empty() || !errors.is_empty(), out)
 }

@@ -83,10 +83,8 @@ pub(crate) fn enumerate_and_compare(
             Ok(true) => {}
         }
         let init = State::init(mode);
-        let mut plan: Vec<(Origin, Vec<Action>)> = enumerate::exhaustive(&sys, init, a.depth)
-            .into_iter()
-            .map(|t| (Origin::Exhaustive, t))
-            .collect();
+        let mut plan: Vec<(Origin, Vec<Action>)> =
+            enumerate::exhaustive(&sys, init, a.depth).into_iter().map(|t| (Origin::Exhaustive, t)).collect();
         let exhaustive = plan.len();
         plan.extend(
             enumerate::random_walks(&sys, init, a.walks, a.seed, 10, 20)
@@ -148,26 +146,11 @@ pub(crate) fn enumerate_and_compare(
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    report(
-        out,
-        a,
-        runner,
-        traces_run,
-        steps,
-        &mismatches,
-        &skipped,
-        &errors,
-        &modes_run,
-        secs,
-    );
+    report(out, a, runner, traces_run, steps, &mismatches, &skipped, &errors, &modes_run, secs);
     if interrupt.load(Ordering::Relaxed) {
         return inconclusive(out, "interrupted");
     }
-    exit_code(
-        !mismatches.is_empty(),
-        !skipped.is_empty() || !errors.is_empty() || modes_run.is_empty(),
-        out,
-    )
+    exit_code(!mismatches.is_empty(), !skipped.is_empty() || !errors.is_empty() || modes_run.is_empty(), out)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -187,10 +170,7 @@ fn report(
         println!("\nMISMATCH ({}):\n{}", origin_name(*origin), m.trace_text());
     }
     if mismatches.len() > 20 && !a.json {
-        println!(
-            "... and {} more mismatches (--json lists them all)",
-            mismatches.len() - 20
-        );
+        println!("... and {} more mismatches (--json lists them all)", mismatches.len() - 20);
     }
     let mut reasons: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
     for (_, n, why) in skipped {
@@ -202,11 +182,7 @@ fn report(
         out.say(&format!("conform: SKIPPED {n} steps in {t} traces: {why}"));
     }
     for (t, step, e) in errors.iter().take(10) {
-        out.say(&format!(
-            "conform: ERROR at step {} of [{}]: {e}",
-            step + 1,
-            t.join("; ")
-        ));
+        out.say(&format!("conform: ERROR at step {} of [{}]: {e}", step + 1, t.join("; ")));
     }
     let skipped_steps: usize = skipped.iter().map(|s| s.1).sum();
     out.say(&format!(

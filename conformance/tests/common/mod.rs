@@ -46,12 +46,7 @@ pub fn runner_with(timeout: Duration) -> Runner {
 
 /// The model at linux-6.18's bounds (3 processes x 2 VMAs) under `sem`.
 pub fn system(sem: Semantics) -> System {
-    let bounds = Bounds {
-        processes: 3,
-        vmas: 2,
-        sysfs: Vec::new(),
-        depth: None,
-    };
+    let bounds = Bounds { processes: 3, vmas: 2, sysfs: Vec::new(), depth: None };
     let calls = alphabet::candidates(&sem, 3, 2);
     System::new(sem, bounds, calls, Vec::new())
 }

@@ -6,7 +6,7 @@
 use crate::action::{Advice, Errno, Item, Range, Ret};
 use crate::flags::VmFlags;
 use crate::ghost::{Ghost, VmaGhost};
-use crate::state::{Mm, Process, MAX_VMAS};
+use crate::state::{Mm, Process, Vma, MAX_VMAS};
 
 /// What one advice does to one VMA.
 #[derive(Clone, Copy, Debug)]
@@ -32,94 +32,86 @@ const LO: VmFlags = VmFlags::VM_LOCKED;
 /// The modelled VMAs are private anonymous, so WIPEONFORK's file/shared
 /// refusal and DOFORK's VM_IO refusal never apply.
 pub const BEHAVIORS: [Behavior; 10] = [
-    Behavior {
-        advice: Advice::Hugepage,
-        remote: false,
-        set: HG,
-        clear: NH,
-        refuse: NONE,
-    },
-    Behavior {
-        advice: Advice::Nohugepage,
-        remote: false,
-        set: NH,
-        clear: HG,
-        refuse: NONE,
-    },
-    Behavior {
-        advice: Advice::Dontfork,
-        remote: false,
-        set: DC,
-        clear: NONE,
-        refuse: NONE,
-    },
-    Behavior {
-        advice: Advice::Dofork,
-        remote: false,
-        set: NONE,
-        clear: DC,
-        refuse: NONE,
-    },
-    Behavior {
-        advice: Advice::Wipeonfork,
-        remote: false,
-        set: WF,
-        clear: NONE,
-        refuse: NONE,
-    },
-    Behavior {
-        advice: Advice::Keeponfork,
-        remote: false,
-        set: NONE,
-        clear: WF,
-        refuse: NONE,
-    },
-    Behavior {
-        advice: Advice::Cold,
-        remote: true,
-        set: NONE,
-        clear: NONE,
-        refuse: LO,
-    },
-    Behavior {
-        advice: Advice::Pageout,
-        remote: true,
-        set: NONE,
-        clear: NONE,
-        refuse: LO,
-    },
-    Behavior {
-        advice: Advice::Willneed,
-        remote: true,
-        set: NONE,
-        clear: NONE,
-        refuse: NONE,
-    },
-    Behavior {
-        advice: Advice::Dontneed,
-        remote: false,
-        set: NONE,
-        clear: NONE,
-        refuse: LO,
-    },
+    Behavior { advice: Advice::Hugepage, remote: false, set: HG, clear: NH, refuse: NONE },
+    Behavior { advice: Advice::Nohugepage, remote: false, set: NH, clear: HG, refuse: NONE },
+    Behavior { advice: Advice::Dontfork, remote: false, set: DC, clear: NONE, refuse: NONE },
+    Behavior { advice: Advice::Dofork, remote: false, set: NONE, clear: DC, refuse: NONE },
+    Behavior { advice: Advice::Wipeonfork, remote: false, set: WF, clear: NONE, refuse: NONE },
+    Behavior { advice: Advice::Keeponfork, remote: false, set: NONE, clear: WF, refuse: NONE },
+    Behavior { advice: Advice::Cold, remote: true, set: NONE, clear: NONE, refuse: LO },
+    Behavior { advice: Advice::Pageout, remote: true, set: NONE, clear: NONE, refuse: LO },
+    Behavior { advice: Advice::Willneed, remote: true, set: NONE, clear: NONE, refuse: NONE },
+    Behavior { advice: Advice::Dontneed, remote: false, set: NONE, clear: NONE, refuse: LO },
 ];
 
 pub fn behavior(advice: Advice) -> Option<&'static Behavior> {
     BEHAVIORS.iter().find(|b| b.advice == advice)
 }
 
+/// Who is advising a VMA, for the ghost bits the properties read.
+#[derive(Clone, Copy, Debug)]
+pub struct Naming {
+    /// The mm's own process is advising.
+    pub owner: bool,
+    /// The call names this range (a process-wide call does not).
+    pub named: bool,
+    /// The call is a prctl (for `prctl_only_reduces`).
+    pub prctl: bool,
+}
+
+impl Naming {
+    pub const OWN: Naming = Naming { owner: true, named: true, prctl: false };
+}
+
+/// How a walk treats errors: mainline reports holes and stops at a VMA
+/// error; the seed RFC's `PMADV_SKIP_ERRORS` / `PMADV_NO_ERROR_ON_UNMAPPED`
+/// change that.
+#[derive(Clone, Copy, Debug)]
+pub struct Errors {
+    pub skip: bool,
+    pub on_unmapped: bool,
+}
+
+impl Errors {
+    pub const MAINLINE: Errors = Errors { skip: false, on_unmapped: true };
+}
+
+/// What a walk returned, and whether it skipped a VMA error (RFC `saw_error`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Walked {
+    pub ret: Result<(), Errno>,
+    pub saw_error: bool,
+}
+
+/// Applies `b` to one mapped VMA, keeping the ghost bits honest.
+fn advise_vma(vma: &mut Vma, flags: VmFlags, b: &Behavior, naming: Naming) {
+    let after = flags.difference(b.clear).union(b.set);
+    vma.flags = Some(after);
+    if naming.named {
+        let opted_out = naming.owner && b.advice == Advice::Nohugepage;
+        vma.ghost.set(VmaGhost::OPTED_OUT, opted_out);
+    }
+    if !after.contains(HG) {
+        vma.ghost.set(VmaGhost::RAISED_BY_PRCTL, false);
+    } else if !flags.contains(HG) || (b.set.contains(HG) && !naming.prctl) {
+        vma.ghost.set(VmaGhost::RAISED_BY_PRCTL, naming.prctl);
+    }
+}
+
 /// `madvise_walk_vmas()`: visits the VMAs of `range` in address order and
 /// applies `b` to each. A VMA-level error returns at once (earlier VMAs keep
-/// their change: the call is not atomic); gaps are remembered and reported
-/// as -ENOMEM once the walk is done (the mapped parts stay changed).
-/// `by_owner`: the mm's own process is advising (for the opt-out ghost).
-pub fn walk(mm: &mut Mm, range: Range, b: &Behavior, by_owner: bool) -> Result<(), Errno> {
+/// their change: the call is not atomic) unless errors are skipped; gaps are
+/// remembered and reported as -ENOMEM once the walk is done (the mapped
+/// parts stay changed). `range = None` is the whole address space.
+pub fn walk(mm: &mut Mm, range: Option<Range>, b: &Behavior, naming: Naming, errors: Errors) -> Walked {
     let (first, last, mut unmapped) = match range {
-        Range::One(Item::Hole) => return Err(Errno::ENOMEM),
-        Range::One(Item::Vma(n)) => (n as usize, n as usize, false),
+        Some(Range::One(Item::Hole)) => (1, 0, true),
+        Some(Range::One(Item::Vma(n))) => (n as usize, n as usize, false),
         // The 4 MiB gap between neighbouring slots is always unmapped.
-        Range::Run(a, z) => (a as usize, z as usize, true),
+        Some(Range::Run(a, z)) => (a as usize, z as usize, true),
+        None => (0, MAX_VMAS - 1, true),
     };
+    let mut saw_error = false;
     for slot in first..=last.min(MAX_VMAS - 1) {
         let vma = &mut mm.vmas[slot];
         let Some(flags) = vma.flags else {
@@ -127,21 +119,16 @@ pub fn walk(mm: &mut Mm, range: Range, b: &Behavior, by_owner: bool) -> Result<(
             continue;
         };
         if flags.intersects(b.refuse) {
-            return Err(Errno::EINVAL);
+            if errors.skip {
+                saw_error = true;
+                continue;
+            }
+            return Walked { ret: Err(Errno::EINVAL), saw_error };
         }
-        vma.flags = Some(flags.difference(b.clear).union(b.set));
-        let opted_out = by_owner && b.advice == Advice::Nohugepage;
-        vma.ghost = if opted_out {
-            VmaGhost::OPTED_OUT
-        } else {
-            VmaGhost::EMPTY
-        };
+        advise_vma(vma, flags, b, naming);
     }
-    if unmapped {
-        Err(Errno::ENOMEM)
-    } else {
-        Ok(())
-    }
+    let ret = if unmapped && errors.on_unmapped { Err(Errno::ENOMEM) } else { Ok(()) };
+    Walked { ret, saw_error }
 }
 
 /// `madvise(2)` on the caller's own mm.
@@ -150,7 +137,7 @@ pub fn madvise(me: &mut Process, range: Range, advice: Advice) -> Ret {
     let Some(b) = behavior(advice) else {
         return Ret::Err(Errno::EINVAL);
     };
-    match walk(&mut me.mm, range, b, true) {
+    match walk(&mut me.mm, Some(range), b, Naming::OWN, Errors::MAINLINE).ret {
         Ok(()) => Ret::Val(0),
         Err(e) => Ret::Err(e),
     }
@@ -159,7 +146,6 @@ pub fn madvise(me: &mut Process, range: Range, advice: Advice) -> Ret {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Vma;
 
     fn mm(slots: [Option<VmFlags>; 2]) -> Mm {
         let mut m = Mm::INIT;
@@ -169,39 +155,48 @@ mod tests {
         m
     }
 
+    fn b(a: Advice) -> &'static Behavior {
+        behavior(a).unwrap()
+    }
+
     #[test]
     fn hugepage_and_nohugepage_exclude_each_other() {
         let mut m = mm([Some(NONE), None]);
-        let hg = behavior(Advice::Hugepage).unwrap();
-        let nh = behavior(Advice::Nohugepage).unwrap();
-        walk(&mut m, Range::One(Item::Vma(0)), hg, true).unwrap();
+        let one = Some(Range::One(Item::Vma(0)));
+        walk(&mut m, one, b(Advice::Hugepage), Naming::OWN, Errors::MAINLINE).ret.unwrap();
         assert_eq!(m.vma(0), Some(HG));
-        walk(&mut m, Range::One(Item::Vma(0)), nh, true).unwrap();
+        walk(&mut m, one, b(Advice::Nohugepage), Naming::OWN, Errors::MAINLINE).ret.unwrap();
         assert_eq!(m.vma(0), Some(NH));
+        assert!(m.vmas[0].ghost.contains(VmaGhost::OPTED_OUT));
     }
 
     #[test]
     fn a_run_advises_the_mapped_parts_then_reports_enomem() {
         let mut m = mm([Some(NONE), Some(NONE)]);
-        let r = walk(
-            &mut m,
-            Range::Run(0, 1),
-            behavior(Advice::Hugepage).unwrap(),
-            true,
-        );
-        assert_eq!(r, Err(Errno::ENOMEM));
+        let r = walk(&mut m, Some(Range::Run(0, 1)), b(Advice::Hugepage), Naming::OWN, Errors::MAINLINE);
+        assert_eq!(r.ret, Err(Errno::ENOMEM));
         assert_eq!((m.vma(0), m.vma(1)), (Some(HG), Some(HG)));
     }
 
     #[test]
-    fn a_locked_vma_stops_the_walk_with_einval() {
+    fn a_locked_vma_stops_the_walk_unless_errors_are_skipped() {
         let mut m = mm([Some(LO), Some(NONE)]);
-        let r = walk(
-            &mut m,
-            Range::Run(0, 1),
-            behavior(Advice::Cold).unwrap(),
-            false,
-        );
-        assert_eq!(r, Err(Errno::EINVAL));
+        let run = Some(Range::Run(0, 1));
+        let r = walk(&mut m, run, b(Advice::Cold), Naming::OWN, Errors::MAINLINE);
+        assert_eq!(r.ret, Err(Errno::EINVAL));
+        let skip = Errors { skip: true, on_unmapped: false };
+        let r = walk(&mut m, run, b(Advice::Cold), Naming::OWN, skip);
+        assert_eq!(r, Walked { ret: Ok(()), saw_error: true });
+    }
+
+    #[test]
+    fn a_process_wide_walk_does_not_name_the_vma() {
+        let mut m = mm([Some(NONE), None]);
+        walk(&mut m, Some(Range::One(Item::Vma(0))), b(Advice::Nohugepage), Naming::OWN, Errors::MAINLINE);
+        let wide = Naming { owner: true, named: false, prctl: true };
+        walk(&mut m, None, b(Advice::Hugepage), wide, Errors::MAINLINE);
+        assert_eq!(m.vma(0), Some(HG));
+        assert!(m.vmas[0].ghost.contains(VmaGhost::OPTED_OUT));
+        assert!(m.vmas[0].ghost.contains(VmaGhost::RAISED_BY_PRCTL));
     }
 }

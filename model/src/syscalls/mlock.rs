@@ -24,11 +24,7 @@ pub fn munlockall(me: &mut Process) -> Ret {
 
 fn apply_mlockall_flags(me: &mut Process, flags: MclFlags) {
     let onfault = flags.contains(MclFlags::MCL_ONFAULT);
-    let lock_bits = if onfault {
-        VmFlags::VM_LOCKED_MASK
-    } else {
-        VmFlags::VM_LOCKED
-    };
+    let lock_bits = if onfault { VmFlags::VM_LOCKED_MASK } else { VmFlags::VM_LOCKED };
     let mm = &mut me.mm;
     mm.def_flags = mm.def_flags.difference(VmFlags::VM_LOCKED_MASK);
     if flags.contains(MclFlags::MCL_FUTURE) {
@@ -37,11 +33,7 @@ fn apply_mlockall_flags(me: &mut Process, flags: MclFlags) {
             return;
         }
     }
-    let to_add = if flags.contains(MclFlags::MCL_CURRENT) {
-        lock_bits
-    } else {
-        VmFlags::EMPTY
-    };
+    let to_add = if flags.contains(MclFlags::MCL_CURRENT) { lock_bits } else { VmFlags::EMPTY };
     for vma in mm.vmas.iter_mut() {
         if let Some(f) = vma.flags {
             vma.flags = Some(f.difference(VmFlags::VM_LOCKED_MASK).union(to_add));

@@ -2,6 +2,7 @@
 //! dispatch: a `match` with one arm per call, each arm a few lines that
 //! delegate, so a reader finds each call's semantics by its name.
 
+pub mod defaults;
 mod madvise;
 mod mlock;
 mod mmap;
@@ -10,20 +11,25 @@ mod prctl;
 mod process_madvise;
 mod task;
 
-pub use madvise::{behavior, Behavior, BEHAVIORS};
+pub use madvise::{behavior, walk, Behavior, Errors, Naming, Walked, BEHAVIORS};
 pub use process_madvise::may_access_remote;
 
-use crate::action::{Call, Ret};
+use crate::action::{Call, Errno, Ret};
 use crate::semantics::Semantics;
 use crate::state::State;
 use std::fmt;
 
-/// How many process and VMA slots a step may use: the spec's bounds while
-/// exploring, the model's capacity while replaying a trace.
+/// How a step is run: how many process and VMA slots it may use (the
+/// spec's bounds while exploring, the model's capacity while replaying),
+/// and whether a call or flag the spec does not define is an input error
+/// (`strict`, for traces written against a spec) or what a kernel without
+/// it returns (-EINVAL for an unknown flag or prctl option, -ENOSYS for an
+/// unknown syscall: for comparing two specs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Capacity {
+pub struct StepMode {
     pub procs: usize,
     pub vmas: usize,
+    pub strict: bool,
 }
 
 /// A step the model cannot take at all (as opposed to a syscall that fails
@@ -45,10 +51,7 @@ impl fmt::Display for StepError {
         match self {
             StepError::NoSuchProcess(p) => write!(f, "P{p} is not a live process at this point"),
             StepError::NoFreeProcessSlot(n) => {
-                write!(
-                    f,
-                    "fork() needs a free process slot, and all {n} are in use"
-                )
+                write!(f, "fork() needs a free process slot, and all {n} are in use")
             }
             StepError::NoFreeVmaSlot(n) => {
                 write!(f, "mmap() needs a free VMA slot, and all {n} are in use")
@@ -63,7 +66,7 @@ impl std::error::Error for StepError {}
 /// Runs `call` by process `pid` on `state` (in place) and returns its result.
 pub fn apply(
     sem: &Semantics,
-    cap: Capacity,
+    cap: StepMode,
     state: &mut State,
     pid: usize,
     call: &Call,
@@ -71,21 +74,14 @@ pub fn apply(
     if state.proc(pid).is_none() {
         return Err(StepError::NoSuchProcess(pid));
     }
-    if let Some(err) = check_flags_defined(sem, call) {
+    if let Some(err) = check_flags_defined(sem, call).filter(|_| cap.strict) {
         return Err(err);
     }
     let sysfs = state.sysfs;
     // Calls that touch more than the caller's own process.
     match call {
-        Call::ProcessMadvise {
-            target,
-            iov,
-            advice,
-            flags,
-        } => {
-            return Ok(process_madvise::process_madvise(
-                sem, state, pid, *target, *iov, *advice, *flags,
-            ))
+        Call::ProcessMadvise { target, iov, advice, flags } => {
+            return Ok(process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags))
         }
         Call::Fork => return task::fork(sem, state, pid, cap.procs),
         Call::Exit => return Ok(task::exit(state, pid)),
@@ -94,19 +90,25 @@ pub fn apply(
         | Call::PrctlSetThpAlways(_)
         | Call::PrctlGetThpAlways
         | Call::Mctl { .. } => {
-            return sem.variant.call(sem, state, pid, call).ok_or_else(|| {
-                StepError::NotInSpec(format!(
+            return match sem.variant.call(sem, state, pid, call) {
+                Some(ret) => Ok(ret),
+                None if !cap.strict => Ok(Ret::Err(if matches!(call, Call::Mctl { .. }) {
+                    Errno::ENOSYS
+                } else {
+                    Errno::EINVAL
+                })),
+                None => Err(StepError::NotInSpec(format!(
                     "`{}` is not part of this spec's semantics (variant `{}`)",
                     call.name(),
                     sem.variant.name()
-                ))
-            })
+                ))),
+            }
         }
         _ => {}
     }
     let me = state.proc_mut(pid).expect("checked live above");
     Ok(match call {
-        Call::Mmap => mmap::mmap(me, cap.vmas)?,
+        Call::Mmap => mmap::mmap(sem, me, cap.vmas)?,
         Call::Munmap(range) => mmap::munmap(me, *range),
         Call::Madvise(range, advice) => madvise::madvise(me, *range, *advice),
         Call::PrctlSetThpDisable(a2, flags) => prctl::set_thp_disable(me, *a2, *flags),
@@ -137,10 +139,7 @@ fn check_flags_defined(sem: &Semantics, call: &Call) -> Option<StepError> {
     let Call::ProcessMadvise { flags, .. } = call else {
         return None;
     };
-    let named = crate::action::PmadvFlags::NAMES
-        .iter()
-        .map(|(f, _)| f.0)
-        .fold(0, |a, b| a | b);
+    let named = crate::action::PmadvFlags::NAMES.iter().map(|(f, _)| f.0).fold(0, |a, b| a | b);
     let foreign = flags.0 & named & !sem.pmadv_flags.0;
     (foreign != 0).then(|| {
         StepError::NotInSpec(format!(

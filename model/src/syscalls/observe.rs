@@ -19,9 +19,7 @@ pub fn vmflags(me: &Process, item: Item) -> Ret {
 
 /// `thp_eligible(v)`: smaps `THPeligible`, or `unmapped`.
 pub fn thp_eligible(sysfs: Sysfs, me: &Process, item: Item) -> Ret {
-    vma_flags(me, item).map_or(Ret::Unmapped, |f| {
-        Ret::Val(thp::thp_eligible(sysfs, f, me.mm.flags) as i64)
-    })
+    vma_flags(me, item).map_or(Ret::Unmapped, |f| Ret::Val(thp::thp_eligible(sysfs, f, me.mm.flags) as i64))
 }
 
 /// `thp_enabled()`: `/proc/PID/status` `THP_enabled`.

@@ -1,6 +1,7 @@
 //! kernel/sys.c: `prctl_set_thp_disable` / `prctl_get_thp_disable` (v6.18,
 //! with `PR_THP_DISABLE_EXCEPT_ADVISED`) and `PR_SET_NO_NEW_PRIVS`.
 
+use super::defaults::{note_prctl_set, Setter};
 use crate::action::{Errno, Ret, ThpDisableFlags};
 use crate::flags::MmfFlags;
 use crate::ghost::Ghost;
@@ -23,7 +24,8 @@ pub fn set_thp_disable(me: &mut Process, arg2: u32, flags: ThpDisableFlags) -> R
     let old = me.mm.flags;
     me.mm.flags = old.difference(MmfFlags::MMF_DISABLE_THP_MASK).union(new);
     if !new.is_empty() {
-        note_default_set(me);
+        let by = Setter::of(me, true);
+        note_prctl_set(me, by);
     }
     Ret::Val(0)
 }
@@ -47,15 +49,4 @@ pub fn set_no_new_privs(me: &mut Process, arg2: u32) -> Ret {
     }
     me.no_new_privs = true;
     Ret::Val(0)
-}
-
-/// Ghost bookkeeping when a call puts a THP default in force: remember
-/// whether the caller was unprivileged and whether it lacked NNP.
-pub fn note_default_set(me: &mut Process) {
-    if !me.cap_sys_admin() {
-        me.ghost.set(Ghost::DEFAULT_BY_UNPRIV, true);
-    }
-    if !me.no_new_privs {
-        me.ghost.set(Ghost::DEFAULT_WITHOUT_NNP, true);
-    }
 }

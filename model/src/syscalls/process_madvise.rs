@@ -1,10 +1,16 @@
 //! mm/madvise.c: `process_madvise()`: the order of its checks (flags,
 //! iovec, pidfd, `mm_access`, the remote allow-list, CAP_SYS_NICE) and
 //! `vector_madvise`, which stops at the first failing iovec entry.
+//!
+//! The proposals' flags are implemented here as the seed RFC posted them
+//! (patches 2-5 of "add process_madvise() flags to modify behaviour"); a
+//! spec says which flags exist (`Semantics::pmadv_flags`), so on mainline
+//! every flag is -EINVAL.
 
-use super::madvise::{behavior, walk};
-use crate::action::{Advice, Errno, IovList, Iovec, PmadvFlags, Range, Ret, Target};
-use crate::flags::MmfFlags;
+use super::defaults::{scope_of, set_default, Setter};
+use super::madvise::{behavior, walk, Errors, Naming};
+use crate::action::{Advice, Errno, Iovec, PmadvFlags, Range, Ret, Target};
+use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::Ghost;
 use crate::semantics::Semantics;
 use crate::state::{Cred, Process, State};
@@ -19,6 +25,15 @@ pub fn may_access_remote(caller: &Process, target: &Process) -> bool {
             && target.mm.flags.contains(MmfFlags::MMF_DUMPABLE))
 }
 
+/// What the checks established: the target, its entries, and the default
+/// (if any) the call sets.
+struct Plan {
+    tpid: usize,
+    /// `None`: the RFC's `PMADV_ENTIRE_ADDRESS_SPACE` single synthetic entry.
+    entries: Option<crate::action::IovList>,
+    default: Option<VmFlags>,
+}
+
 pub fn process_madvise(
     sem: &Semantics,
     state: &mut State,
@@ -28,26 +43,25 @@ pub fn process_madvise(
     advice: Advice,
     flags: PmadvFlags,
 ) -> Ret {
-    if let Some(me) = state.proc_mut(pid) {
-        me.ghost.set(Ghost::EXEC_FRESH, false);
+    let Some(me) = state.proc_mut(pid) else {
+        return Ret::Err(Errno::ESRCH);
+    };
+    me.ghost.set(Ghost::EXEC_FRESH, false);
+    let caller = Setter::of(me, false);
+    let plan = match check(sem, state, pid, target, iov, advice, flags) {
+        Ok(p) => p,
+        Err(e) => return Ret::Err(e),
+    };
+    let tp = state.proc_mut(plan.tpid).expect("checked live");
+    let before = tp.mm.def_flags;
+    let ret = vector_madvise(sem, tp, &plan, advice, flags, caller, plan.tpid == pid);
+    if ret.is_err() && before != tp.mm.def_flags {
+        tp.ghost.set(Ghost::FAILED_CALL_CHANGED_DEFAULT, true);
     }
-    match check(sem, state, pid, target, iov, advice, flags) {
-        Err(e) => Ret::Err(e),
-        Ok((tpid, ranges)) => {
-            let owner = tpid == pid;
-            let before = state.procs[tpid].map(|p| p.mm.def_flags);
-            let tp = state.proc_mut(tpid).expect("checked live");
-            let ret = vector_madvise(tp, ranges.as_slice(), advice, owner);
-            if ret.is_err() && before != Some(tp.mm.def_flags) {
-                tp.ghost.set(Ghost::FAILED_CALL_CHANGED_DEFAULT, true);
-            }
-            ret
-        }
-    }
+    ret
 }
 
-/// The checks before any VMA is touched, in the kernel's order. Returns the
-/// target slot and its ranges.
+/// The checks before any VMA is touched, in the kernel's order.
 fn check(
     sem: &Semantics,
     state: &State,
@@ -56,14 +70,18 @@ fn check(
     iov: Iovec,
     advice: Advice,
     flags: PmadvFlags,
-) -> Result<(usize, IovList), Errno> {
+) -> Result<Plan, Errno> {
+    // check_process_madvise_flags
     if flags.0 & !sem.pmadv_flags.0 != 0 {
         return Err(Errno::EINVAL);
     }
-    // import_iovec: NULL with vlen -1 exceeds UIO_MAXIOV.
-    let ranges = match iov {
-        Iovec::List(l) => l,
-        Iovec::Null => return Err(Errno::EINVAL),
+    // PMADV_ENTIRE_ADDRESS_SPACE wants (NULL, -1); otherwise import_iovec
+    // rejects a NULL vector with vlen -1 (> UIO_MAXIOV).
+    let entire = flags.contains(PmadvFlags::PMADV_ENTIRE_ADDRESS_SPACE);
+    let entries = match (iov, entire) {
+        (Iovec::Null, true) => None,
+        (Iovec::List(l), false) => Some(l),
+        _ => return Err(Errno::EINVAL),
     };
     let tpid = match target {
         Target::SelfProc => pid,
@@ -83,27 +101,73 @@ fn check(
             return Err(Errno::EPERM);
         }
     }
-    Ok((tpid, ranges))
+    // vector_madvise: can_set_default_behavior(), before any VMA is touched.
+    let asked = PmadvFlags(flags.0 & sem.pmadv_default_flags.0);
+    let default = if asked.0 == 0 {
+        None
+    } else {
+        let exact = sem.pmadv_default_exact;
+        if exact.0 != 0 && asked != exact {
+            return Err(Errno::EINVAL);
+        }
+        let value = match advice {
+            Advice::Hugepage => VmFlags::VM_HUGEPAGE,
+            Advice::Nohugepage => VmFlags::VM_NOHUGEPAGE,
+            _ => return Err(Errno::EINVAL),
+        };
+        if asked.intersects(sem.pmadv_default_cap) && !me.cap_sys_admin() {
+            return Err(Errno::EPERM);
+        }
+        Some(value)
+    };
+    Ok(Plan { tpid, entries, default })
 }
 
-/// `vector_madvise()`: one walk per entry; stops at the first entry that
-/// fails, returning the bytes of the entries finished before it (or the
-/// error if none finished). The failing entry's mapped parts stay changed.
-fn vector_madvise(tp: &mut Process, ranges: &[Range], advice: Advice, owner: bool) -> Ret {
-    let mut done = 0i64;
-    for &range in ranges {
-        let res = match behavior(advice) {
-            Some(b) => walk(&mut tp.mm, range, b, owner),
-            None => Err(Errno::EINVAL),
+/// `vector_madvise()`: one walk per entry. Mainline stops at the first
+/// entry that fails and returns the bytes of the entries finished before it
+/// (or the error if none finished); the failing entry's mapped parts stay
+/// changed. With `PMADV_SKIP_ERRORS` it carries on and returns
+/// `total_len - skipped` (bytes minus a count of entries, as posted).
+/// A default is set after each entry that ends without a skipped error.
+fn vector_madvise(
+    sem: &Semantics,
+    tp: &mut Process,
+    plan: &Plan,
+    advice: Advice,
+    flags: PmadvFlags,
+    caller: Setter,
+    owner: bool,
+) -> Ret {
+    let skip = flags.contains(PmadvFlags::PMADV_SKIP_ERRORS);
+    let errors = Errors { skip, on_unmapped: !flags.contains(PmadvFlags::PMADV_NO_ERROR_ON_UNMAPPED) };
+    // ENTIRE_ADDRESS_SPACE builds its iov_iter with a count of 1 byte (as
+    // posted), though the walk covers the whole address space.
+    let entries: Vec<(Option<Range>, i64)> = match plan.entries {
+        None => vec![(None, 1)],
+        Some(l) => l.as_slice().iter().map(|&r| (Some(r), r.len_bytes())).collect(),
+    };
+    let total: i64 = entries.iter().map(|e| e.1).sum();
+    let naming = Naming { owner, named: plan.entries.is_some(), prctl: false };
+    let scope = scope_of(flags);
+    let promise = flags.contains(sem.intent.promised_by) && sem.intent.promised_by.0 != 0;
+    let (mut done, mut skipped) = (0i64, 0i64);
+    for (range, len) in entries {
+        let w = match behavior(advice) {
+            Some(b) => walk(&mut tp.mm, range, b, naming, errors),
+            // madvise_should_skip(): an unknown advice fails each entry.
+            None => super::Walked { ret: Err(Errno::EINVAL), saw_error: false },
         };
-        if let Err(e) = res {
-            return if done > 0 {
-                Ret::Val(done)
-            } else {
-                Ret::Err(e)
-            };
+        if let Err(e) = w.ret {
+            if !skip {
+                return if done > 0 { Ret::Val(done) } else { Ret::Err(e) };
+            }
         }
-        done += range.len_bytes();
+        if skip && w.saw_error {
+            skipped += 1;
+        } else if let Some(value) = plan.default {
+            set_default(sem, tp, value, scope, caller, promise);
+        }
+        done += len;
     }
-    Ret::Val(done)
+    Ret::Val(if skip { total - skipped } else { done })
 }

@@ -10,13 +10,54 @@ use crate::semantics::Semantics;
 use crate::state::{Cred, Image, Mm, Process, State, Vma, MAX_VMAS};
 
 /// `mm_init()`: `def_flags & VM_INIT_DEF_MASK` and the MMF init mask, both
-/// read from the calling task's mm (for fork and exec alike).
-fn mm_init(sem: &Semantics, old: &Mm) -> Mm {
-    Mm {
-        def_flags: old.def_flags.intersection(sem.vm_init_def_mask),
+/// read from the calling task's mm (for fork and exec alike). A proposal's
+/// scope bits can keep the whole THP default across fork or exec, and a
+/// secure exec may clear what the spec says it clears.
+fn mm_init(sem: &Semantics, old: &Mm, exec: bool, secure: bool) -> Mm {
+    let inherit = if exec { MmfFlags::MMF_DEF_INHERIT_EXEC } else { MmfFlags::MMF_DEF_INHERIT_FORK };
+    let mut keep = sem.vm_init_def_mask;
+    if old.flags.contains(inherit) {
+        keep = keep | VmFlags::THP_MASK;
+    }
+    let mut mm = Mm {
+        def_flags: old.def_flags.intersection(keep),
         flags: old.flags.intersection(sem.mmf_init_mask),
         vmas: [Vma::UNMAPPED; MAX_VMAS],
+    };
+    if secure {
+        mm.def_flags = mm.def_flags.difference(sem.secureexec_clear_def_flags);
+        mm.flags = mm.flags.difference(sem.secureexec_clear_mmf);
     }
+    // Scope bits mean nothing without a default to scope.
+    if !mm.def_flags.intersects(VmFlags::THP_MASK) {
+        mm.flags = mm.flags.difference(MmfFlags::DEF_SCOPE);
+    }
+    // A THP default that reaches a new mm applies to that mm's new VMAs.
+    if sem.def_needs_future {
+        let applies = mm.def_flags.intersects(VmFlags::THP_MASK);
+        mm.flags = mm.flags.difference(MmfFlags::MMF_DEF_FUTURE);
+        if applies {
+            mm.flags = mm.flags | MmfFlags::MMF_DEF_FUTURE;
+        }
+    }
+    mm
+}
+
+/// The ghost bits a new mm (fork child, or exec'd image) starts with.
+fn inherited_ghost(sem: &Semantics, old: Ghost, exec: bool, secure: bool) -> Ghost {
+    let mut keep = Ghost::ORIGIN.union(Ghost::DEFAULT_HG_BY_PRCTL);
+    let promised = if exec {
+        sem.intent.default_survives_exec && !(secure && sem.intent.dropped_by_secure_exec)
+    } else {
+        sem.intent.default_survives_fork
+    };
+    if promised {
+        keep = keep.union(Ghost::PROMISED);
+    }
+    if !exec {
+        keep = keep.union(Ghost::EXEC_FRESH).union(Ghost::SECURE_EXEC_RAISED).union(Ghost::SECURE_EXEC_KEPT);
+    }
+    Ghost(old.0 & keep.0)
 }
 
 /// `dup_mmap()`: every VMA but VM_DONTCOPY ones, with VM_LOCKED_MASK cleared;
@@ -24,42 +65,22 @@ fn mm_init(sem: &Semantics, old: &Mm) -> Mm {
 fn dup_mmap(parent: &Mm, child: &mut Mm) {
     for (dst, src) in child.vmas.iter_mut().zip(parent.vmas.iter()) {
         *dst = match src.flags {
-            Some(f) if !f.contains(VmFlags::VM_DONTCOPY) => Vma {
-                flags: Some(f.difference(VmFlags::VM_LOCKED_MASK)),
-                ghost: src.ghost,
-            },
+            Some(f) if !f.contains(VmFlags::VM_DONTCOPY) => {
+                Vma { flags: Some(f.difference(VmFlags::VM_LOCKED_MASK)), ghost: src.ghost }
+            }
             _ => Vma::UNMAPPED,
         };
     }
 }
 
 /// `fork()`: the child takes the lowest free slot below `procs`.
-pub fn fork(
-    sem: &Semantics,
-    state: &mut State,
-    pid: usize,
-    procs: usize,
-) -> Result<Ret, StepError> {
-    let slot = state.free_pid(procs).ok_or(StepError::NoFreeProcessSlot(
-        procs.min(crate::state::MAX_PROCS),
-    ))?;
+pub fn fork(sem: &Semantics, state: &mut State, pid: usize, procs: usize) -> Result<Ret, StepError> {
+    let slot =
+        state.free_pid(procs).ok_or(StepError::NoFreeProcessSlot(procs.min(crate::state::MAX_PROCS)))?;
     let parent = *state.proc(pid).ok_or(StepError::NoSuchProcess(pid))?;
-    let mut mm = mm_init(sem, &parent.mm);
+    let mut mm = mm_init(sem, &parent.mm, false, false);
     dup_mmap(&parent.mm, &mut mm);
-    let kept = Ghost::EXEC_FRESH
-        .union(Ghost::ORIGIN)
-        .union(Ghost::SECURE_EXEC_RAISED)
-        .union(Ghost::SECURE_EXEC_KEPT)
-        .union(if sem.intent.default_survives_fork {
-            Ghost::PROMISED
-        } else {
-            Ghost::EMPTY
-        });
-    let mut child = Process {
-        ghost: Ghost(parent.ghost.0 & kept.0),
-        mm,
-        ..parent
-    };
+    let mut child = Process { ghost: inherited_ghost(sem, parent.ghost, false, false), mm, ..parent };
     sem.variant.mm_init(sem, &parent, &mut child, false);
     state.procs[slot] = Some(child);
     Ok(Ret::Pid(slot as u8))
@@ -78,46 +99,36 @@ pub fn execve(sem: &Semantics, me: &mut Process, image: Image) -> Ret {
     };
     // AT_SECURE: the new euid differs from the real uid.
     let secure = euid_root && !old.cred.uid_root();
-    let mut mm = mm_init(sem, &old.mm);
-    if secure {
-        mm.def_flags = mm.def_flags.difference(sem.secureexec_clear_def_flags);
-        mm.flags = mm.flags.difference(sem.secureexec_clear_mmf);
-    }
+    let mut mm = mm_init(sem, &old.mm, true, secure);
     // SUID_DUMP_USER only when euid == uid.
-    let dumpable = if secure {
-        MmfFlags::EMPTY
-    } else {
-        MmfFlags::MMF_DUMPABLE
-    };
+    let dumpable = if secure { MmfFlags::EMPTY } else { MmfFlags::MMF_DUMPABLE };
     mm.flags = mm.flags.difference(MmfFlags::MMF_DUMPABLE).union(dumpable);
 
-    let mut ghost = Ghost(old.ghost.0 & Ghost::ORIGIN.0);
+    let mut ghost = inherited_ghost(sem, old.ghost, true, secure);
     ghost.set(Ghost::EXEC_FRESH, true);
-    if sem.intent.default_survives_exec {
-        ghost = ghost.union(Ghost(old.ghost.0 & Ghost::PROMISED.0));
-    }
     if secure {
-        let unpriv = old.ghost.contains(Ghost::DEFAULT_BY_UNPRIV);
-        let raising = mm.def_flags.contains(VmFlags::VM_HUGEPAGE)
-            || mm.flags.intersects(MmfFlags::THP_RAISING);
-        let any =
-            mm.def_flags.intersects(VmFlags::THP_MASK) || mm.flags.intersects(MmfFlags::THP_POLICY);
-        ghost.set(Ghost::SECURE_EXEC_RAISED, unpriv && raising);
-        ghost.set(
-            Ghost::SECURE_EXEC_KEPT,
-            unpriv && old.ghost.contains(Ghost::DEFAULT_WITHOUT_NNP) && any,
-        );
+        note_secure_exec(old.ghost, &mm, &mut ghost);
     }
-    *me = Process {
-        cred,
-        no_new_privs: old.no_new_privs,
-        image,
-        secure_exec: secure,
-        ghost,
-        mm,
-    };
+    *me = Process { cred, no_new_privs: old.no_new_privs, image, secure_exec: secure, ghost, mm };
     sem.variant.mm_init(sem, &old, me, true);
     Ret::Val(0)
+}
+
+/// What a secure exec started the image with, for the two inheritance
+/// properties: a THP-raising default an unprivileged caller set
+/// (`SECURE_EXEC_RAISED`), or any THP default or prctl control an
+/// unprivileged caller without NNP set (`SECURE_EXEC_KEPT`).
+fn note_secure_exec(old: Ghost, mm: &Mm, ghost: &mut Ghost) {
+    let has = |g| old.contains(g);
+    let default_any = mm.def_flags.intersects(VmFlags::THP_MASK);
+    let default_raises = mm.def_flags.contains(VmFlags::VM_HUGEPAGE);
+    let prctl_any = mm.flags.intersects(MmfFlags::PRCTL_THP);
+    let prctl_raises = mm.flags.intersects(MmfFlags::THP_RAISING);
+    let (d_unpriv, d_no_nnp) = (has(Ghost::DEFAULT_BY_UNPRIV), has(Ghost::DEFAULT_WITHOUT_NNP));
+    let (p_unpriv, p_no_nnp) = (has(Ghost::PRCTL_BY_UNPRIV), has(Ghost::PRCTL_WITHOUT_NNP));
+    ghost.set(Ghost::SECURE_EXEC_RAISED, (default_raises && d_unpriv) || (prctl_raises && p_unpriv));
+    let kept = (default_any && d_unpriv && d_no_nnp) || (prctl_any && p_unpriv && p_no_nnp);
+    ghost.set(Ghost::SECURE_EXEC_KEPT, kept);
 }
 
 /// `setresuid(user, user, user)`: allowed for root and setuid-root (CAP_SETUID)

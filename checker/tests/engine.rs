@@ -1,0 +1,146 @@
+//! The engine against stateright's own checkers, symmetry on against off,
+//! one thread against two, and pinned state counts (a change in the model's
+//! size shows up here).
+
+use mmflags_checker::engine::{explore, Options};
+use mmflags_checker::limits::Limits;
+use mmflags_checker::spec;
+use mmflags_checker::verdict::Verdict;
+use mmflags_model::key::Projection;
+use mmflags_model::properties::{Kind, CATALOGUE};
+use mmflags_model::symmetry::Symmetry;
+use mmflags_model::{alphabet, Bounds, Semantics, Sysfs, System};
+use stateright::{Checker, Model};
+use std::path::Path;
+
+fn mainline() -> Semantics {
+    spec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/linux-6.18.toml")).unwrap().semantics
+}
+
+/// The mainline model with the whole catalogue at small bounds; `calls`
+/// narrows the alphabet (empty: every call).
+fn small(procs: usize, vmas: usize, sysfs: Vec<Sysfs>, depth: Option<usize>, calls: &[&str]) -> System {
+    let sem = mainline();
+    let calls: Vec<String> = calls.iter().map(|s| s.to_string()).collect();
+    let alpha = alphabet::select(&alphabet::candidates(&sem, procs, vmas), &calls, &[]).0;
+    System::new(sem, Bounds { processes: procs, vmas, sysfs, depth }, alpha, CATALOGUE.iter().collect())
+}
+
+/// The THP calls plus remote process_madvise: small enough for stateright's
+/// checkers at a fixpoint, rich enough to reach every ghost.
+const THP_AND_REMOTE: &[&str] = &[
+    "mmap",
+    "munmap",
+    "madvise(*, MADV_HUGEPAGE)",
+    "madvise(*, MADV_NOHUGEPAGE)",
+    "prctl(PR_SET_THP_DISABLE)",
+    "prctl(PR_SET_NO_NEW_PRIVS)",
+    "fork",
+    "execve",
+    "setresuid",
+    "exit",
+    "process_madvise(P*",
+];
+
+fn verdicts(sys: &System, sym: Symmetry, threads: usize) -> (usize, Vec<Verdict>) {
+    let x = explore(sys, &Options::new(threads, sym));
+    assert!(x.complete);
+    let v = sys
+        .properties
+        .iter()
+        .zip(&x.discoveries)
+        .map(|(p, d)| Verdict::decide(p.kind, d.is_some(), true))
+        .collect();
+    (x.unique(), v)
+}
+
+#[test]
+fn unreduced_counts_equal_stateright_bfs() {
+    for (p, v, calls) in [(1, 1, &[][..]), (1, 2, THP_AND_REMOTE), (2, 1, THP_AND_REMOTE)] {
+        let mut sys = small(p, v, vec![Sysfs::Madvise], None, calls);
+        sys.projection = Projection::ALL;
+        let mut opt = Options::new(2, Symmetry::NONE);
+        opt.narrow = false;
+        let ours = explore(&sys, &opt);
+        let theirs = sys.clone().checker().spawn_bfs().join();
+        assert!(theirs.is_done());
+        assert_eq!(ours.unique(), theirs.unique_state_count(), "{p}x{v}");
+        assert_eq!(ours.generated as usize + sys.init_states().len(), theirs.state_count(), "{p}x{v}");
+    }
+}
+
+#[test]
+fn verdicts_equal_stateright_bfs_and_dfs() {
+    let sys = small(2, 1, vec![Sysfs::Madvise], None, THP_AND_REMOTE);
+    let (_, ours) = verdicts(&sys, Symmetry::NONE, 2);
+    let bfs = sys.clone().checker().spawn_bfs().join();
+    let dfs = sys.clone().checker().spawn_dfs().join();
+    for (p, v) in sys.properties.iter().zip(&ours) {
+        for (name, c) in [("bfs", bfs.discovery(p.name).is_some()), ("dfs", dfs.discovery(p.name).is_some())]
+        {
+            assert_eq!(Verdict::decide(p.kind, c, true), *v, "{} by stateright {name}", p.name);
+        }
+    }
+}
+
+#[test]
+fn symmetry_keeps_verdicts_and_reduces() {
+    for (p, v, d) in [(3, 1, Some(5)), (2, 2, Some(5))] {
+        let sys = small(p, v, vec![Sysfs::Madvise, Sysfs::Always], d, &[]);
+        assert!(sys.symmetry.procs && sys.symmetry.vmas);
+        let (full, a) = verdicts(&sys, Symmetry::NONE, 2);
+        let (reduced, b) = verdicts(&sys, sys.symmetry, 2);
+        assert_eq!(a, b, "{p}x{v}");
+        assert!(reduced < full);
+        println!(
+            "{p}x{v} depth {d:?}: {full} states without symmetry, {reduced} with: reduction {:.2}x",
+            full as f64 / reduced as f64
+        );
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_threads() {
+    let sys = small(2, 2, vec![Sysfs::Madvise], Some(5), &[]);
+    let one = explore(&sys, &Options::new(1, sys.symmetry));
+    let two = explore(&sys, &Options::new(2, sys.symmetry));
+    assert_eq!(one.states, two.states);
+    assert_eq!(one.parents, two.parents);
+    assert_eq!(one.discoveries, two.discoveries);
+    assert_eq!(one.coverage, two.coverage);
+}
+
+#[test]
+fn a_truncated_run_never_holds() {
+    let sys = small(2, 2, vec![Sysfs::Madvise], None, &[]);
+    let mut opt = Options::new(2, sys.symmetry);
+    opt.limits = Limits { max_states: Some(500), ..Limits::default() };
+    let x = explore(&sys, &opt);
+    assert!(!x.complete && x.stopped.is_some());
+    for (p, d) in sys.properties.iter().zip(&x.discoveries) {
+        let v = Verdict::decide(p.kind, d.is_some(), x.complete);
+        assert!(
+            !matches!(v, Verdict::Holds | Verdict::Unreachable),
+            "{} decided {v} on a truncated run",
+            p.name
+        );
+        if d.is_none() {
+            assert_eq!(v, Verdict::Inconclusive);
+        }
+    }
+    assert!(sys.properties.iter().any(|p| p.kind == Kind::Always));
+}
+
+/// Pinned sizes: a change here is a change in the model; update it on purpose.
+#[test]
+fn pinned_state_counts() {
+    let cases =
+        [((1, 1, None), 783usize), ((2, 1, None), 96648), ((2, 2, Some(4)), 7998), ((3, 2, Some(3)), 1389)];
+    let mut got = Vec::new();
+    for ((p, v, d), _) in cases {
+        let calls = if d.is_none() { THP_AND_REMOTE } else { &[][..] };
+        let sys = small(p, v, Sysfs::ALL.to_vec(), d, calls);
+        got.push(explore(&sys, &Options::new(2, sys.symmetry)).unique());
+    }
+    assert_eq!(got, cases.iter().map(|c| c.1).collect::<Vec<_>>());
+}

@@ -1,0 +1,44 @@
+//! Usama Arif v1 (7 May 2025): `prctl(PR_SET_THP_ALWAYS, arg2)` sets or
+//! clears `MMF_THP_ALWAYS`, which makes the THP decision act as if sysfs
+//! were `always` (the table in `thp.rs` reads the bit). As posted the bit
+//! is not in `MMF_INIT_MASK`, so the spec leaves it out of `mmf_init_mask`:
+//! fork and exec drop it.
+
+use crate::action::{Call, Ret};
+use crate::flags::MmfFlags;
+use crate::ghost::Ghost;
+use crate::semantics::{Semantics, Variant};
+use crate::state::State;
+use crate::syscalls::defaults::{note_prctl_set, Setter};
+
+#[derive(Debug)]
+pub struct PrctlThpAlways;
+
+impl Variant for PrctlThpAlways {
+    fn name(&self) -> &'static str {
+        "prctl-thp-always"
+    }
+
+    fn extra_calls(&self, _vmas: usize, _procs: usize) -> Vec<Call> {
+        vec![Call::PrctlSetThpAlways(1), Call::PrctlSetThpAlways(0)]
+    }
+
+    fn call(&self, _sem: &Semantics, state: &mut State, pid: usize, call: &Call) -> Option<Ret> {
+        let me = state.proc_mut(pid)?;
+        match call {
+            Call::PrctlSetThpAlways(arg2) => {
+                me.ghost.set(Ghost::EXEC_FRESH, false);
+                if *arg2 != 0 {
+                    me.mm.flags = me.mm.flags | MmfFlags::MMF_THP_ALWAYS;
+                    let by = Setter::of(me, true);
+                    note_prctl_set(me, by);
+                } else {
+                    me.mm.flags = me.mm.flags.difference(MmfFlags::MMF_THP_ALWAYS);
+                }
+                Some(Ret::Val(0))
+            }
+            Call::PrctlGetThpAlways => Some(Ret::Val(me.mm.flags.contains(MmfFlags::MMF_THP_ALWAYS) as i64)),
+            _ => None,
+        }
+    }
+}
