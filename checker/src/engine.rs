@@ -11,12 +11,11 @@
 //! Tests cross-check counts and verdicts against stateright's checkers.
 
 use crate::limits::{Limits, Stop};
-use hashbrown::HashTable;
+use crate::visited::{hash32, Visited};
 use mmflags_model::key::{unpack, Key, Projection};
 use mmflags_model::properties::Kind;
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::System;
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -112,46 +111,7 @@ impl Exploration {
     }
 }
 
-fn hash32(s: &Key) -> u32 {
-    let mut h = rustc_hash::FxHasher::default();
-    s.hash(&mut h);
-    let v = h.finish();
-    (v ^ (v >> 32)) as u32
-}
-
-/// Table entries pack the id (low half) and a 32-bit state hash (high half),
-/// so the table can grow without rehashing states.
-fn table_hash(entry: u64) -> u64 {
-    (entry >> 32).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
-fn pack(id: u32, h: u32) -> u64 {
-    (h as u64) << 32 | id as u64
-}
-
-struct Visited {
-    table: HashTable<u64>,
-}
-
-impl Visited {
-    fn find(&self, states: &[Key], h: u32, s: &Key) -> bool {
-        self.table
-            .find(table_hash(pack(0, h)), |&e| (e >> 32) as u32 == h && states[e as u32 as usize] == *s)
-            .is_some()
-    }
-
-    /// Inserts `s` as the next id unless already present; true if new.
-    fn insert(&mut self, states: &mut Vec<Key>, h: u32, s: Key) -> bool {
-        if self.find(states, h, &s) {
-            return false;
-        }
-        let id = states.len() as u32;
-        states.push(s);
-        self.table.insert_unique(table_hash(pack(id, h)), pack(id, h), |&e| table_hash(e));
-        true
-    }
-}
-
+#[derive(Clone, Copy)]
 struct Candidate {
     hash: u32,
     state: Key,
@@ -177,8 +137,12 @@ fn expand_chunk(
 ) -> ChunkOut {
     let n = sys.alphabet.len();
     let mut out = ChunkOut { coverage: vec![Coverage::default(); n], ..Default::default() };
+    // Every distinct successor of each state in the chunk, then one
+    // pipelined pass over the visited set (see `probe_pipelined`).
+    let mut succ: Vec<Candidate> = Vec::with_capacity(64 * (ids.len()));
     for id in ids {
         let s = &unpack(&states[id]);
+        let first = succ.len();
         sys.for_each_action(s, |aid, a| {
             let Ok((ret, t)) = sys.step(s, &a) else {
                 return;
@@ -186,16 +150,45 @@ fn expand_chunk(
             let cov = &mut out.coverage[aid % n];
             cov.fired += 1;
             cov.errors += ret.is_err() as u64;
-            cov.changed += (t != *s) as u64;
             out.generated += 1;
             let c = sys.key(&t, proj, sym);
+            if c == states[id] {
+                // Back to the state being expanded (up to what is stored).
+                return;
+            }
+            cov.changed += 1;
             let h = hash32(&c);
-            if !visited.find(states, h, &c) {
-                out.cands.push(Candidate { hash: h, state: c, parent: id as u32 });
+            if !succ[first..].iter().any(|x| x.hash == h && x.state == c) {
+                succ.push(Candidate { hash: h, state: c, parent: id as u32 });
             }
         });
     }
+    probe_pipelined(visited, states, succ, &mut out.cands);
     out
+}
+
+/// Keeps the successors not in `visited`. Probing is memory-bound (a slot,
+/// then the stored key to confirm a hit, both likely cache misses), so it
+/// is software-pipelined: the slot of item `i + FAR` and the key that slot
+/// points at for item `i + NEAR` are requested while item `i` is decided.
+fn probe_pipelined(visited: &Visited, states: &[Key], succ: Vec<Candidate>, out: &mut Vec<Candidate>) {
+    const FAR: usize = 16;
+    const NEAR: usize = 8;
+    for c in succ.iter().take(FAR) {
+        visited.prefetch(c.hash);
+    }
+    for i in 0..succ.len() {
+        if let Some(c) = succ.get(i + FAR) {
+            visited.prefetch(c.hash);
+        }
+        if let Some(c) = succ.get(i + NEAR) {
+            visited.prefetch_key(states, c.hash);
+        }
+        let c = &succ[i];
+        if !visited.contains(states, c.hash, &c.state) {
+            out.push(Candidate { hash: c.hash, state: c.state, parent: c.parent });
+        }
+    }
 }
 
 /// First state in `range` (lowest id) for each undiscovered property.
@@ -226,10 +219,19 @@ fn check_properties(
                 let hi = (lo + chunk).min(range.end);
                 let pending = &pending;
                 scope.spawn(move || {
-                    pending
-                        .iter()
-                        .map(|&i| (lo..hi).find(|&id| hit(i, &unpack(&states[id]))).map(|id| id as u32))
-                        .collect::<Vec<_>>()
+                    let mut first: Vec<Option<u32>> = vec![None; pending.len()];
+                    for (id, key) in states.iter().enumerate().take(hi).skip(lo) {
+                        let s = unpack(key);
+                        for (k, &i) in pending.iter().enumerate() {
+                            if first[k].is_none() && hit(i, &s) {
+                                first[k] = Some(id as u32);
+                            }
+                        }
+                        if first.iter().all(|f| f.is_some()) {
+                            break;
+                        }
+                    }
+                    first
                 })
             })
             .collect();
@@ -246,7 +248,7 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
     let sym = opt.symmetry;
     let mut states: Vec<Key> = Vec::new();
     let mut parents: Vec<u32> = Vec::new();
-    let mut visited = Visited { table: HashTable::new() };
+    let mut visited = Visited::new();
     let mut proj = sys.projection;
     for s in stateright::Model::init_states(sys) {
         let c = sys.key(&s, &proj, sym);
@@ -347,7 +349,10 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
                 c.changed += o.changed;
                 c.errors += o.errors;
             }
-            for cand in out.cands {
+            for (k, cand) in out.cands.iter().enumerate() {
+                if let Some(ahead) = out.cands.get(k + 8) {
+                    visited.prefetch(ahead.hash);
+                }
                 if visited.insert(&mut states, cand.hash, cand.state) {
                     parents.push(cand.parent);
                 }

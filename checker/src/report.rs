@@ -1,10 +1,16 @@
-//! `reports/`: the variants × properties matrix and one page per spec.
-//! Nothing that varies between runs (timings, thread counts, memory) goes
-//! in, so `check reports --check` can compare byte for byte.
+//! `reports/`: the variants × properties matrix and one page per spec,
+//! and beside each page a folder with, for every counterexample and
+//! witness, the SVG of its last state (embedded in the page, so GitHub
+//! shows a picture) and the self-contained HTML viewer that steps through
+//! it. Nothing that varies between runs (timings, thread counts, memory)
+//! goes in, so `check reports --check` can compare byte for byte.
 
+use crate::explore;
+use crate::html::trace_page;
 use crate::render::trace_text;
 use crate::verdict::{SpecOutcome, Verdict};
 use mmflags_model::properties::CATALOGUE;
+use mmflags_model::svg;
 use std::fmt::Write;
 
 fn cell(v: Verdict, steps: Option<usize>) -> String {
@@ -70,6 +76,7 @@ pub fn index(outcomes: &[SpecOutcome]) -> String {
         }
         s.push('\n');
     }
+    s.push_str(&reviews(outcomes));
     s.push_str("\n## Specs\n\n");
     for o in outcomes {
         let _ = writeln!(
@@ -86,6 +93,72 @@ pub fn index(outcomes: &[SpecOutcome]) -> String {
     s.push_str("\n## Properties\n\n");
     for p in CATALOGUE.iter().filter(|p| props.contains(&p.name)) {
         let _ = writeln!(s, "- `{}` ({}): {}", p.name, p.kind, p.meaning);
+    }
+    s
+}
+
+/// Properties whose good outcome is worth saying out loud in a review.
+const HEADLINE: [&str; 4] = [
+    "unmodified_program_gets_thp",
+    "default_kept_as_promised",
+    "unprivileged_exec_gains_nothing",
+    "explicit_optout_kept",
+];
+
+fn is_good(v: Verdict) -> bool {
+    matches!(v, Verdict::Holds | Verdict::Reachable)
+}
+
+/// A few sentences per variant a reviewer can quote: what it gets right,
+/// what breaks (with the shortest trace), and what it shares with mainline.
+fn reviews(outcomes: &[SpecOutcome]) -> String {
+    let base = outcomes.iter().find(|o| o.spec.name == "linux-6.18");
+    let mut s = String::from("\n## What each variant gets right and what breaks\n\n");
+    s.push_str("Generated from the verdicts above; every claim links to its shortest trace in the spec's report.\n\n");
+    for o in outcomes {
+        let mainline_says = |name: &str| {
+            base.filter(|b| b.spec.name != o.spec.name)
+                .and_then(|b| b.properties.iter().find(|p| p.def.name == name))
+                .map(|p| p.verdict)
+        };
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        let mut shared = Vec::new();
+        for p in o.properties.iter().filter(|p| p.verdict != Verdict::Inconclusive) {
+            if is_good(p.verdict) {
+                if HEADLINE.contains(&p.def.name) {
+                    good.push(p.def.good.to_string());
+                }
+                continue;
+            }
+            let claim = match p.trace.as_ref().filter(|_| p.verdict.has_trace()) {
+                Some(t) => format!(
+                    "{} ([{} steps]({}.md#{}): `{}`)",
+                    p.def.bad,
+                    t.steps.len(),
+                    o.spec.name,
+                    p.def.name,
+                    t.lines().join("; ")
+                ),
+                None => p.def.bad.to_string(),
+            };
+            if mainline_says(p.def.name) == Some(p.verdict) {
+                shared.push(claim);
+            } else {
+                bad.push(claim);
+            }
+        }
+        let _ = write!(s, "**[{0}]({0}.md)** — {1}.", o.spec.name, o.spec.title);
+        if !good.is_empty() {
+            let _ = write!(s, " It {}.", good.join("; it "));
+        }
+        if !bad.is_empty() {
+            let _ = write!(s, " But it {}.", bad.join("; and it "));
+        }
+        if !shared.is_empty() {
+            let _ = write!(s, " Like mainline, it {}.", shared.join("; it "));
+        }
+        s.push_str("\n\n");
     }
     s
 }
@@ -163,13 +236,51 @@ pub fn spec_page(o: &SpecOutcome) -> String {
             "Save one as `t.trace` and run `cargo run --release --bin check -- replay {} t.trace`.\n",
             spec.name
         );
+        let sys = spec.system();
         for p in found {
             let Some(t) = &p.trace else { continue };
             let kind = if p.verdict == Verdict::Violated { "counterexample" } else { "witness" };
             let _ = writeln!(s, "### {}\n", p.def.name);
             let _ = writeln!(s, "{} — {kind}, {} steps.\n", p.def.meaning, t.steps.len());
             let _ = writeln!(s, "```\n{}```\n", trace_text(t, spec.bounds.vmas, false));
+            let asset = asset_path(&spec.name, p.def.name, "");
+            let _ = writeln!(s, "![the state after the last step of the {kind}]({asset}svg)\n");
+            let _ = writeln!(
+                s,
+                "- step through it: [{asset}html]({asset}html), a self-contained page \
+                 (open it from a clone; it needs no server)"
+            );
+            if let Some(url) = explore::link(&sys, t, explore::DEFAULT_ADDR) {
+                let _ = writeln!(
+                    s,
+                    "- open it in the explorer: start `{}`, then open <{url}>",
+                    explore::command(&spec.name)
+                );
+            }
+            s.push('\n');
         }
     }
     s
+}
+
+/// Where a trace's picture and viewer live, relative to `reports/`:
+/// `<spec>/<property>.` + `ext`.
+fn asset_path(spec: &str, property: &str, ext: &str) -> String {
+    format!("{spec}/{property}.{ext}")
+}
+
+/// The files beside `reports/<spec>.md`, relative to `reports/`: for each
+/// counterexample or witness, the SVG of its last state and its viewer.
+pub fn trace_files(o: &SpecOutcome) -> Vec<(String, String)> {
+    let sys = o.spec.system();
+    let mut out = Vec::new();
+    for p in o.properties.iter().filter(|p| p.verdict.has_trace()) {
+        let Some(t) = &p.trace else { continue };
+        out.push((asset_path(&o.spec.name, p.def.name, "svg"), svg::render(&sys, t) + "\n"));
+        out.push((
+            asset_path(&o.spec.name, p.def.name, "html"),
+            trace_page(&o.spec, &o.spec.name, p.def, p.verdict, t),
+        ));
+    }
+    out
 }

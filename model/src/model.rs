@@ -4,6 +4,7 @@
 
 use crate::action::{Action, Call, Ret, Target};
 use crate::alphabet;
+use crate::diff::{describe, diff};
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask};
 use crate::key::{canonical_key, Key, Projection};
@@ -223,9 +224,38 @@ impl Model for System {
         action.to_string()
     }
 
+    /// The explorer's text for a step: the call with its result, what it
+    /// changed and the state after it, in the words of the text traces.
     fn format_step(&self, last: &State, action: Action) -> Option<String> {
         let (ret, next) = self.step(last, &action).ok()?;
-        Some(format!("{action} = {ret}\n\n{next:?}"))
+        let mut changes = diff(last, &next, self.bounds.vmas);
+        if changes.is_empty() {
+            changes.push("nothing".to_string());
+        }
+        let indent = |lines: Vec<String>| -> String { lines.iter().map(|l| format!("  {l}\n")).collect() };
+        Some(format!(
+            "{action} = {ret}\n\nchanged:\n{}\nstate:\n{}",
+            indent(changes),
+            indent(describe(&next, self.bounds.vmas))
+        ))
+    }
+
+    /// The picture of the path's last state (see `svg.rs`). The path's steps
+    /// are replayed for their results; a step the model ignores is left out.
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        let states = path.into_vec();
+        let init = states.first()?.0;
+        let mut walk = Walk { init, steps: Vec::new() };
+        let mut cur = init;
+        for (_, action) in &states {
+            if let Some(a) = action {
+                if let Ok((r, next)) = self.step(&cur, a) {
+                    walk.steps.push((*a, r, next));
+                    cur = next;
+                }
+            }
+        }
+        Some(crate::svg::render(self, &walk))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
