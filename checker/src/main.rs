@@ -7,6 +7,7 @@
 
 mod bench;
 mod cmd;
+mod conform;
 
 use clap::{Args, Parser, Subcommand};
 use mmflags_checker::explore;
@@ -74,6 +75,10 @@ enum Cmd {
         /// through it (open it from disk; no server needed).
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// Print the trace as a standalone C program (kselftest style) that
+        /// makes its calls on a kernel and checks the expected observations.
+        #[arg(long)]
+        emit_c: bool,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -112,6 +117,9 @@ enum Cmd {
     /// Explore one spec at the given bounds and print counts, time, rate
     /// and peak memory (for bench/run; verdicts are not gated).
     Bench(bench::BenchArgs),
+    /// Run model traces (or trace files) on this kernel and compare every
+    /// step and observation with the model.
+    Conform(conform::ConformArgs),
 }
 
 fn main() -> ExitCode {
@@ -136,8 +144,8 @@ fn main() -> ExitCode {
     }
     match &cli.cmd {
         None => cmd::check::cmd_check(&cli.check, interrupt),
-        Some(Cmd::Trace { spec, property, html, run }) => {
-            cmd::trace::cmd_trace(spec, property, html.as_deref(), run, interrupt)
+        Some(Cmd::Trace { spec, property, html, emit_c, run }) => {
+            cmd::trace::cmd_trace(spec, property, html.as_deref(), *emit_c, run, interrupt)
         }
         Some(Cmd::Explore { spec, addr, max_states }) => cmd::explore::cmd_explore(spec, addr, *max_states),
         Some(Cmd::Replay { spec, file }) => cmd::trace::cmd_replay(spec, file),
@@ -146,5 +154,6 @@ fn main() -> ExitCode {
             cmd::compare::cmd_diff(spec_a, spec_b, *depth, *max_pairs)
         }
         Some(Cmd::Bench(args)) => bench::cmd_bench(args, interrupt),
+        Some(Cmd::Conform(a)) => conform::run(a, interrupt),
     }
 }

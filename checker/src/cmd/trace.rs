@@ -16,6 +16,7 @@ pub fn cmd_trace(
     spec_arg: &str,
     property: &str,
     html_file: Option<&Path>,
+    emit_c: bool,
     r: &RunArgs,
     interrupt: Arc<AtomicBool>,
 ) -> ExitCode {
@@ -42,8 +43,21 @@ pub fn cmd_trace(
     let vmas = spec.bounds.vmas;
     let o = run::run_spec(spec, &cfg);
     let p = o.properties.iter().find(|p| p.def.name == property).expect("checked above");
-    println!("# {} / {}: {} ({}), expected {expected}", o.spec.name, p.def.name, p.verdict, p.def.meaning);
+    let title =
+        format!("{} / {}: {} ({}), expected {expected}", o.spec.name, p.def.name, p.verdict, p.def.meaning);
+    if emit_c {
+        // Only the C program on stdout, so it can go straight to a file.
+        match (&p.trace, p.verdict) {
+            (Some(t), v) if v.has_trace() => {
+                print!("{}", mmflags_conformance::emit_c::program(t, &o.spec.system(), &title))
+            }
+            _ => eprintln!("# {title}: no trace to emit"),
+        }
+    } else {
+        println!("# {title}");
+    }
     match (&p.trace, p.verdict) {
+        _ if emit_c => {}
         (Some(t), v) if v.has_trace() => {
             println!(
                 "# shortest {}: {} steps",
