@@ -14,6 +14,7 @@
 //! So every edge of the model's state graph within the depth is executed
 //! on the kernel exactly once, at the end of a trace or inside one.
 
+use mmflags_model::flags::VmFlags;
 use mmflags_model::ghost::GhostMask;
 use mmflags_model::key::{Key, Projection};
 use mmflags_model::symmetry::Symmetry;
@@ -21,7 +22,8 @@ use mmflags_model::{Action, State, System, Walk};
 use std::collections::{BTreeMap, HashSet};
 
 /// What the kernel can tell apart: everything but the ghost (history) bits.
-const KERNEL_VIEW: Projection = Projection { ghosts: GhostMask::NONE, image: true, dumpable: true };
+const KERNEL_VIEW: Projection =
+    Projection { ghosts: GhostMask::NONE, image: true, dumpable: true, sysfs: true, vm_flags: VmFlags::ALL };
 
 fn kernel_key(sys: &System, s: &State) -> Key {
     sys.key(s, &KERNEL_VIEW, Symmetry::NONE)
