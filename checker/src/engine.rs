@@ -274,6 +274,56 @@ fn check_properties(
     }
 }
 
+/// States per batch of a level (see `explore`).
+const BATCH: usize = 64 * CHUNK;
+
+/// Expands the chunks of `ids` on `opt.threads` threads; returns each
+/// chunk's output with its index, sorted (stopping early leaves gaps).
+#[allow(clippy::too_many_arguments)]
+fn expand_batch(
+    sys: &System,
+    sym: Symmetry,
+    proj: &Projection,
+    states: &[Key],
+    visited: &Visited,
+    ids: std::ops::Range<usize>,
+    opt: &Options,
+    abort: &AtomicBool,
+    start: Instant,
+) -> Vec<(usize, ChunkOut)> {
+    let (lo, hi) = (ids.start, ids.end);
+    let next_chunk = AtomicUsize::new(0);
+    let nchunks = (hi - lo).div_ceil(CHUNK);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..opt.threads.min(nchunks))
+            .map(|_| {
+                let next_chunk = &next_chunk;
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    while !abort.load(Ordering::Relaxed) {
+                        let k = next_chunk.fetch_add(1, Ordering::Relaxed);
+                        if k >= nchunks {
+                            break;
+                        }
+                        let chunk = lo + k * CHUNK..(lo + (k + 1) * CHUNK).min(hi);
+                        let out = expand_chunk(sys, sym, proj, states, visited, chunk);
+                        opt.counters.generated.fetch_add(out.generated, Ordering::Relaxed);
+                        mine.push((k, out));
+                        if opt.limits.during(&opt.interrupt, start).is_some() {
+                            abort.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let mut all: Vec<(usize, ChunkOut)> =
+            handles.into_iter().flat_map(|h| h.join().expect("expansion worker panicked")).collect();
+        all.sort_by_key(|(k, _)| *k);
+        all
+    })
+}
+
 /// Explores `sys` within its bounds (or until a limit in `opt` stops it).
 pub fn explore(sys: &System, opt: &Options) -> Exploration {
     let start = Instant::now();
@@ -333,71 +383,44 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         }
         opt.counters.depth.store(depth, Ordering::Relaxed);
 
-        // Expand [lo, hi) in parallel; workers take chunks in order.
-        let t0 = Instant::now();
-        let next_chunk = AtomicUsize::new(0);
-        let nchunks = (hi - lo).div_ceil(CHUNK);
-        let outs: Vec<(usize, ChunkOut)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..opt.threads.min(nchunks))
-                .map(|_| {
-                    let (states, visited, next_chunk, abort, proj) =
-                        (&states, &visited, &next_chunk, &abort, &proj);
-                    scope.spawn(move || {
-                        let mut mine = Vec::new();
-                        loop {
-                            if abort.load(Ordering::Relaxed) {
-                                break;
-                            }
-                            let k = next_chunk.fetch_add(1, Ordering::Relaxed);
-                            if k >= nchunks {
-                                break;
-                            }
-                            let ids = lo + k * CHUNK..(lo + (k + 1) * CHUNK).min(hi);
-                            let out = expand_chunk(sys, sym, proj, states, visited, ids);
-                            opt.counters.generated.fetch_add(out.generated, Ordering::Relaxed);
-                            mine.push((k, out));
-                            if opt.limits.during(&opt.interrupt, start).is_some() {
-                                abort.store(true, Ordering::Relaxed);
-                            }
-                        }
-                        mine
-                    })
-                })
-                .collect();
-            let mut all: Vec<(usize, ChunkOut)> =
-                handles.into_iter().flat_map(|h| h.join().expect("expansion worker panicked")).collect();
-            all.sort_by_key(|(k, _)| *k);
-            all
-        });
-
-        // Merge in chunk order: ids are those a sequential BFS would assign.
-        let t1 = Instant::now();
-        x.phases.expand += t1 - t0;
+        // Expand [lo, hi) a batch at a time: within a batch, threads take
+        // chunks in order; the batch is then merged in chunk order, so ids
+        // are those a sequential BFS would assign, and at most one batch of
+        // candidates is held in memory. Later batches of the level already
+        // see the new states merged from earlier ones.
         let mut merged_all = true;
-        for (expected, (k, out)) in outs.into_iter().enumerate() {
-            if k != expected {
-                merged_all = false;
-                break;
-            }
-            x.generated += out.generated;
-            for (c, o) in x.coverage.iter_mut().zip(&out.coverage) {
-                c.fired += o.fired;
-                c.changed += o.changed;
-                c.errors += o.errors;
-            }
-            for (k, cand) in out.cands.iter().enumerate() {
-                if let Some(ahead) = out.cands.get(k + 8) {
-                    visited.prefetch(ahead.hash);
+        let mut batch_lo = lo;
+        while batch_lo < hi && merged_all {
+            let batch_hi = (batch_lo + BATCH).min(hi);
+            let t0 = Instant::now();
+            let outs = expand_batch(sys, sym, &proj, &states, &visited, batch_lo..batch_hi, opt, &abort, start);
+            let t1 = Instant::now();
+            x.phases.expand += t1 - t0;
+            let nchunks = (batch_hi - batch_lo).div_ceil(CHUNK);
+            merged_all = outs.len() == nchunks && outs.iter().enumerate().all(|(i, (k, _))| *k == i);
+            for (_, out) in outs.into_iter().take_while(|_| merged_all) {
+                x.generated += out.generated;
+                for (c, o) in x.coverage.iter_mut().zip(&out.coverage) {
+                    c.fired += o.fired;
+                    c.changed += o.changed;
+                    c.errors += o.errors;
                 }
-                if visited.insert(&mut states, cand.hash, cand.state) {
-                    parents.push(cand.parent);
+                for (k, cand) in out.cands.iter().enumerate() {
+                    if let Some(ahead) = out.cands.get(k + 8) {
+                        visited.prefetch(ahead.hash);
+                    }
+                    if visited.insert(&mut states, cand.hash, cand.state) {
+                        parents.push(cand.parent);
+                    }
                 }
             }
+            x.phases.merge += t1.elapsed();
+            opt.counters.unique.store(states.len() as u64, Ordering::Relaxed);
+            batch_lo = batch_hi;
         }
         let merged_all = merged_all && !abort.load(Ordering::Relaxed);
         opt.counters.unique.store(states.len() as u64, Ordering::Relaxed);
         let t2 = Instant::now();
-        x.phases.merge += t2 - t1;
         check_properties(sys, &proj, &states, hi..states.len(), &mut x.discoveries, opt.threads);
         x.phases.properties += t2.elapsed();
         if hi < states.len() {
