@@ -126,7 +126,9 @@ fn reviews(outcomes: &[SpecOutcome]) -> String {
         let mut shared = Vec::new();
         for p in o.properties.iter().filter(|p| p.verdict != Verdict::Inconclusive) {
             if is_good(p.verdict) {
-                if HEADLINE.contains(&p.def.name) {
+                // A kept promise is news only where something was promised.
+                let promised = o.spec.semantics.intent.promises_anything();
+                if HEADLINE.contains(&p.def.name) && (p.def.name != "default_kept_as_promised" || promised) {
                     good.push(p.def.good.to_string());
                 }
                 continue;
