@@ -7,7 +7,10 @@
  * see "Initial states" below). What the checker keeps of a state is
  * model/src/key.rs (`Projection`, `canonical_key`) as configured by
  * model/src/model.rs (`System::new`) for this spec:
- *   - the sysfs THP mode (fixed per run);
+ *   - not the sysfs THP mode: no transition reads it, so the checker
+ *     stores one state for all modes and checks the properties under each
+ *     mode the spec lists (`Projection::sysfs`); the never claim here does
+ *     the same;
  *   - per process slot: alive, cred, no_new_privs, the ghost bit EXEC_FRESH
  *     (the only ghost a checked property reads: unmodified_program_gets_thp),
  *     mm->def_flags and the THP bits of mm->flags;
@@ -24,10 +27,10 @@
  *   NOPROPS  do not check the spec's properties (no never claim)
  *   DUMP     print the state after every transition, in the line format
  *            of `check bench --dump-states`, and check nothing: then
- *            `./pan | grep '^sysfs=' | sort -u` is our state set
- * Always generate with `spin -o2`: without it SPIN drops a variable that no
- * statement reads (sysfs, under NOPROPS or DUMP) and so merges states that
- * our checker keeps apart.
+ *            `./pan | grep '^sysfs=' | sort -u` is our state set (the
+ *            mode prints as 0, as ours does: it is not stored)
+ * Always generate with `spin -o2`, so that SPIN keeps every variable of the
+ * state vector as written.
  *
  * Transitions: one d_step per syscall of one process; the alphabet is
  * exactly `check bench linux-6.18-thp --alphabet` (22 calls per process at
@@ -37,17 +40,17 @@
  * SPIN's transition count is our "total states" plus 4 (see below), which
  * checks the enabling conditions too, not only the reachable set.
  *
- * Initial states: ours are three (one per sysfs mode, P0 root and fresh).
- * SPIN has one, so `init` first chooses the mode nondeterministically. That
- * pre-choice state (program counter before the choice) is the one extra
- * state SPIN stores: SPIN stored = ours + 1. SPIN transitions = ours + 3
- * (the three choices) + 1 (pan counts the initial state as a transition),
- * with pan built -DNOSTUTTER; without it pan adds one stuttering step of
- * the never claim at each state without successors (the three states in
+ * Initial state: ours is P0 root and fresh. SPIN's init first makes P0
+ * alive in one d_step; the state before it (program counter at the start)
+ * is the one extra state SPIN stores: SPIN stored = ours + 1. SPIN
+ * transitions = ours + 1 (that step) + 1 (pan counts the initial state as a
+ * transition), with pan built -DNOSTUTTER; without it pan adds one
+ * stuttering step of the never claim at the state without successors (in
  * which every process has exited).
  *
- * Properties: checked like ours, on every state, by a one-state never claim
- * `do :: assert(...) od` (SPIN's idiom for an invariant; it adds no states).
+ * Properties: checked like ours, on every state and under each of the three
+ * sysfs modes, by a one-state never claim `do :: assert(...) od` (SPIN's
+ * idiom for an invariant; it adds no states).
  * The four `always` properties are asserted, and the `sometimes` property
  * unmodified_program_gets_thp, which this spec expects to be unreachable,
  * is asserted never to hold.
@@ -115,7 +118,6 @@ typedef Process {
     Mm mm
 }
 
-byte sysfs;
 Process procs[NPROC];
 
 /* Scratch, not part of the state vector. */
@@ -133,7 +135,7 @@ c_code {
     /* The line format of `check bench --dump-states`. */
     void dump_state(void) {
         int p, v;
-        printf("sysfs=%d", now.sysfs);
+        printf("sysfs=0");
         for (p = 0; p < NPROC; p++) {
             printf("|%d,%d,%d,%d,%d,%d", now.procs[p].alive, now.procs[p].cred,
                    now.procs[p].no_new_privs, now.procs[p].exec_fresh,
@@ -393,12 +395,8 @@ inline sys_exit(P) {
     SYSCALL(procs[P].alive, sys_exit(P))
 
 init {
-    /* Our three initial states: P0 root with a fresh mm, per sysfs mode. */
-    if
-    :: d_step { sysfs = SYSFS_NEVER;   procs[0].alive = true STEP_END }
-    :: d_step { sysfs = SYSFS_MADVISE; procs[0].alive = true STEP_END }
-    :: d_step { sysfs = SYSFS_ALWAYS;  procs[0].alive = true STEP_END }
-    fi;
+    /* Our initial state: P0 root with a fresh mm. */
+    d_step { procs[0].alive = true STEP_END };
 end:
     do
     PROCESS_CALLS(0)
@@ -416,30 +414,33 @@ end:
 
 /* ---- properties (model/src/properties.rs, model/src/thp.rs) ------------ */
 
-/* thp.rs sysfs_allows + vma_thp_disabled: smaps THPeligible. */
-#define SYSFS_ALLOWS(F) \
-    (sysfs == SYSFS_ALWAYS || (sysfs == SYSFS_MADVISE && ((F) & VM_HUGEPAGE) != 0))
+/* thp.rs sysfs_allows + vma_thp_disabled: smaps THPeligible under mode S. */
+#define SYSFS_ALLOWS(S, F) \
+    ((S) == SYSFS_ALWAYS || ((S) == SYSFS_MADVISE && ((F) & VM_HUGEPAGE) != 0))
 #define VMA_THP_DISABLED(F, MMF) \
     (((F) & VM_NOHUGEPAGE) != 0 || ((MMF) & MMF_DISABLE_THP_COMPLETELY) != 0 || \
      (((F) & VM_HUGEPAGE) == 0 && ((MMF) & MMF_DISABLE_THP_EXCEPT_ADVISED) != 0))
-#define THP_ELIGIBLE(F, MMF) (SYSFS_ALLOWS(F) && !VMA_THP_DISABLED(F, MMF))
+#define THP_ELIGIBLE(S, F, MMF) (SYSFS_ALLOWS(S, F) && !VMA_THP_DISABLED(F, MMF))
 
 #define VMF(P, N)  procs[P].mm.vmas[N].vm_flags
 #define MMF(P)     procs[P].mm.flags
-#define ELIG(P, N) THP_ELIGIBLE(VMF(P, N), MMF(P))
+#define ELIG(S, P, N) THP_ELIGIBLE(S, VMF(P, N), MMF(P))
 
-/* What every checked property asks of one mapped VMA (N) of process P. */
-#define VMA_OK(P, N) (!procs[P].mm.vmas[N].mapped || ( \
+/* What every checked property asks of one mapped VMA (N) of process P under
+ * sysfs mode S. */
+#define VMA_OK_IN(S, P, N) ( \
     /* thp_flags_exclusive */ \
     (VMF(P, N) & VM_THP_MASK) != VM_THP_MASK && \
     /* disable_dominates */ \
-    ((MMF(P) & MMF_DISABLE_THP_COMPLETELY) == 0 || !ELIG(P, N)) && \
+    ((MMF(P) & MMF_DISABLE_THP_COMPLETELY) == 0 || !ELIG(S, P, N)) && \
     /* sysfs_never_means_never */ \
-    (sysfs != SYSFS_NEVER || !ELIG(P, N)) && \
+    ((S) != SYSFS_NEVER || !ELIG(S, P, N)) && \
     /* prctl_only_reduces (the prctl THP bits are MMF_DISABLE_THP_MASK) */ \
-    (!ELIG(P, N) || THP_ELIGIBLE(VMF(P, N), MMF(P) & ~MMF_DISABLE_THP_MASK)) && \
+    (!ELIG(S, P, N) || THP_ELIGIBLE(S, VMF(P, N), MMF(P) & ~MMF_DISABLE_THP_MASK)) && \
     /* unmodified_program_gets_thp stays unreachable */ \
-    !(sysfs == SYSFS_MADVISE && procs[P].exec_fresh && ELIG(P, N))))
+    !((S) == SYSFS_MADVISE && procs[P].exec_fresh && ELIG(S, P, N)))
+#define VMA_OK(P, N) (!procs[P].mm.vmas[N].mapped || ( \
+    VMA_OK_IN(SYSFS_NEVER, P, N) && VMA_OK_IN(SYSFS_MADVISE, P, N) && VMA_OK_IN(SYSFS_ALWAYS, P, N)))
 
 #if NVMA == 1
 #define VMAS_OK(P) VMA_OK(P, 0)

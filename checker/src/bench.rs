@@ -114,9 +114,7 @@ pub fn dump_line(s: &State, procs: usize, vmas: usize) -> String {
                 for v in &p.mm.vmas[..vmas] {
                     match v.flags {
                         None => out.push_str(",0:0"),
-                        Some(f) => {
-                            out.push_str(&format!(",1:{}", f.intersection(VmFlags::THP_MASK).0))
-                        }
+                        Some(f) => out.push_str(&format!(",1:{}", f.intersection(VmFlags::THP_MASK).0)),
                     }
                 }
             }
@@ -149,9 +147,7 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
                 Some(s) if !modes.contains(&s) => modes.push(s),
                 Some(_) => {}
                 None => {
-                    return bad_input(format!(
-                        "--sysfs {m}: give never, madvise or always (comma-separated)"
-                    ))
+                    return bad_input(format!("--sysfs {m}: give never, madvise or always (comma-separated)"))
                 }
             }
         }
@@ -174,19 +170,12 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
             println!("{c}");
         }
     }
-    let symmetry = if a.no_symmetry {
-        Symmetry::NONE
-    } else {
-        sys.symmetry
-    };
+    let symmetry = if a.no_symmetry { Symmetry::NONE } else { sys.symmetry };
     let mut opt = Options::new(threads, symmetry);
     opt.interrupt = interrupt;
     opt.limits = Limits {
         timeout,
-        max_memory: a
-            .max_memory
-            .map(|m| m << 20)
-            .or_else(|| mem_total_bytes().map(|t| t / 4 * 3)),
+        max_memory: a.max_memory.map(|m| m << 20).or_else(|| mem_total_bytes().map(|t| t / 4 * 3)),
         ..Limits::default()
     };
     let x = engine::explore(&sys, &opt);
@@ -208,13 +197,12 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
 
     let (procs, vmas) = (spec.bounds.processes, spec.bounds.vmas);
     let sysfs: Vec<&str> = spec.bounds.sysfs.iter().map(|m| m.name()).collect();
+    let phases = x.phases;
+    let level_sizes: Vec<usize> =
+        x.levels.iter().zip(x.levels.iter().skip(1).chain([&x.states.len()])).map(|(a, b)| b - a).collect();
     let o = SpecOutcome::from_exploration(spec, &sys, x, threads);
     let secs = o.elapsed.as_secs_f64();
-    let total_rate = if secs > 0.0 {
-        o.generated as f64 / secs
-    } else {
-        0.0
-    };
+    let total_rate = if secs > 0.0 { o.generated as f64 / secs } else { 0.0 };
     if a.json {
         let v = json!({
             "tool": "mmflags",
@@ -236,6 +224,12 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
             "states_per_second": o.states_per_second(),
             "total_states_per_second": total_rate,
             "peak_memory_bytes": peak,
+            "level_sizes": level_sizes,
+            "phase_seconds": {
+                "expand": phases.expand.as_secs_f64(),
+                "merge": phases.merge.as_secs_f64(),
+                "properties": phases.properties.as_secs_f64(),
+            },
             "verdicts": o.properties.iter().map(|p| json!({
                 "name": p.def.name,
                 "verdict": p.verdict.word(),
@@ -258,6 +252,13 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
             o.states_per_second(),
             peak.map_or("?".to_string(), |b| (b >> 20).to_string()),
         );
+        println!("  states per depth: {level_sizes:?}");
+        println!(
+            "  phases: expand {:.3}s, merge {:.3}s, properties {:.3}s",
+            phases.expand.as_secs_f64(),
+            phases.merge.as_secs_f64(),
+            phases.properties.as_secs_f64()
+        );
     }
     if o.complete {
         ExitCode::SUCCESS
@@ -278,11 +279,8 @@ mod tests {
     #[test]
     fn counts_the_spin_twin_agrees_with() {
         let spec = spec::load(&run::resolve("linux-6.18-thp").unwrap()).unwrap();
-        for (procs, vmas, unique, total) in [
-            (1, 1, 327, 4_860),
-            (1, 2, 1_083, 21_492),
-            (2, 1, 35_643, 1_060_128),
-        ] {
+        for (procs, vmas, unique, total) in [(1, 1, 109, 1_620), (1, 2, 361, 7_164), (2, 1, 11_881, 353_376)]
+        {
             let mut s = spec.clone();
             s.bounds.processes = procs;
             s.bounds.vmas = vmas;
@@ -306,9 +304,6 @@ mod tests {
         p.mm.flags = MmfFlags::MMF_DUMPABLE | MmfFlags::MMF_DISABLE_THP_EXCEPT_ADVISED;
         p.mm.vmas[1] = Vma::mapped(VmFlags::VM_NOHUGEPAGE);
         s.procs[1] = Some(p);
-        assert_eq!(
-            dump_line(&s, 2, 2),
-            "sysfs=1|1,0,0,0,0,0,0:0,0:0|1,2,0,0,0,4,0:0,1:2"
-        );
+        assert_eq!(dump_line(&s, 2, 2), "sysfs=1|1,0,0,0,0,0,0:0,0:0|1,2,0,0,0,4,0:0,1:2");
     }
 }

@@ -14,6 +14,7 @@
 use crate::spec::Spec;
 use im::Vector;
 use mmflags_model::action::{Action, Call, Item, Ret};
+use mmflags_model::flags::VmFlags;
 use mmflags_model::key::{Key, Projection};
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::{State, Sysfs, System};
@@ -73,8 +74,13 @@ fn lenient(spec: &Spec, alphabet: &[Call]) -> System {
 }
 
 /// Observable state only: no ghosts, no history.
-const OBSERVABLE: Projection =
-    Projection { ghosts: mmflags_model::ghost::GhostMask::NONE, image: false, dumpable: true };
+const OBSERVABLE: Projection = Projection {
+    ghosts: mmflags_model::ghost::GhostMask::NONE,
+    image: false,
+    dumpable: true,
+    sysfs: true,
+    vm_flags: VmFlags::ALL,
+};
 
 /// Compares `a` and `b` on the union of their alphabets, at `a`'s process
 /// and VMA bounds, for the sysfs modes both list, up to `depth` steps.

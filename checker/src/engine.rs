@@ -15,9 +15,9 @@ use crate::visited::{hash32, Visited};
 use mmflags_model::key::{unpack, Key, Projection};
 use mmflags_model::properties::Kind;
 use mmflags_model::symmetry::Symmetry;
-use mmflags_model::System;
+use mmflags_model::{Sysfs, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Per alphabet entry: how often it ran, changed the state, or failed.
@@ -62,6 +62,22 @@ impl Options {
     }
 }
 
+/// A state that decides a property, and the sysfs mode it does so under
+/// (stored states need not record the mode: see `Projection::sysfs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Discovery {
+    pub id: u32,
+    pub sysfs: Sysfs,
+}
+
+/// Wall time per phase of the search (for `check bench` and tuning).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Phases {
+    pub expand: Duration,
+    pub merge: Duration,
+    pub properties: Duration,
+}
+
 /// What a search found.
 pub struct Exploration {
     /// Stored keys (projected representatives) in BFS order; a state's id is its index.
@@ -76,8 +92,9 @@ pub struct Exploration {
     /// Successors computed, duplicates included (stateright's `state_count`).
     pub generated: u64,
     /// Per checked property (in `System::properties` order): the first state
-    /// that violates (`always`) or witnesses (`sometimes`) it.
-    pub discoveries: Vec<Option<u32>>,
+    /// that violates (`always`) or witnesses (`sometimes`) it, and under
+    /// which sysfs mode.
+    pub discoveries: Vec<Option<Discovery>>,
     /// Per alphabet entry, summed over processes.
     pub coverage: Vec<Coverage>,
     /// Every state within the spec's bounds was explored.
@@ -85,6 +102,8 @@ pub struct Exploration {
     /// Why the search stopped early (`None` when complete).
     pub stopped: Option<Stop>,
     pub elapsed: Duration,
+    /// Where the time went: expanding levels, merging them, checking properties.
+    pub phases: Phases,
     pub symmetry: Symmetry,
 }
 
@@ -111,6 +130,7 @@ impl Exploration {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Candidate {
     hash: u32,
     state: Key,
@@ -136,10 +156,12 @@ fn expand_chunk(
 ) -> ChunkOut {
     let n = sys.alphabet.len();
     let mut out = ChunkOut { coverage: vec![Coverage::default(); n], ..Default::default() };
-    // One state's distinct successors: probed together after prefetching.
-    let mut batch: Vec<(u32, Key)> = Vec::with_capacity(64);
+    // Every distinct successor of each state in the chunk, then one
+    // pipelined pass over the visited set (see `probe_pipelined`).
+    let mut succ: Vec<Candidate> = Vec::with_capacity(64 * (ids.len()));
     for id in ids {
         let s = &unpack(&states[id]);
+        let first = succ.len();
         sys.for_each_action(s, |aid, a| {
             let Ok((ret, t)) = sys.step(s, &a) else {
                 return;
@@ -148,33 +170,55 @@ fn expand_chunk(
             cov.fired += 1;
             cov.errors += ret.is_err() as u64;
             out.generated += 1;
+            cov.changed += (t != *s) as u64;
             let c = sys.key(&t, proj, sym);
             if c == states[id] {
                 // Back to the state being expanded (up to what is stored).
                 return;
             }
-            cov.changed += 1;
             let h = hash32(&c);
-            if !batch.iter().any(|(bh, bk)| *bh == h && *bk == c) {
-                visited.prefetch(h);
-                batch.push((h, c));
+            if !succ[first..].iter().any(|x| x.hash == h && x.state == c) {
+                succ.push(Candidate { hash: h, state: c, parent: id as u32 });
             }
         });
-        for (h, c) in batch.drain(..) {
-            if !visited.contains(states, h, &c) {
-                out.cands.push(Candidate { hash: h, state: c, parent: id as u32 });
-            }
-        }
     }
+    probe_pipelined(visited, states, succ, &mut out.cands);
     out
 }
 
-/// First state in `range` (lowest id) for each undiscovered property.
+/// Keeps the successors not in `visited`. Probing is memory-bound (a slot,
+/// then the stored key to confirm a hit, both likely cache misses), so it
+/// is software-pipelined: the slot of item `i + FAR` and the key that slot
+/// points at for item `i + NEAR` are requested while item `i` is decided.
+fn probe_pipelined(visited: &Visited, states: &[Key], succ: Vec<Candidate>, out: &mut Vec<Candidate>) {
+    const FAR: usize = 16;
+    const NEAR: usize = 8;
+    for c in succ.iter().take(FAR) {
+        visited.prefetch(c.hash);
+    }
+    for i in 0..succ.len() {
+        if let Some(c) = succ.get(i + FAR) {
+            visited.prefetch(c.hash);
+        }
+        if let Some(c) = succ.get(i + NEAR) {
+            visited.prefetch_key(states, c.hash);
+        }
+        let c = &succ[i];
+        if !visited.contains(states, c.hash, &c.state) {
+            out.push(Candidate { hash: c.hash, state: c.state, parent: c.parent });
+        }
+    }
+}
+
+/// First state in `range` (lowest id) for each undiscovered property,
+/// trying each sysfs mode of the spec (in its order) when the stored states
+/// do not record the mode.
 fn check_properties(
     sys: &System,
+    proj: &Projection,
     states: &[Key],
     range: std::ops::Range<usize>,
-    found: &mut [Option<u32>],
+    found: &mut [Option<Discovery>],
     threads: usize,
 ) {
     let pending: Vec<usize> = (0..found.len()).filter(|&i| found[i].is_none()).collect();
@@ -189,20 +233,30 @@ fn check_properties(
             Kind::Sometimes => holds,
         }
     };
+    let modes: &[Sysfs] = if proj.sysfs { &[] } else { &sys.bounds.sysfs };
     let chunk = range.len().div_ceil(threads).max(1);
-    let results: Vec<Vec<Option<u32>>> = std::thread::scope(|scope| {
+    let results: Vec<Vec<Option<Discovery>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (range.start..range.end)
             .step_by(chunk)
             .map(|lo| {
                 let hi = (lo + chunk).min(range.end);
                 let pending = &pending;
                 scope.spawn(move || {
-                    let mut first: Vec<Option<u32>> = vec![None; pending.len()];
+                    let mut first: Vec<Option<Discovery>> = vec![None; pending.len()];
                     for (id, key) in states.iter().enumerate().take(hi).skip(lo) {
-                        let s = unpack(key);
+                        let mut s = unpack(key);
+                        let own = [s.sysfs];
+                        let try_modes = if modes.is_empty() { &own[..] } else { modes };
                         for (k, &i) in pending.iter().enumerate() {
-                            if first[k].is_none() && hit(i, &s) {
-                                first[k] = Some(id as u32);
+                            if first[k].is_some() {
+                                continue;
+                            }
+                            for &m in try_modes {
+                                s.sysfs = m;
+                                if hit(i, &s) {
+                                    first[k] = Some(Discovery { id: id as u32, sysfs: m });
+                                    break;
+                                }
                             }
                         }
                         if first.iter().all(|f| f.is_some()) {
@@ -216,8 +270,62 @@ fn check_properties(
         handles.into_iter().map(|h| h.join().expect("property worker panicked")).collect()
     });
     for (k, &i) in pending.iter().enumerate() {
-        found[i] = results.iter().filter_map(|r| r[k]).min();
+        found[i] = results.iter().filter_map(|r| r[k]).min_by_key(|d| d.id);
     }
+}
+
+/// States per batch of a level (see `explore`).
+const BATCH: usize = 64 * CHUNK;
+
+/// Expands the chunks of `ids` on `opt.threads` threads; returns each
+/// chunk's output with its index, sorted (stopping early leaves gaps).
+#[allow(clippy::too_many_arguments)]
+fn expand_batch(
+    sys: &System,
+    sym: Symmetry,
+    proj: &Projection,
+    states: &[Key],
+    visited: &Visited,
+    ids: std::ops::Range<usize>,
+    opt: &Options,
+    abort: &AtomicBool,
+    abort_reason: &OnceLock<Stop>,
+    start: Instant,
+) -> Vec<(usize, ChunkOut)> {
+    let (lo, hi) = (ids.start, ids.end);
+    let next_chunk = AtomicUsize::new(0);
+    let nchunks = (hi - lo).div_ceil(CHUNK);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..opt.threads.min(nchunks))
+            .map(|_| {
+                let next_chunk = &next_chunk;
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    while !abort.load(Ordering::Relaxed) {
+                        let k = next_chunk.fetch_add(1, Ordering::Relaxed);
+                        if k >= nchunks {
+                            break;
+                        }
+                        let chunk = lo + k * CHUNK..(lo + (k + 1) * CHUNK).min(hi);
+                        let out = expand_chunk(sys, sym, proj, states, visited, chunk);
+                        opt.counters.generated.fetch_add(out.generated, Ordering::Relaxed);
+                        mine.push((k, out));
+                        if let Some(stop) = opt.limits.during(&opt.interrupt, start) {
+                            // reliab: keep the reason as it was seen (memory
+                            // read again later may have been freed).
+                            let _ = abort_reason.set(stop);
+                            abort.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let mut all: Vec<(usize, ChunkOut)> =
+            handles.into_iter().flat_map(|h| h.join().expect("expansion worker panicked")).collect();
+        all.sort_by_key(|(k, _)| *k);
+        all
+    })
 }
 
 /// Explores `sys` within its bounds (or until a limit in `opt` stops it).
@@ -242,15 +350,16 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         complete: false,
         stopped: None,
         elapsed: Duration::ZERO,
+        phases: Phases::default(),
         symmetry: sym,
         states: Vec::new(),
         parents: Vec::new(),
         projections: vec![proj],
     };
-    check_properties(sys, &states, 0..states.len(), &mut x.discoveries, opt.threads);
+    check_properties(sys, &proj, &states, 0..states.len(), &mut x.discoveries, opt.threads);
     opt.counters.unique.store(states.len() as u64, Ordering::Relaxed);
     // A decided property's ghosts need not be kept any more.
-    let narrowed = |found: &[Option<u32>]| {
+    let narrowed = |found: &[Option<Discovery>]| {
         if !opt.narrow {
             return sys.projection;
         }
@@ -259,9 +368,7 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
     proj = narrowed(&x.discoveries);
 
     let abort = AtomicBool::new(false);
-    // The limit that made a worker abort (reliab: the reason is kept as it
-    // was seen; re-reading it later could find memory freed again).
-    let abort_reason: std::sync::OnceLock<Stop> = std::sync::OnceLock::new();
+    let abort_reason: OnceLock<Stop> = OnceLock::new();
     let mut depth = 0;
     loop {
         let lo = x.levels[depth];
@@ -281,72 +388,64 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         }
         opt.counters.depth.store(depth, Ordering::Relaxed);
 
-        // Expand [lo, hi) in parallel; workers take chunks in order.
-        let next_chunk = AtomicUsize::new(0);
-        let nchunks = (hi - lo).div_ceil(CHUNK);
-        let outs: Vec<(usize, ChunkOut)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..opt.threads.min(nchunks))
-                .map(|_| {
-                    let (states, visited, next_chunk, abort, proj, abort_reason) =
-                        (&states, &visited, &next_chunk, &abort, &proj, &abort_reason);
-                    scope.spawn(move || {
-                        let mut mine = Vec::new();
-                        loop {
-                            if abort.load(Ordering::Relaxed) {
-                                break;
-                            }
-                            let k = next_chunk.fetch_add(1, Ordering::Relaxed);
-                            if k >= nchunks {
-                                break;
-                            }
-                            let ids = lo + k * CHUNK..(lo + (k + 1) * CHUNK).min(hi);
-                            let out = expand_chunk(sys, sym, proj, states, visited, ids);
-                            opt.counters.generated.fetch_add(out.generated, Ordering::Relaxed);
-                            mine.push((k, out));
-                            if let Some(stop) = opt.limits.during(&opt.interrupt, start) {
-                                let _ = abort_reason.set(stop);
-                                abort.store(true, Ordering::Relaxed);
-                            }
-                        }
-                        mine
-                    })
-                })
-                .collect();
-            let mut all: Vec<(usize, ChunkOut)> =
-                handles.into_iter().flat_map(|h| h.join().expect("expansion worker panicked")).collect();
-            all.sort_by_key(|(k, _)| *k);
-            all
-        });
-
-        // reliab: refuse a merge that would not fit under --max-memory.
-        let incoming = outs.iter().map(|(_, o)| o.cands.len()).sum();
-        if let Some(stop) = opt.limits.before_merge(depth + 1, incoming, states.len(), visited.bytes()) {
-            x.stopped = Some(stop);
-            break;
-        }
-
-        // Merge in chunk order: ids are those a sequential BFS would assign.
+        // Expand [lo, hi) a batch at a time: within a batch, threads take
+        // chunks in order; the batch is then merged in chunk order, so ids
+        // are those a sequential BFS would assign, and at most one batch of
+        // candidates is held in memory. Later batches of the level already
+        // see the new states merged from earlier ones.
         let mut merged_all = true;
-        for (expected, (k, out)) in outs.into_iter().enumerate() {
-            if k != expected {
-                merged_all = false;
+        let mut batch_lo = lo;
+        while batch_lo < hi && merged_all {
+            let batch_hi = (batch_lo + BATCH).min(hi);
+            let t0 = Instant::now();
+            let outs = expand_batch(
+                sys,
+                sym,
+                &proj,
+                &states,
+                &visited,
+                batch_lo..batch_hi,
+                opt,
+                &abort,
+                &abort_reason,
+                start,
+            );
+            let t1 = Instant::now();
+            // reliab: refuse a merge that would not fit under --max-memory.
+            let incoming = outs.iter().map(|(_, o)| o.cands.len()).sum();
+            if let Some(stop) = opt.limits.before_merge(depth + 1, incoming, states.len(), visited.bytes()) {
+                let _ = abort_reason.set(stop);
+                abort.store(true, Ordering::Relaxed);
                 break;
             }
-            x.generated += out.generated;
-            for (c, o) in x.coverage.iter_mut().zip(&out.coverage) {
-                c.fired += o.fired;
-                c.changed += o.changed;
-                c.errors += o.errors;
-            }
-            for cand in out.cands {
-                if visited.insert(&mut states, cand.hash, cand.state) {
-                    parents.push(cand.parent);
+            x.phases.expand += t1 - t0;
+            let nchunks = (batch_hi - batch_lo).div_ceil(CHUNK);
+            merged_all = outs.len() == nchunks && outs.iter().enumerate().all(|(i, (k, _))| *k == i);
+            for (_, out) in outs.into_iter().take_while(|_| merged_all) {
+                x.generated += out.generated;
+                for (c, o) in x.coverage.iter_mut().zip(&out.coverage) {
+                    c.fired += o.fired;
+                    c.changed += o.changed;
+                    c.errors += o.errors;
+                }
+                for (k, cand) in out.cands.iter().enumerate() {
+                    if let Some(ahead) = out.cands.get(k + 8) {
+                        visited.prefetch(ahead.hash);
+                    }
+                    if visited.insert(&mut states, cand.hash, cand.state) {
+                        parents.push(cand.parent);
+                    }
                 }
             }
+            x.phases.merge += t1.elapsed();
+            opt.counters.unique.store(states.len() as u64, Ordering::Relaxed);
+            batch_lo = batch_hi;
         }
         let merged_all = merged_all && !abort.load(Ordering::Relaxed);
         opt.counters.unique.store(states.len() as u64, Ordering::Relaxed);
-        check_properties(sys, &states, hi..states.len(), &mut x.discoveries, opt.threads);
+        let t2 = Instant::now();
+        check_properties(sys, &proj, &states, hi..states.len(), &mut x.discoveries, opt.threads);
+        x.phases.properties += t2.elapsed();
         if hi < states.len() {
             x.levels.push(hi);
             x.projections.push(proj);

@@ -1,10 +1,14 @@
 //! mmflags-checker: the `check` binary's library: spec loading, the
-//! exhaustive engine, verdicts, traces, JSON and reports. The only crate
-//! that prints; the model crate knows nothing of files or terminals.
+//! exhaustive engine, verdicts, traces, JSON, reports, the HTML trace
+//! viewer and the explorer's front. The only crate that prints or serves;
+//! the model crate knows nothing of files, terminals or HTTP.
 
 pub mod diff;
 pub mod engine;
+pub mod explore;
 pub mod fuzz;
+pub mod html;
+pub mod http;
 pub mod input;
 pub mod json;
 pub mod limits;

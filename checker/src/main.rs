@@ -1,18 +1,17 @@
 //! `check`: load specs, explore them, gate the verdicts against `[expect]`,
-//! print traces, replay trace files, and write the reports.
+//! print traces, replay trace files, write the reports, and serve the
+//! explorer.
 //!
 //! Exit codes: 0 every verdict as expected; 1 a verdict differs; 2 bad
 //! input; 3 inconclusive (a limit outside the spec stopped a run).
 
 mod bench;
+mod cmd;
+mod conform;
 
 use clap::{Args, Parser, Subcommand};
-use mmflags_checker::limits::{self, Limits};
-use mmflags_checker::run::{self, RunConfig};
-use mmflags_checker::spec::{self, SpecError};
-use mmflags_checker::verdict::{SpecOutcome, Verdict};
-use mmflags_checker::{diff, json, render, replay, report};
-use std::path::{Path, PathBuf};
+use mmflags_checker::explore;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,7 +31,7 @@ struct Cli {
 }
 
 #[derive(Args)]
-struct CheckArgs {
+pub struct CheckArgs {
     /// Specs to check, by name (`linux-6.18`) or path; all of `specs/` if none.
     specs: Vec<String>,
     /// Print a JSON summary on stdout instead of the table.
@@ -43,7 +42,7 @@ struct CheckArgs {
 }
 
 #[derive(Args, Clone)]
-struct RunArgs {
+pub struct RunArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
@@ -72,6 +71,14 @@ enum Cmd {
     Trace {
         spec: String,
         property: String,
+        /// Also write the trace as a self-contained HTML page that steps
+        /// through it (open it from disk; no server needed).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Print the trace as a standalone C program (kselftest style) that
+        /// makes its calls on a kernel and checks the expected observations.
+        #[arg(long)]
+        emit_c: bool,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -90,6 +97,18 @@ enum Cmd {
         #[arg(long, default_value_t = 2_000_000)]
         max_pairs: usize,
     },
+    /// Serve stateright's explorer over a spec's model, with a picture of
+    /// processes, VMAs and flags; deep links in reports open here.
+    Explore {
+        spec: String,
+        /// Where to listen (port 0 picks a free port). The explorer has no
+        /// authentication: keep it on loopback.
+        #[arg(long, default_value = explore::DEFAULT_ADDR)]
+        addr: String,
+        /// "Run to completion" stops after this many states.
+        #[arg(long, default_value_t = 1_000_000)]
+        max_states: usize,
+    },
     /// Regenerate `reports/`, or with --check fail if it is stale.
     Reports {
         #[arg(long)]
@@ -98,286 +117,9 @@ enum Cmd {
     /// Explore one spec at the given bounds and print counts, time, rate
     /// and peak memory (for bench/run; verdicts are not gated).
     Bench(bench::BenchArgs),
-}
-
-fn config(r: &RunArgs, interrupt: Arc<AtomicBool>) -> Result<RunConfig, String> {
-    let timeout = limits::timeout_arg(r.timeout)?;
-    let max_memory = limits::max_memory_arg(r.max_memory)?;
-    Ok(RunConfig {
-        threads: limits::threads_arg(r.threads, RunConfig::default_threads())?,
-        symmetry: !r.no_symmetry,
-        limits: Limits { max_depth: r.max_depth, max_states: r.max_states, timeout, max_memory },
-        interrupt,
-        progress: true,
-    })
-}
-
-fn bad_input(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {e}");
-    ExitCode::from(2)
-}
-
-fn load_all(args: &[String]) -> Result<Vec<spec::Spec>, SpecError> {
-    let files: Vec<PathBuf> = if args.is_empty() {
-        run::all_specs()
-    } else {
-        args.iter().map(|a| run::resolve(a)).collect::<Result<_, _>>()?
-    };
-    if files.is_empty() {
-        return Err(SpecError { file: run::specs_dir(), line: 1, col: 1, msg: "no spec files found".into() });
-    }
-    files.iter().map(|f| spec::load(f)).collect()
-}
-
-fn exit_code(outcomes: &[SpecOutcome]) -> ExitCode {
-    if outcomes.iter().any(|o| o.any_wrong()) {
-        ExitCode::from(1)
-    } else if outcomes.iter().any(|o| !o.complete || !o.all_as_expected()) {
-        ExitCode::from(3)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-fn print_table(outcomes: &[SpecOutcome]) {
-    for o in outcomes {
-        let how = if o.complete {
-            "complete".to_string()
-        } else {
-            format!("INCONCLUSIVE ({})", o.stopped.map(|s| s.to_string()).unwrap_or_default())
-        };
-        println!(
-            "{}: {} unique states, {} total, depth {}, {:.1}s, {:.0} unique states/s — {how}",
-            o.spec.name,
-            o.unique,
-            o.generated,
-            o.max_depth,
-            o.elapsed.as_secs_f64(),
-            o.states_per_second()
-        );
-        for p in &o.properties {
-            let mut got = match &p.trace {
-                Some(t) if p.verdict.has_trace() => {
-                    format!("{} {} in {} steps", p.verdict.symbol(), p.verdict, t.steps.len())
-                }
-                _ => format!("{} {}", p.verdict.symbol(), p.verdict),
-            };
-            if p.vacuous() {
-                got.push_str(" (vacuous)");
-            }
-            let mark = if p.as_expected() {
-                String::new()
-            } else if p.verdict == p.expected {
-                "   <-- run inconclusive: [expect] not met".to_string()
-            } else {
-                format!("   <-- expected {}", p.expected)
-            };
-            println!("  {:<16} {:<34} {got:<28} states={}{mark}", o.spec.name, p.def.name, o.unique);
-            for q in p.unreached().filter(|_| p.vacuous()) {
-                println!(
-                    "  {:<16}   vacuous: never reached: {} (`{}`)",
-                    o.spec.name, q.def.meaning, q.def.name
-                );
-            }
-        }
-        let never: Vec<&str> = o.never_fired().collect();
-        if !never.is_empty() && o.complete {
-            println!(
-                "  {:<16} {} of {} calls never fired: {}",
-                o.spec.name,
-                never.len(),
-                o.coverage.len(),
-                never.join(", ")
-            );
-        }
-    }
-    let count = |f: &dyn Fn(&mmflags_checker::verdict::PropertyOutcome) -> bool| -> usize {
-        outcomes.iter().map(|o| o.properties.iter().filter(|p| f(p)).count()).sum()
-    };
-    let total = count(&|_| true);
-    let wrong = count(&|p| p.contradicts_expect());
-    let unmet = count(&|p| !p.as_expected() && !p.contradicts_expect());
-    let vacuous = count(&|p| p.vacuous());
-    let mut verdict = Vec::new();
-    if wrong == 0 && unmet == 0 {
-        verdict.push("all as expected".to_string());
-    }
-    if wrong > 0 {
-        verdict.push(format!("{wrong} NOT as expected"));
-    }
-    if unmet > 0 {
-        verdict.push(format!("{unmet} not met: run inconclusive"));
-    }
-    if vacuous > 0 {
-        verdict.push(format!("{vacuous} hold vacuously"));
-    }
-    println!("{} specs, {total} properties: {}", outcomes.len(), verdict.join("; "));
-}
-
-fn cmd_check(a: &CheckArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
-    let cfg = match config(&a.run, interrupt) {
-        Ok(c) => c,
-        Err(e) => return bad_input(e),
-    };
-    let specs = match load_all(&a.specs) {
-        Ok(s) => s,
-        Err(e) => return bad_input(e),
-    };
-    // After Ctrl-C each remaining spec stops at once (inconclusive, reason
-    // "interrupted"), so every spec asked for is listed.
-    let outcomes: Vec<SpecOutcome> = specs.into_iter().map(|s| run::run_spec(s, &cfg)).collect();
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&json::summary(&outcomes)).expect("JSON"));
-    } else {
-        print_table(&outcomes);
-    }
-    exit_code(&outcomes)
-}
-
-fn cmd_trace(spec_arg: &str, property: &str, r: &RunArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
-    let cfg = match config(r, interrupt) {
-        Ok(c) => c,
-        Err(e) => return bad_input(e),
-    };
-    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
-        Ok(s) => s,
-        Err(e) => return bad_input(e),
-    };
-    let Some(&(_, expected)) = spec.expect.iter().find(|(p, _)| p.name == property) else {
-        let names: Vec<&str> = spec.expect.iter().map(|(p, _)| p.name).collect();
-        let hint = mmflags_model::suggest::did_you_mean(property, names.iter().copied())
-            .map(|s| format!("did you mean `{s}`? "))
-            .unwrap_or_default();
-        return bad_input(format!(
-            "{}: spec `{}` does not check `{property}`; {hint}it checks: {}",
-            spec.file.display(),
-            spec.name,
-            names.join(", ")
-        ));
-    };
-    let vmas = spec.bounds.vmas;
-    let o = run::run_spec(spec, &cfg);
-    let p = o.properties.iter().find(|p| p.def.name == property).expect("checked above");
-    println!("# {} / {}: {} ({}), expected {expected}", o.spec.name, p.def.name, p.verdict, p.def.meaning);
-    match (&p.trace, p.verdict) {
-        (Some(t), v) if v.has_trace() => {
-            println!(
-                "# shortest {}: {} steps",
-                if v == Verdict::Violated { "counterexample" } else { "witness" },
-                t.steps.len()
-            );
-            print!("{}", render::trace_text(t, vmas, true));
-        }
-        _ => println!("# no trace: {} within the bounds ({} unique states)", p.verdict, o.unique),
-    }
-    if let Some(stop) = o.stopped {
-        println!("# inconclusive: {stop}");
-    }
-    for q in p.unreached().filter(|_| p.vacuous()) {
-        println!("# holds vacuously: never reached: {} (`{}`)", q.def.meaning, q.def.name);
-    }
-    if !o.complete {
-        ExitCode::from(3)
-    } else if p.as_expected() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-fn cmd_replay(spec_arg: &str, file: &Path) -> ExitCode {
-    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
-        Ok(s) => s,
-        Err(e) => return bad_input(e),
-    };
-    match replay::replay_file(&spec, file) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(replay::Failure::BadInput(e)) => bad_input(e),
-        Err(replay::Failure::Mismatch(text, e)) => {
-            print!("{text}");
-            eprintln!("error: {}:{e}", file.display());
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
-    let cfg = RunConfig {
-        threads: RunConfig::default_threads(),
-        symmetry: true,
-        limits: Limits { max_memory: limits::default_max_memory(), ..Limits::default() },
-        interrupt,
-        progress: true,
-    };
-    let specs = match load_all(&[]) {
-        Ok(s) => s,
-        Err(e) => return bad_input(e),
-    };
-    let outcomes: Vec<SpecOutcome> = specs.into_iter().map(|s| run::run_spec(s, &cfg)).collect();
-    if outcomes.iter().any(|o| !o.complete) {
-        eprintln!("error: a run was inconclusive; reports are only written from complete runs");
-        return ExitCode::from(3);
-    }
-    let dir = run::specs_dir().join("..").join("reports");
-    let mut files = vec![(dir.join("README.md"), report::index(&outcomes))];
-    files.extend(outcomes.iter().map(|o| (dir.join(format!("{}.md", o.spec.name)), report::spec_page(o))));
-    if check {
-        let stale: Vec<String> = files
-            .iter()
-            .filter(|(p, text)| std::fs::read_to_string(p).ok().as_deref() != Some(text.as_str()))
-            .map(|(p, _)| p.display().to_string())
-            .collect();
-        if stale.is_empty() {
-            println!("reports are up to date ({} files)", files.len());
-            return ExitCode::SUCCESS;
-        }
-        eprintln!("error: stale reports: {}\nrun `cargo run --release --bin check -- reports` and commit the result", stale.join(", "));
-        return ExitCode::from(1);
-    }
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        return bad_input(format!("{}: {e}", dir.display()));
-    }
-    for (p, text) in &files {
-        if let Err(e) = std::fs::write(p, text) {
-            return bad_input(format!("{}: {e}", p.display()));
-        }
-    }
-    println!("wrote {} files to {}", files.len(), dir.display());
-    exit_code(&outcomes)
-}
-
-fn cmd_diff(a: &str, b: &str, depth: usize, max_pairs: usize) -> ExitCode {
-    let load = |s: &str| run::resolve(s).and_then(|f| spec::load(&f));
-    let (a, b) = match (load(a), load(b)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return bad_input(e),
-    };
-    if !a.bounds.sysfs.iter().any(|m| b.bounds.sysfs.contains(m)) {
-        return bad_input(format!("{} and {} share no sysfs mode to compare under", a.name, b.name));
-    }
-    let d = diff::diff(&a, &b, depth, max_pairs);
-    println!(
-        "# {} vs {}: {} kinds of difference within {} processes x {} VMAs, {} steps ({} pairs of states{})",
-        a.name,
-        b.name,
-        d.divergences.len(),
-        a.bounds.processes,
-        a.bounds.vmas,
-        d.depth,
-        d.pairs,
-        if d.complete { "" } else { "; stopped by --max-pairs, so not every difference may be listed" }
-    );
-    for dv in &d.divergences {
-        println!("\n{}", diff::render(dv, &a.name, &b.name));
-    }
-    if d.complete {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
-    }
+    /// Run model traces (or trace files) on this kernel and compare every
+    /// step and observation with the model.
+    Conform(conform::ConformArgs),
 }
 
 fn main() -> ExitCode {
@@ -389,7 +131,8 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let interrupt = Arc::new(AtomicBool::new(false));
-    {
+    // The explorer serves until killed; the others finish what they explored.
+    if !matches!(cli.cmd, Some(Cmd::Explore { .. })) {
         let flag = interrupt.clone();
         // A second Ctrl-C kills the process outright.
         let _ = ctrlc::set_handler(move || {
@@ -400,11 +143,17 @@ fn main() -> ExitCode {
         });
     }
     match &cli.cmd {
-        None => cmd_check(&cli.check, interrupt),
-        Some(Cmd::Trace { spec, property, run }) => cmd_trace(spec, property, run, interrupt),
-        Some(Cmd::Replay { spec, file }) => cmd_replay(spec, file),
-        Some(Cmd::Reports { check }) => cmd_reports(*check, interrupt),
-        Some(Cmd::Diff { spec_a, spec_b, depth, max_pairs }) => cmd_diff(spec_a, spec_b, *depth, *max_pairs),
+        None => cmd::check::cmd_check(&cli.check, interrupt),
+        Some(Cmd::Trace { spec, property, html, emit_c, run }) => {
+            cmd::trace::cmd_trace(spec, property, html.as_deref(), *emit_c, run, interrupt)
+        }
+        Some(Cmd::Explore { spec, addr, max_states }) => cmd::explore::cmd_explore(spec, addr, *max_states),
+        Some(Cmd::Replay { spec, file }) => cmd::trace::cmd_replay(spec, file),
+        Some(Cmd::Reports { check }) => cmd::reports::cmd_reports(*check, interrupt),
+        Some(Cmd::Diff { spec_a, spec_b, depth, max_pairs }) => {
+            cmd::compare::cmd_diff(spec_a, spec_b, *depth, *max_pairs)
+        }
         Some(Cmd::Bench(args)) => bench::cmd_bench(args, interrupt),
+        Some(Cmd::Conform(a)) => conform::run(a, interrupt),
     }
 }

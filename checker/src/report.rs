@@ -1,11 +1,17 @@
-//! `reports/`: the variants × properties matrix and one page per spec.
-//! Nothing that varies between runs (timings, thread counts, memory) goes
-//! in, so `check reports --check` can compare byte for byte. A `holds` whose
-//! premise was never reached is marked vacuous wherever it appears.
+//! `reports/`: the variants × properties matrix and one page per spec,
+//! and beside each page a folder with, for every counterexample and
+//! witness, the SVG of its last state (embedded in the page, so GitHub
+//! shows a picture) and the self-contained HTML viewer that steps through
+//! it. Nothing that varies between runs (timings, thread counts, memory)
+//! goes in, so `check reports --check` can compare byte for byte. A `holds`
+//! whose premise was never reached is marked vacuous wherever it appears.
 
+use crate::explore;
+use crate::html::trace_page;
 use crate::render::trace_text;
 use crate::verdict::{PropertyOutcome, SpecOutcome, Verdict};
 use mmflags_model::properties::CATALOGUE;
+use mmflags_model::svg;
 use std::fmt::Write;
 
 fn cell(p: &PropertyOutcome) -> String {
@@ -125,7 +131,9 @@ fn reviews(outcomes: &[SpecOutcome]) -> String {
         let mut shared = Vec::new();
         for p in o.properties.iter().filter(|p| p.verdict != Verdict::Inconclusive) {
             if is_good(p.verdict) {
-                if HEADLINE.contains(&p.def.name) {
+                // A kept promise is news only where something was promised.
+                let promised = o.spec.semantics.intent.promises_anything();
+                if HEADLINE.contains(&p.def.name) && (p.def.name != "default_kept_as_promised" || promised) {
                     if p.vacuous() {
                         good.push(format!(
                             "{} — vacuously: the case is never reached ({})",
@@ -282,13 +290,51 @@ pub fn spec_page(o: &SpecOutcome) -> String {
             "Save one as `t.trace` and run `cargo run --release --bin check -- replay {} t.trace`.\n",
             spec.name
         );
+        let sys = spec.system();
         for p in found {
             let Some(t) = &p.trace else { continue };
             let kind = if p.verdict == Verdict::Violated { "counterexample" } else { "witness" };
             let _ = writeln!(s, "### {}\n", p.def.name);
             let _ = writeln!(s, "{} — {kind}, {} steps.\n", p.def.meaning, t.steps.len());
             let _ = writeln!(s, "```\n{}```\n", trace_text(t, spec.bounds.vmas, false));
+            let asset = asset_path(&spec.name, p.def.name, "");
+            let _ = writeln!(s, "![the state after the last step of the {kind}]({asset}svg)\n");
+            let _ = writeln!(
+                s,
+                "- step through it: [{asset}html]({asset}html), a self-contained page \
+                 (open it from a clone; it needs no server)"
+            );
+            if let Some(url) = explore::link(&sys, t, explore::DEFAULT_ADDR) {
+                let _ = writeln!(
+                    s,
+                    "- open it in the explorer: start `{}`, then open <{url}>",
+                    explore::command(&spec.name)
+                );
+            }
+            s.push('\n');
         }
     }
     s
+}
+
+/// Where a trace's picture and viewer live, relative to `reports/`:
+/// `<spec>/<property>.` + `ext`.
+fn asset_path(spec: &str, property: &str, ext: &str) -> String {
+    format!("{spec}/{property}.{ext}")
+}
+
+/// The files beside `reports/<spec>.md`, relative to `reports/`: for each
+/// counterexample or witness, the SVG of its last state and its viewer.
+pub fn trace_files(o: &SpecOutcome) -> Vec<(String, String)> {
+    let sys = o.spec.system();
+    let mut out = Vec::new();
+    for p in o.properties.iter().filter(|p| p.verdict.has_trace()) {
+        let Some(t) = &p.trace else { continue };
+        out.push((asset_path(&o.spec.name, p.def.name, "svg"), svg::render(&sys, t) + "\n"));
+        out.push((
+            asset_path(&o.spec.name, p.def.name, "html"),
+            trace_page(&o.spec, &o.spec.name, p.def, p.verdict, t),
+        ));
+    }
+    out
 }

@@ -155,11 +155,11 @@ impl SpecOutcome {
             let i = sys.properties.iter().position(|p| p.name == def.name)?;
             let found = x.discoveries[i];
             let verdict = Verdict::decide(def.kind, found.is_some(), x.complete);
-            let trace = found.and_then(|id| {
-                let chain = x.chain(id);
+            let trace = found.and_then(|d| {
+                let chain = x.chain(d.id);
                 let hit = |s: &mmflags_model::State| (def.condition)(sys, s) == (def.kind == Kind::Sometimes);
                 crate::witness::least_shortest(sys, chain.len() - 1, hit, stop)
-                    .or_else(|| sys.concretize(&chain, x.symmetry, &x.projections))
+                    .or_else(|| sys.concretize(&chain, x.symmetry, &x.projections, d.sysfs))
             });
             Some((verdict, trace))
         };

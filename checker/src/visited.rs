@@ -50,6 +50,31 @@ impl Visited {
         let _ = h;
     }
 
+    /// Hints the CPU to fetch the stored key the first slot tagged `h`
+    /// points at (the slot itself should already be cached).
+    #[inline]
+    pub fn prefetch_key(&self, keys: &[Key], h: u32) {
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(h);
+        for _ in 0..4 {
+            let e = self.slots[i];
+            if e == 0 {
+                return;
+            }
+            if (e >> 32) as u32 == h {
+                let p = keys.as_ptr().wrapping_add((e as u32 - 1) as usize);
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: a prefetch never faults, whatever the address.
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
+                };
+                let _ = p;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /// Is `k` (with hash `h`) among `keys`?
     pub fn contains(&self, keys: &[Key], h: u32, k: &Key) -> bool {
         let mask = self.slots.len() - 1;

@@ -22,36 +22,38 @@
 //! shortest path, so no level information is needed.
 
 use mmflags_model::key::Key;
-use mmflags_model::{Action, Ret, State, System, Walk};
+use mmflags_model::{Action, Ret, State, Sysfs, System, Walk};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 struct Search<'a, F> {
     sys: &'a System,
-    hit: F,
+    /// The sysfs mode under which a state at the end of a path is a target, if any.
+    target: F,
     dead: HashSet<(Key, usize)>,
     path: Vec<(Action, Ret, State)>,
     stop: &'a AtomicBool,
 }
 
-impl<F: Fn(&State) -> bool> Search<'_, F> {
+impl<F: Fn(&State) -> Option<Sysfs>> Search<'_, F> {
     /// Classes for the memo: what the checked properties read, up to the
     /// renamings the alphabet permits (whether or not the run used them).
     fn key(&self, s: &State) -> Key {
         self.sys.key(s, &self.sys.projection, self.sys.symmetry)
     }
 
-    /// Extends `path` from `s` by exactly `left` steps to a target.
-    fn go(&mut self, s: &State, left: usize) -> Option<bool> {
+    /// Extends `path` from `s` by exactly `left` steps to a target; the
+    /// mode it is a target under.
+    fn go(&mut self, s: &State, left: usize) -> Option<Option<Sysfs>> {
         if left == 0 {
-            return Some((self.hit)(s));
+            return Some((self.target)(s));
         }
         if self.stop.load(Ordering::Relaxed) {
             return None;
         }
         let k = self.key(s);
         if self.dead.contains(&(k, left)) {
-            return Some(false);
+            return Some(None);
         }
         let mut actions = Vec::new();
         self.sys.for_each_action(s, |_, a| actions.push(a));
@@ -62,13 +64,13 @@ impl<F: Fn(&State) -> bool> Search<'_, F> {
                 continue;
             }
             self.path.push((a, r, t));
-            if self.go(&t, left - 1)? {
-                return Some(true);
+            if let Some(m) = self.go(&t, left - 1)? {
+                return Some(Some(m));
             }
             self.path.pop();
         }
         self.dead.insert((k, left));
-        Some(false)
+        Some(None)
     }
 }
 
@@ -76,17 +78,47 @@ impl<F: Fn(&State) -> bool> Search<'_, F> {
 /// to a state where `hit` holds, where `depth` is the least depth at which
 /// one exists (as the breadth-first search found it). `None` if there is
 /// none of that length, or if `stop` was set before it was found.
+///
+/// The order is the search's: when stored states keep the sysfs mode, each
+/// mode's initial state comes first in `[bounds] sysfs` order; when they do
+/// not (no transition reads the mode), one state stands for every mode, and
+/// the least path is taken under the first mode it reaches a target in.
 pub fn least_shortest(
     sys: &System,
     depth: usize,
     hit: impl Fn(&State) -> bool,
     stop: &AtomicBool,
 ) -> Option<Walk> {
-    let mut search = Search { sys, hit, dead: HashSet::new(), path: Vec::with_capacity(depth), stop };
-    for init in stateright::Model::init_states(sys) {
-        if search.go(&init, depth)? {
-            return Some(Walk { init, steps: search.path });
+    let modes = &sys.bounds.sysfs;
+    let found = |target: &dyn Fn(&State) -> Option<Sysfs>, init: State| {
+        let mut search = Search { sys, target, dead: HashSet::new(), path: Vec::with_capacity(depth), stop };
+        search.go(&init, depth).map(|m| m.map(|m| (m, search.path)))
+    };
+    if sys.projection.sysfs {
+        for &m in modes {
+            let own = |s: &State| hit(s).then_some(s.sysfs);
+            if let Some((_, path)) = found(&own, State::init(m))? {
+                return Some(Walk { init: State::init(m), steps: path });
+            }
         }
+        return None;
     }
-    None
+    let any = |s: &State| {
+        modes.iter().copied().find(|&m| {
+            let mut t = *s;
+            t.sysfs = m;
+            hit(&t)
+        })
+    };
+    let (m, path) = found(&any, State::init(*modes.first()?))??;
+    // The same calls from the initial state under the mode that decides.
+    let init = State::init(m);
+    let mut cur = init;
+    let mut steps = Vec::with_capacity(path.len());
+    for (a, _, _) in path {
+        let (r, t) = sys.step(&cur, &a).ok()?;
+        steps.push((a, r, t));
+        cur = t;
+    }
+    Some(Walk { init, steps })
 }

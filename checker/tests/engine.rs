@@ -135,7 +135,7 @@ fn a_truncated_run_never_holds() {
 #[test]
 fn pinned_state_counts() {
     let cases =
-        [((1, 1, None), 783usize), ((2, 1, None), 96648), ((2, 2, Some(4)), 7998), ((3, 2, Some(3)), 1389)];
+        [((1, 1, None), 191usize), ((2, 1, None), 14456), ((2, 2, Some(4)), 1678), ((3, 2, Some(3)), 360)];
     let mut got = Vec::new();
     for ((p, v, d), _) in cases {
         let calls = if d.is_none() { THP_AND_REMOTE } else { &[][..] };

@@ -29,6 +29,10 @@ impl Ghost {
     pub const PRCTL_BY_UNPRIV: Ghost = Ghost(1 << 10);
     /// ... by a caller without no_new_privs.
     pub const PRCTL_WITHOUT_NNP: Ghost = Ghost(1 << 11);
+    /// A prctl control in force that raises THP (`MMF_THP_ALWAYS`) was set
+    /// by a caller without CAP_SYS_ADMIN. (Kept apart from `PRCTL_BY_UNPRIV`
+    /// so that a spec with no raising control carries no such history.)
+    pub const PRCTL_RAISING_BY_UNPRIV: Ghost = Ghost(1 << 12);
     /// Set by a secure exec that started the image with a THP-raising default
     /// an unprivileged caller had set.
     pub const SECURE_EXEC_RAISED: Ghost = Ghost(1 << 4);
@@ -48,10 +52,11 @@ impl Ghost {
     /// Who set the `def_flags` default.
     pub const DEFAULT_ORIGIN: Ghost = Ghost(Self::DEFAULT_BY_UNPRIV.0 | Self::DEFAULT_WITHOUT_NNP.0);
     /// Who set the prctl THP controls.
-    pub const PRCTL_ORIGIN: Ghost = Ghost(Self::PRCTL_BY_UNPRIV.0 | Self::PRCTL_WITHOUT_NNP.0);
+    pub const PRCTL_ORIGIN: Ghost =
+        Ghost(Self::PRCTL_BY_UNPRIV.0 | Self::PRCTL_WITHOUT_NNP.0 | Self::PRCTL_RAISING_BY_UNPRIV.0);
     pub const ORIGIN: Ghost = Ghost(Self::DEFAULT_ORIGIN.0 | Self::PRCTL_ORIGIN.0);
 
-    const NAMES: [(Ghost, &'static str); 12] = [
+    const NAMES: [(Ghost, &'static str); 13] = [
         (Self::EXEC_FRESH, "exec-fresh"),
         (Self::CALLED_MLOCKALL, "called-mlockall"),
         (Self::DEFAULT_BY_UNPRIV, "default-by-unpriv"),
@@ -64,6 +69,7 @@ impl Ghost {
         (Self::DEFAULT_HG_BY_PRCTL, "default-hg-by-prctl"),
         (Self::PRCTL_BY_UNPRIV, "prctl-by-unpriv"),
         (Self::PRCTL_WITHOUT_NNP, "prctl-without-nnp"),
+        (Self::PRCTL_RAISING_BY_UNPRIV, "prctl-raising-by-unpriv"),
     ];
 
     pub const fn contains(self, g: Ghost) -> bool {

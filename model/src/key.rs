@@ -51,13 +51,35 @@ pub struct Projection {
     pub image: bool,
     /// MMF_DUMPABLE is read only by `mm_access` for a remote target.
     pub dumpable: bool,
+    /// The sysfs THP mode is read only by THP eligibility, i.e. by
+    /// properties and observations, never by a transition: without it one
+    /// stored state stands for the same state under every mode, and the
+    /// checker evaluates properties under each mode the spec lists.
+    pub sysfs: bool,
+    /// The VMA (and `def_flags`) bits kept. VM_WIPEONFORK only zeroes page
+    /// contents, and VM_LOCKONFAULT never appears without VM_LOCKED: no
+    /// transition or property tells them apart, so checking drops them
+    /// (`UNREAD_VM_FLAGS`); a test flips them in reachable states to prove it.
+    pub vm_flags: VmFlags,
 }
 
+/// VMA flags nothing in the model reads (see `Projection::vm_flags`).
+pub const UNREAD_VM_FLAGS: VmFlags = VmFlags(VmFlags::VM_WIPEONFORK.0 | VmFlags::VM_LOCKONFAULT.0);
+
 impl Projection {
-    pub const ALL: Projection = Projection { ghosts: GhostMask::ALL, image: true, dumpable: true };
+    pub const ALL: Projection = Projection {
+        ghosts: GhostMask::ALL,
+        image: true,
+        dumpable: true,
+        sysfs: true,
+        vm_flags: VmFlags::ALL,
+    };
 
     fn word_mask(&self) -> u64 {
         let mut m = !0u64;
+        if !self.sysfs {
+            m &= !(3 << SYSFS_SHIFT);
+        }
         if !self.image {
             m &= !(IMAGE | SECURE);
         }
@@ -65,9 +87,12 @@ impl Projection {
             m &= !((MmfFlags::MMF_DUMPABLE.0 as u64) << MMF_SHIFT);
         }
         let vma_ghost = (self.ghosts.vma.0 as u64) & 3;
+        let dropped = (VmFlags::ALL.0 & !self.vm_flags.0) as u64;
+        m &= !(dropped << DEF_SHIFT);
         for v in 0..MAX_VMAS as u32 {
             let shift = VMA_SHIFT + VMA_BITS * v + VMA_GHOST_SHIFT;
             m &= !(3 << shift) | (vma_ghost << shift);
+            m &= !(dropped << (VMA_SHIFT + VMA_BITS * v + 1));
         }
         m
     }
@@ -236,7 +261,13 @@ mod tests {
         p.image = Image::SetuidRoot;
         p.secure_exec = true;
         p.ghost = Ghost::EXEC_FRESH;
-        let none = Projection { ghosts: GhostMask::NONE, image: false, dumpable: false };
+        let none = Projection {
+            ghosts: GhostMask::NONE,
+            image: false,
+            dumpable: false,
+            sysfs: true,
+            vm_flags: VmFlags::ALL,
+        };
         let k = canonical_key(&s, &none, Symmetry::NONE, 3, 2);
         let u = unpack(&k);
         let q = u.procs[0].unwrap();

@@ -20,6 +20,7 @@ pub mod replay;
 pub mod semantics;
 pub mod state;
 pub mod suggest;
+pub mod svg;
 pub mod symmetry;
 pub mod syscalls;
 pub mod thp;

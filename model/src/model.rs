@@ -4,6 +4,7 @@
 
 use crate::action::{Action, Call, Ret, Target};
 use crate::alphabet;
+use crate::diff::{describe, diff};
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask};
 use crate::key::{canonical_key, Key, Projection};
@@ -79,7 +80,8 @@ impl System {
                     | Call::Mctl { target: Target::Pid(_), .. }
             )
         });
-        let projection = Projection { ghosts, image: false, dumpable: remote };
+        let vm_flags = VmFlags::ALL.difference(crate::key::UNREAD_VM_FLAGS);
+        let projection = Projection { ghosts, image: false, dumpable: remote, sysfs: false, vm_flags };
         let symmetry = Symmetry {
             procs: alphabet::symmetric_procs(&alphabet, bounds.processes),
             vmas: alphabet::symmetric_vmas(&alphabet, bounds.vmas),
@@ -122,6 +124,9 @@ impl System {
             }
             if !p.mm.flags.intersects(MmfFlags::PRCTL_THP) {
                 p.ghost = p.ghost.difference(Ghost::PRCTL_ORIGIN);
+            }
+            if !p.mm.flags.intersects(MmfFlags::THP_RAISING) {
+                p.ghost.set(Ghost::PRCTL_RAISING_BY_UNPRIV, false);
             }
             if !p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) {
                 p.ghost.set(Ghost::DEFAULT_HG_BY_PRCTL, false);
@@ -174,10 +179,20 @@ impl System {
     /// Rebuilds concrete, replayable steps from a chain of stored keys
     /// (`chain[d]` at depth `d`, stored under `projs[d]`): at each step, the
     /// first action in `actions` order whose successor has the next key.
-    pub fn concretize(&self, chain: &[Key], sym: Symmetry, projs: &[Projection]) -> Option<Walk> {
+    /// `sysfs` picks the initial state when the keys do not record the mode.
+    pub fn concretize(
+        &self,
+        chain: &[Key],
+        sym: Symmetry,
+        projs: &[Projection],
+        sysfs: Sysfs,
+    ) -> Option<Walk> {
         let proj = |d: usize| projs.get(d).or(projs.last()).copied().unwrap_or(self.projection);
         let first = chain.first()?;
-        let init = self.init_states().into_iter().find(|s| self.key(s, &proj(0), sym) == *first)?;
+        let init = State::init(sysfs);
+        if self.key(&init, &proj(0), sym) != *first {
+            return None;
+        }
         let mut cur = init;
         let mut steps = Vec::with_capacity(chain.len().saturating_sub(1));
         for (d, want) in chain.iter().enumerate().skip(1) {
@@ -223,9 +238,38 @@ impl Model for System {
         action.to_string()
     }
 
+    /// The explorer's text for a step: the call with its result, what it
+    /// changed and the state after it, in the words of the text traces.
     fn format_step(&self, last: &State, action: Action) -> Option<String> {
         let (ret, next) = self.step(last, &action).ok()?;
-        Some(format!("{action} = {ret}\n\n{next:?}"))
+        let mut changes = diff(last, &next, self.bounds.vmas);
+        if changes.is_empty() {
+            changes.push("nothing".to_string());
+        }
+        let indent = |lines: Vec<String>| -> String { lines.iter().map(|l| format!("  {l}\n")).collect() };
+        Some(format!(
+            "{action} = {ret}\n\nchanged:\n{}\nstate:\n{}",
+            indent(changes),
+            indent(describe(&next, self.bounds.vmas))
+        ))
+    }
+
+    /// The picture of the path's last state (see `svg.rs`). The path's steps
+    /// are replayed for their results; a step the model ignores is left out.
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        let states = path.into_vec();
+        let init = states.first()?.0;
+        let mut walk = Walk { init, steps: Vec::new() };
+        let mut cur = init;
+        for (_, action) in &states {
+            if let Some(a) = action {
+                if let Ok((r, next)) = self.step(&cur, a) {
+                    walk.steps.push((*a, r, next));
+                    cur = next;
+                }
+            }
+        }
+        Some(crate::svg::render(self, &walk))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

@@ -2,7 +2,7 @@
 //! ghost bits each reads, and the predicate. Predicates read the state (and
 //! the shared `thp` table); they never re-implement a transition rule.
 //!
-//! Each `always` property names its premises (`PREMISES`): `sometimes`
+//! Each `always` property has premises (`PREMISES_OF`, `PREMISES`): `sometimes`
 //! predicates for the case the property rules on (a secure exec by a
 //! non-root user, an opted-out VMA, a promised default, ...). A premise is a
 //! necessary condition of a violation — every path to a violating state
@@ -50,9 +50,6 @@ pub struct PropertyDef {
     pub ghosts: GhostMask,
     /// For `Always`: the invariant. For `Sometimes`: the state to reach.
     pub condition: fn(&System, &State) -> bool,
-    /// Names in `PREMISES` of what must be reachable for a `holds` to say
-    /// more than "the case never happens" (empty for `sometimes`).
-    pub premises: &'static [&'static str],
 }
 
 impl fmt::Debug for PropertyDef {
@@ -154,30 +151,30 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "can set VM_HUGEPAGE and VM_NOHUGEPAGE together",
         ghosts: ghosts(0, 0),
         condition: thp_flags_exclusive,
-        premises: &["hugepage_in_use", "nohugepage_in_use"],
     },
     PropertyDef {
         name: "unprivileged_exec_gains_nothing",
         kind: Kind::Always,
         meaning: "a secure exec never starts with a THP-raising default (VM_HUGEPAGE in def_flags, or a THP-raising MMF bit) that a process without CAP_SYS_ADMIN set",
-        good: "an unprivileged process cannot start a setuid program with a THP-raising default",
+        good: "stops an unprivileged process from starting a setuid program with a THP-raising default",
         bad: "lets an unprivileged process start a setuid program with a THP-raising default",
-        ghosts: ghosts(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_BY_UNPRIV.0 | Ghost::SECURE_EXEC_RAISED.0, 0),
+        ghosts: ghosts(
+            Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_RAISING_BY_UNPRIV.0 | Ghost::SECURE_EXEC_RAISED.0,
+            0,
+        ),
         condition: unprivileged_exec_gains_nothing,
-        premises: &["secure_exec_by_user", "unpriv_raising_setting"],
     },
     PropertyDef {
         name: "secure_exec_inherits_nothing",
         kind: Kind::Always,
         meaning: "no THP default that an unprivileged, non-NNP process set survives a secure exec (Jann Horn's rule; mainline's PR_SET_THP_DISABLE is a known exception)",
-        good: "nothing an unprivileged process sets survives a setuid exec",
+        good: "lets nothing an unprivileged process sets survive a setuid exec",
         bad: "lets a THP setting made by an unprivileged process survive a setuid exec",
         ghosts: ghosts(
             Ghost::ORIGIN.0 | Ghost::SECURE_EXEC_KEPT.0,
             0,
         ),
         condition: secure_exec_inherits_nothing,
-        premises: &["secure_exec_by_user", "unpriv_setting_without_nnp"],
     },
     PropertyDef {
         name: "mlock_not_inherited",
@@ -187,37 +184,33 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "passes mlock state to a child or an exec'd image",
         ghosts: ghosts(Ghost::CALLED_MLOCKALL.0, 0),
         condition: mlock_not_inherited,
-        premises: &["mlock_in_use"],
     },
     PropertyDef {
         name: "disable_dominates",
         kind: Kind::Always,
         meaning: "with THP completely disabled, no VMA of the mm is THP-eligible",
-        good: "PR_SET_THP_DISABLE still disables everything",
+        good: "keeps PR_SET_THP_DISABLE disabling everything",
         bad: "leaves a VMA THP-eligible under PR_SET_THP_DISABLE",
         ghosts: ghosts(0, 0),
         condition: disable_dominates,
-        premises: &["thp_disabled_with_vma"],
     },
     PropertyDef {
         name: "sysfs_never_means_never",
         kind: Kind::Always,
         meaning: "sysfs `never` means no VMA is THP-eligible",
-        good: "sysfs never still means never",
+        good: "keeps sysfs never meaning never",
         bad: "gives THP although sysfs says never",
         ghosts: ghosts(0, 0),
         condition: sysfs_never_means_never,
-        premises: &["sysfs_never_with_vma"],
     },
     PropertyDef {
         name: "prctl_only_reduces",
         kind: Kind::Always,
         meaning: "a prctl THP control never makes a VMA eligible that would not be without it",
-        good: "its prctl controls only reduce THP",
+        good: "only ever reduces THP with a prctl",
         bad: "has a prctl that raises THP eligibility",
         ghosts: ghosts(Ghost::DEFAULT_HG_BY_PRCTL.0, VmaGhost::RAISED_BY_PRCTL.0),
         condition: prctl_only_reduces,
-        premises: &["prctl_control_with_vma"],
     },
     PropertyDef {
         name: "explicit_optout_kept",
@@ -227,7 +220,6 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "overrides a program's own MADV_NOHUGEPAGE with a process-wide call",
         ghosts: ghosts(0, VmaGhost::OPTED_OUT.0),
         condition: explicit_optout_kept,
-        premises: &["vma_opted_out"],
     },
     PropertyDef {
         name: "default_kept_as_promised",
@@ -237,17 +229,15 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "breaks its own promise: the default is lost",
         ghosts: ghosts(Ghost::PROMISED.0, 0),
         condition: default_kept_as_promised,
-        premises: &["default_promised"],
     },
     PropertyDef {
         name: "failed_call_changes_no_default",
         kind: Kind::Always,
         meaning: "a process_madvise that returns an error leaves def_flags as it was",
-        good: "a failing call leaves the default alone",
+        good: "leaves the default alone when a call fails",
         bad: "changes the default in a call that fails",
         ghosts: ghosts(Ghost::FAILED_CALL_CHANGED_DEFAULT.0, 0),
         condition: failed_call_changes_no_default,
-        premises: &["thp_default_set"],
     },
     PropertyDef {
         name: "unmodified_program_gets_thp",
@@ -257,7 +247,6 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "misses the use case: a launcher cannot give an unmodified program THP under sysfs madvise",
         ghosts: ghosts(Ghost::EXEC_FRESH.0, 0),
         condition: unmodified_program_gets_thp,
-        premises: &[],
     },
 ];
 
@@ -290,7 +279,8 @@ fn secure_exec_by_user(_: &System, s: &State) -> bool {
 fn unpriv_raising_setting(_: &System, s: &State) -> bool {
     any_proc(s, |p| {
         (p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) && p.ghost.contains(Ghost::DEFAULT_BY_UNPRIV))
-            || (p.mm.flags.intersects(MmfFlags::THP_RAISING) && p.ghost.contains(Ghost::PRCTL_BY_UNPRIV))
+            || (p.mm.flags.intersects(MmfFlags::THP_RAISING)
+                && p.ghost.contains(Ghost::PRCTL_RAISING_BY_UNPRIV))
     })
 }
 
@@ -348,7 +338,6 @@ const fn premise(
         bad: "never reaches the case the property rules on",
         ghosts,
         condition,
-        premises: &[],
     }
 }
 
@@ -365,7 +354,7 @@ pub const PREMISES: &[PropertyDef] = &[
     premise(
         "unpriv_raising_setting",
         "a THP-raising setting (VM_HUGEPAGE in def_flags, or a THP-raising MMF bit) made by a caller without CAP_SYS_ADMIN is in force",
-        ghosts(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_BY_UNPRIV.0, 0),
+        ghosts(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_RAISING_BY_UNPRIV.0, 0),
         unpriv_raising_setting,
     ),
     premise(
@@ -408,20 +397,41 @@ pub const PREMISES: &[PropertyDef] = &[
     ),
 ];
 
+/// Each `always` property of the catalogue and the names of its premises:
+/// what must be reachable for a `holds` to say more than "the case never
+/// happens". (A table beside the catalogue, so `PropertyDef` keeps its shape.)
+pub const PREMISES_OF: &[(&str, &[&str])] = &[
+    ("thp_flags_exclusive", &["hugepage_in_use", "nohugepage_in_use"]),
+    ("unprivileged_exec_gains_nothing", &["secure_exec_by_user", "unpriv_raising_setting"]),
+    ("secure_exec_inherits_nothing", &["secure_exec_by_user", "unpriv_setting_without_nnp"]),
+    ("mlock_not_inherited", &["mlock_in_use"]),
+    ("disable_dominates", &["thp_disabled_with_vma"]),
+    ("sysfs_never_means_never", &["sysfs_never_with_vma"]),
+    ("prctl_only_reduces", &["prctl_control_with_vma"]),
+    ("explicit_optout_kept", &["vma_opted_out"]),
+    ("default_kept_as_promised", &["default_promised"]),
+    ("failed_call_changes_no_default", &["thp_default_set"]),
+];
+
 pub fn premise_by_name(name: &str) -> Option<&'static PropertyDef> {
     PREMISES.iter().find(|p| p.name == name)
 }
 
-/// The premises of `p`, in the order it names them.
-pub fn premises_of(p: &PropertyDef) -> impl Iterator<Item = &'static PropertyDef> + '_ {
-    p.premises.iter().filter_map(|n| premise_by_name(n))
+/// The names of `p`'s premises (none for a `sometimes` property).
+fn premise_names(p: &PropertyDef) -> &'static [&'static str] {
+    PREMISES_OF.iter().find(|(n, _)| *n == p.name).map_or(&[], |(_, q)| q)
+}
+
+/// The premises of `p`, in the order `PREMISES_OF` names them.
+pub fn premises_of(p: &PropertyDef) -> impl Iterator<Item = &'static PropertyDef> {
+    premise_names(p).iter().filter_map(|n| premise_by_name(n))
 }
 
 /// `props` followed by their premises (each once, in `PREMISES` order):
 /// what a run checks so it can tell a vacuous `holds` from a real one.
 pub fn with_premises(props: &[&'static PropertyDef]) -> Vec<&'static PropertyDef> {
     let mut out = props.to_vec();
-    out.extend(PREMISES.iter().filter(|q| props.iter().any(|p| p.premises.contains(&q.name))));
+    out.extend(PREMISES.iter().filter(|q| props.iter().any(|p| premise_names(p).contains(&q.name))));
     out
 }
 
@@ -435,11 +445,14 @@ mod tests {
 
     #[test]
     fn every_premise_named_exists_and_reads_only_what_its_property_reads() {
+        for (name, _) in PREMISES_OF {
+            assert!(by_name(name).is_some(), "PREMISES_OF names `{name}`, which is not in the catalogue");
+        }
         for p in CATALOGUE {
-            assert_eq!(premises_of(p).count(), p.premises.len(), "{}: unknown premise", p.name);
+            assert_eq!(premises_of(p).count(), premise_names(p).len(), "{}: unknown premise", p.name);
             assert_eq!(
                 p.kind == Kind::Always,
-                !p.premises.is_empty(),
+                premises_of(p).count() > 0,
                 "{}: premises are for `always`",
                 p.name
             );
@@ -450,7 +463,7 @@ mod tests {
                 assert_eq!(g.vma.0 & !h.vma.0, 0, "{} reads VMA ghosts {} does not", q.name, p.name);
             }
         }
-        let named: Vec<&str> = CATALOGUE.iter().flat_map(|p| p.premises.iter().copied()).collect();
+        let named: Vec<&str> = PREMISES_OF.iter().flat_map(|(_, q)| q.iter().copied()).collect();
         for q in PREMISES {
             assert!(named.contains(&q.name), "premise {} belongs to no property", q.name);
             assert!(by_name(q.name).is_none(), "{} is both a property and a premise", q.name);

@@ -42,10 +42,14 @@ impl Setter {
 }
 
 /// Provenance of a prctl THP control the target now has in force: remember
-/// an unprivileged setter and a setter without NNP (until none is in force).
-pub fn note_prctl_set(target: &mut Process, by: Setter) {
+/// an unprivileged setter and a setter without NNP (until none is in force);
+/// `raising`: the control raises THP.
+pub fn note_prctl_set(target: &mut Process, by: Setter, raising: bool) {
     if !by.cap_sys_admin {
         target.ghost.set(Ghost::PRCTL_BY_UNPRIV, true);
+        if raising {
+            target.ghost.set(Ghost::PRCTL_RAISING_BY_UNPRIV, true);
+        }
     }
     if !by.no_new_privs {
         target.ghost.set(Ghost::PRCTL_WITHOUT_NNP, true);

@@ -25,7 +25,7 @@ pub fn set_thp_disable(me: &mut Process, arg2: u32, flags: ThpDisableFlags) -> R
     me.mm.flags = old.difference(MmfFlags::MMF_DISABLE_THP_MASK).union(new);
     if !new.is_empty() {
         let by = Setter::of(me, true);
-        note_prctl_set(me, by);
+        note_prctl_set(me, by, false);
     }
     Ret::Val(0)
 }

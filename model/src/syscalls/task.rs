@@ -126,7 +126,8 @@ fn note_secure_exec(old: Ghost, mm: &Mm, ghost: &mut Ghost) {
     let prctl_raises = mm.flags.intersects(MmfFlags::THP_RAISING);
     let (d_unpriv, d_no_nnp) = (has(Ghost::DEFAULT_BY_UNPRIV), has(Ghost::DEFAULT_WITHOUT_NNP));
     let (p_unpriv, p_no_nnp) = (has(Ghost::PRCTL_BY_UNPRIV), has(Ghost::PRCTL_WITHOUT_NNP));
-    ghost.set(Ghost::SECURE_EXEC_RAISED, (default_raises && d_unpriv) || (prctl_raises && p_unpriv));
+    let p_raising_unpriv = has(Ghost::PRCTL_RAISING_BY_UNPRIV);
+    ghost.set(Ghost::SECURE_EXEC_RAISED, (default_raises && d_unpriv) || (prctl_raises && p_raising_unpriv));
     let kept = (default_any && d_unpriv && d_no_nnp) || (prctl_any && p_unpriv && p_no_nnp);
     ghost.set(Ghost::SECURE_EXEC_KEPT, kept);
 }

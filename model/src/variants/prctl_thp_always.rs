@@ -31,7 +31,7 @@ impl Variant for PrctlThpAlways {
                 if *arg2 != 0 {
                     me.mm.flags = me.mm.flags | MmfFlags::MMF_THP_ALWAYS;
                     let by = Setter::of(me, true);
-                    note_prctl_set(me, by);
+                    note_prctl_set(me, by, true);
                 } else {
                     me.mm.flags = me.mm.flags.difference(MmfFlags::MMF_THP_ALWAYS);
                 }

@@ -1,0 +1,105 @@
+//! `check [SPEC...]`: explore every spec and gate its verdicts against `[expect]`.
+
+use super::{bad_input, config, exit_code, load_all};
+use crate::CheckArgs;
+use mmflags_checker::json;
+use mmflags_checker::run;
+use mmflags_checker::verdict::{PropertyOutcome, SpecOutcome};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+pub fn print_table(outcomes: &[SpecOutcome]) {
+    for o in outcomes {
+        let how = if o.complete {
+            "complete".to_string()
+        } else {
+            format!("INCONCLUSIVE ({})", o.stopped.map(|s| s.to_string()).unwrap_or_default())
+        };
+        println!(
+            "{}: {} unique states, {} total, depth {}, {:.1}s, {:.0} unique states/s — {how}",
+            o.spec.name,
+            o.unique,
+            o.generated,
+            o.max_depth,
+            o.elapsed.as_secs_f64(),
+            o.states_per_second()
+        );
+        for p in &o.properties {
+            let mut got = match &p.trace {
+                Some(t) if p.verdict.has_trace() => {
+                    format!("{} {} in {} steps", p.verdict.symbol(), p.verdict, t.steps.len())
+                }
+                _ => format!("{} {}", p.verdict.symbol(), p.verdict),
+            };
+            if p.vacuous() {
+                got.push_str(" (vacuous)");
+            }
+            let mark = if p.as_expected() {
+                String::new()
+            } else if p.verdict == p.expected {
+                "   <-- run inconclusive: [expect] not met".to_string()
+            } else {
+                format!("   <-- expected {}", p.expected)
+            };
+            println!("  {:<16} {:<34} {got:<28} states={}{mark}", o.spec.name, p.def.name, o.unique);
+            for q in p.unreached().filter(|_| p.vacuous()) {
+                println!(
+                    "  {:<16}   vacuous: never reached: {} (`{}`)",
+                    o.spec.name, q.def.meaning, q.def.name
+                );
+            }
+        }
+        let never: Vec<&str> = o.never_fired().collect();
+        if !never.is_empty() && o.complete {
+            println!(
+                "  {:<16} {} of {} calls never fired: {}",
+                o.spec.name,
+                never.len(),
+                o.coverage.len(),
+                never.join(", ")
+            );
+        }
+    }
+    let count = |f: &dyn Fn(&PropertyOutcome) -> bool| -> usize {
+        outcomes.iter().map(|o| o.properties.iter().filter(|p| f(p)).count()).sum()
+    };
+    let total = count(&|_| true);
+    let wrong = count(&|p| p.contradicts_expect());
+    let unmet = count(&|p| !p.as_expected() && !p.contradicts_expect());
+    let vacuous = count(&|p| p.vacuous());
+    let mut verdict = Vec::new();
+    if wrong == 0 && unmet == 0 {
+        verdict.push("all as expected".to_string());
+    }
+    if wrong > 0 {
+        verdict.push(format!("{wrong} NOT as expected"));
+    }
+    if unmet > 0 {
+        verdict.push(format!("{unmet} not met: run inconclusive"));
+    }
+    if vacuous > 0 {
+        verdict.push(format!("{vacuous} hold vacuously"));
+    }
+    println!("{} specs, {total} properties: {}", outcomes.len(), verdict.join("; "));
+}
+
+pub fn cmd_check(a: &CheckArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
+    let cfg = match config(&a.run, interrupt) {
+        Ok(c) => c,
+        Err(e) => return bad_input(e),
+    };
+    let specs = match load_all(&a.specs) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    // After Ctrl-C each remaining spec stops at once (inconclusive, reason
+    // "interrupted"), so every spec asked for is listed.
+    let outcomes: Vec<SpecOutcome> = specs.into_iter().map(|s| run::run_spec(s, &cfg)).collect();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&json::summary(&outcomes)).expect("JSON"));
+    } else {
+        print_table(&outcomes);
+    }
+    exit_code(&outcomes)
+}

@@ -1,0 +1,118 @@
+//! `check trace SPEC PROPERTY` and `check replay SPEC FILE`: one trace,
+//! found or given, with its states.
+
+use super::{bad_input, config};
+use crate::RunArgs;
+use mmflags_checker::run;
+use mmflags_checker::spec;
+use mmflags_checker::verdict::Verdict;
+use mmflags_checker::{explore, html, render, replay};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+pub fn cmd_trace(
+    spec_arg: &str,
+    property: &str,
+    html_file: Option<&Path>,
+    emit_c: bool,
+    r: &RunArgs,
+    interrupt: Arc<AtomicBool>,
+) -> ExitCode {
+    let cfg = match config(r, interrupt) {
+        Ok(c) => c,
+        Err(e) => return bad_input(e),
+    };
+    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    let Some(&(_, expected)) = spec.expect.iter().find(|(p, _)| p.name == property) else {
+        let names: Vec<&str> = spec.expect.iter().map(|(p, _)| p.name).collect();
+        let hint = mmflags_model::suggest::did_you_mean(property, names.iter().copied())
+            .map(|s| format!("did you mean `{s}`? "))
+            .unwrap_or_default();
+        return bad_input(format!(
+            "{}: spec `{}` does not check `{property}`; {hint}it checks: {}",
+            spec.file.display(),
+            spec.name,
+            names.join(", ")
+        ));
+    };
+    let vmas = spec.bounds.vmas;
+    let o = run::run_spec(spec, &cfg);
+    let p = o.properties.iter().find(|p| p.def.name == property).expect("checked above");
+    let title =
+        format!("{} / {}: {} ({}), expected {expected}", o.spec.name, p.def.name, p.verdict, p.def.meaning);
+    if emit_c {
+        // Only the C program on stdout, so it can go straight to a file.
+        match (&p.trace, p.verdict) {
+            (Some(t), v) if v.has_trace() => {
+                print!("{}", mmflags_conformance::emit_c::program(t, &o.spec.system(), &title))
+            }
+            _ => eprintln!("# {title}: no trace to emit"),
+        }
+    } else {
+        println!("# {title}");
+    }
+    match (&p.trace, p.verdict) {
+        _ if emit_c => {}
+        (Some(t), v) if v.has_trace() => {
+            println!(
+                "# shortest {}: {} steps",
+                if v == Verdict::Violated { "counterexample" } else { "witness" },
+                t.steps.len()
+            );
+            print!("{}", explore::comment(&o.spec.system(), t, spec_arg));
+            print!("{}", render::trace_text(t, vmas, true));
+            if let Some(file) = html_file {
+                let page = html::trace_page(&o.spec, spec_arg, p.def, p.verdict, t);
+                if let Err(e) = std::fs::write(file, page) {
+                    return bad_input(format!("{}: {e}", file.display()));
+                }
+                eprintln!("wrote {}", file.display());
+            }
+        }
+        _ => {
+            println!("# no trace: {} within the bounds ({} unique states)", p.verdict, o.unique);
+            if let Some(file) = html_file {
+                eprintln!("note: {} not written: there is no trace", file.display());
+            }
+        }
+    }
+    // With --emit-c stdout is the C program alone.
+    let note = |line: String| if emit_c { eprintln!("{line}") } else { println!("{line}") };
+    if let Some(stop) = o.stopped {
+        note(format!("# inconclusive: {stop}"));
+    }
+    for q in p.unreached().filter(|_| p.vacuous()) {
+        note(format!("# holds vacuously: never reached: {} (`{}`)", q.def.meaning, q.def.name));
+    }
+    if !o.complete {
+        ExitCode::from(3)
+    } else if p.as_expected() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+pub fn cmd_replay(spec_arg: &str, file: &Path) -> ExitCode {
+    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    match replay::replay_file(&spec, file) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(replay::Failure::BadInput(e)) => bad_input(e),
+        Err(replay::Failure::Mismatch(text, e)) => {
+            print!("{text}");
+            eprintln!("error: {}:{e}", file.display());
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! What the kernel tests share: the machine they need (root on a kernel
+//! the model describes), a runner over the agent binary cargo built, and
+//! the mainline model at the spec's bounds in this machine's THP mode.
+//!
+//! A test that cannot run here fails with the reason; it never passes by
+//! skipping.
+
+#![allow(dead_code)]
+
+use mmflags_conformance::machine::Machine;
+use mmflags_conformance::mode_lock::ModeLock;
+use mmflags_conformance::runner::Runner;
+use mmflags_model::{alphabet, Bounds, Semantics, State, System};
+use std::path::Path;
+use std::time::Duration;
+
+pub fn machine() -> Machine {
+    let m = Machine::probe().unwrap_or_else(|e| panic!("NOT RUN (counted as failed): {e}"));
+    if let Some(why) = &m.unprivileged_because {
+        panic!("NOT RUN (counted as failed): these tests need root ({why}); run them as root");
+    }
+    assert!(
+        m.problems.is_empty(),
+        "NOT RUN (counted as failed): this machine is not the model's: {:?}",
+        m.problems
+    );
+    m
+}
+
+/// The machine's THP-mode lock, shared, taken before the machine is read.
+pub fn lock() -> ModeLock {
+    ModeLock::shared(Duration::from_secs(600), &|w| eprintln!("{w}")).expect("THP mode lock")
+}
+
+pub fn runner() -> Runner {
+    runner_with(Duration::from_secs(10))
+}
+
+pub fn runner_with(timeout: Duration) -> Runner {
+    let lock = lock();
+    let agent = Path::new(env!("CARGO_BIN_EXE_mmflags-agent"));
+    let r = Runner::new(agent, machine(), timeout, lock).expect("runner");
+    r.selftest().expect("agent self-test");
+    r
+}
+
+/// The model at linux-6.18's bounds (3 processes x 2 VMAs) under `sem`.
+pub fn system(sem: Semantics) -> System {
+    let bounds = Bounds { processes: 3, vmas: 2, sysfs: Vec::new(), depth: None };
+    let calls = alphabet::candidates(&sem, 3, 2);
+    System::new(sem, bounds, calls, Vec::new())
+}
+
+pub fn init(r: &Runner) -> State {
+    State::init(r.machine.sysfs)
+}
