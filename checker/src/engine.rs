@@ -112,6 +112,10 @@ impl Exploration {
         self.states.len()
     }
 
+    /// Bytes the search holds per stored state: the key, its parent id, and
+    /// two visited-set slots (the set is kept at most half full).
+    pub const BYTES_PER_STATE: usize = std::mem::size_of::<Key>() + 4 + 2 * 8;
+
     /// Deepest level that holds a state.
     pub fn max_depth(&self) -> usize {
         self.levels.len().saturating_sub(1)
@@ -393,7 +397,8 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         while batch_lo < hi && merged_all {
             let batch_hi = (batch_lo + BATCH).min(hi);
             let t0 = Instant::now();
-            let outs = expand_batch(sys, sym, &proj, &states, &visited, batch_lo..batch_hi, opt, &abort, start);
+            let outs =
+                expand_batch(sys, sym, &proj, &states, &visited, batch_lo..batch_hi, opt, &abort, start);
             let t1 = Instant::now();
             x.phases.expand += t1 - t0;
             let nchunks = (batch_hi - batch_lo).div_ceil(CHUNK);
