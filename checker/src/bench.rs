@@ -47,6 +47,9 @@ pub struct BenchArgs {
     /// Sysfs modes, comma-separated (overrides the spec's `[bounds] sysfs`).
     #[arg(long, value_delimiter = ',')]
     sysfs: Vec<String>,
+    /// Longest trace (overrides the spec's `[bounds] depth`); 0 runs to the fixpoint.
+    #[arg(long)]
+    depth: Option<usize>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -139,6 +142,9 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
             return bad_input(format!("--vmas {v}: give 1 to {MAX_VMAS}"));
         }
         spec.bounds.vmas = v;
+    }
+    if let Some(d) = a.depth {
+        spec.bounds.depth = (d > 0).then_some(d);
     }
     if !a.sysfs.is_empty() {
         let mut modes = Vec::new();

@@ -112,6 +112,10 @@ impl Exploration {
         self.states.len()
     }
 
+    /// Bytes the search holds per stored state: the key, its parent id, and
+    /// two visited-set slots (the set is kept at most half full).
+    pub const BYTES_PER_STATE: usize = std::mem::size_of::<Key>() + 4 + 2 * 8;
+
     /// Deepest level that holds a state.
     pub fn max_depth(&self) -> usize {
         self.levels.len().saturating_sub(1)

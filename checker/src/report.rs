@@ -208,6 +208,11 @@ pub fn spec_page(o: &SpecOutcome) -> String {
     let _ = writeln!(s, "- unique states (representatives): {}", o.unique);
     let _ = writeln!(s, "- total states (successors computed): {}", o.generated);
     let _ = writeln!(s, "- deepest level reached: {}", o.max_depth);
+    let _ = writeln!(
+        s,
+        "- memory per stored state: {} bytes (key, parent, visited-set slots)",
+        crate::engine::Exploration::BYTES_PER_STATE
+    );
 
     s.push_str("\n## Results\n\n| property | kind | verdict | expected | |\n|---|---|---|---|---|\n");
     for p in &o.properties {

@@ -157,17 +157,11 @@ macro_rules! named_bits {
         impl $name {
             $($(#[$fm])* pub const $flag: $name = $name($val);)*
             pub const NAMES: &'static [($name, &'static str)] = &[$(($name::$flag, stringify!($flag))),*];
-            pub const fn contains(self, o: $name) -> bool { self.0 & o.0 == o.0 }
-            pub const fn intersects(self, o: $name) -> bool { self.0 & o.0 != 0 }
-            pub const fn union(self, o: $name) -> $name { $name(self.0 | o.0) }
             pub fn from_name(s: &str) -> Option<$name> {
                 Self::NAMES.iter().find(|(_, n)| *n == s).map(|(f, _)| *f)
             }
         }
-        impl std::ops::BitOr for $name {
-            type Output = $name;
-            fn bitor(self, o: $name) -> $name { self.union(o) }
-        }
+        crate::bit_set!($name);
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write_named_bits(f, self.0, Self::NAMES.iter().map(|(b, n)| (b.0, *n)))

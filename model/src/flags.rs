@@ -8,6 +8,40 @@
 
 use std::fmt;
 
+/// The set operations every flag word here shares (`contains`, `union`,
+/// `difference`, ... and `|`), for a newtype over an unsigned integer.
+#[macro_export]
+macro_rules! bit_set {
+    ($t:ident) => {
+        impl $t {
+            pub const fn contains(self, other: $t) -> bool {
+                self.0 & other.0 == other.0
+            }
+            pub const fn intersects(self, other: $t) -> bool {
+                self.0 & other.0 != 0
+            }
+            pub const fn is_empty(self) -> bool {
+                self.0 == 0
+            }
+            pub const fn union(self, other: $t) -> $t {
+                $t(self.0 | other.0)
+            }
+            pub const fn intersection(self, other: $t) -> $t {
+                $t(self.0 & other.0)
+            }
+            pub const fn difference(self, other: $t) -> $t {
+                $t(self.0 & !other.0)
+            }
+        }
+        impl std::ops::BitOr for $t {
+            type Output = $t;
+            fn bitor(self, rhs: $t) -> $t {
+                self.union(rhs)
+            }
+        }
+    };
+}
+
 /// A set of VMA flags. Bit order is the order smaps prints the mnemonics in
 /// (`hg nh lo lf dc wf` is how the trace language prints them).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -37,25 +71,6 @@ impl VmFlags {
         (Self::VM_DONTCOPY, "VM_DONTCOPY", "dc"),
         (Self::VM_WIPEONFORK, "VM_WIPEONFORK", "wf"),
     ];
-
-    pub const fn contains(self, other: VmFlags) -> bool {
-        self.0 & other.0 == other.0
-    }
-    pub const fn intersects(self, other: VmFlags) -> bool {
-        self.0 & other.0 != 0
-    }
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    pub const fn union(self, other: VmFlags) -> VmFlags {
-        VmFlags(self.0 | other.0)
-    }
-    pub const fn intersection(self, other: VmFlags) -> VmFlags {
-        VmFlags(self.0 & other.0)
-    }
-    pub const fn difference(self, other: VmFlags) -> VmFlags {
-        VmFlags(self.0 & !other.0)
-    }
 
     /// Looks a flag up by its kernel name (`VM_HUGEPAGE`) or mnemonic (`hg`).
     pub fn from_name(name: &str) -> Option<VmFlags> {
@@ -89,12 +104,7 @@ impl fmt::Debug for VmFlags {
     }
 }
 
-impl std::ops::BitOr for VmFlags {
-    type Output = VmFlags;
-    fn bitor(self, rhs: VmFlags) -> VmFlags {
-        self.union(rhs)
-    }
-}
+bit_set!(VmFlags);
 
 /// A set of `mm->flags` bits. The first three are mainline's; the rest are
 /// bits a proposal adds (each proposal's spec says which exist).
@@ -150,25 +160,6 @@ impl MmfFlags {
         (Self::MMF_DEF_FUTURE, "MMF_DEF_FUTURE"),
     ];
 
-    pub const fn contains(self, other: MmfFlags) -> bool {
-        self.0 & other.0 == other.0
-    }
-    pub const fn intersects(self, other: MmfFlags) -> bool {
-        self.0 & other.0 != 0
-    }
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-    pub const fn union(self, other: MmfFlags) -> MmfFlags {
-        MmfFlags(self.0 | other.0)
-    }
-    pub const fn intersection(self, other: MmfFlags) -> MmfFlags {
-        MmfFlags(self.0 & other.0)
-    }
-    pub const fn difference(self, other: MmfFlags) -> MmfFlags {
-        MmfFlags(self.0 & !other.0)
-    }
-
     pub fn from_name(name: &str) -> Option<MmfFlags> {
         Self::NAMES.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
     }
@@ -192,12 +183,7 @@ impl fmt::Debug for MmfFlags {
     }
 }
 
-impl std::ops::BitOr for MmfFlags {
-    type Output = MmfFlags;
-    fn bitor(self, rhs: MmfFlags) -> MmfFlags {
-        self.union(rhs)
-    }
-}
+bit_set!(MmfFlags);
 
 #[cfg(test)]
 mod tests {

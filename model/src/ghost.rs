@@ -72,24 +72,8 @@ impl Ghost {
         (Self::PRCTL_RAISING_BY_UNPRIV, "prctl-raising-by-unpriv"),
     ];
 
-    pub const fn contains(self, g: Ghost) -> bool {
-        self.0 & g.0 == g.0
-    }
-    pub const fn intersects(self, g: Ghost) -> bool {
-        self.0 & g.0 != 0
-    }
     pub fn set(&mut self, g: Ghost, on: bool) {
-        if on {
-            self.0 |= g.0
-        } else {
-            self.0 &= !g.0
-        }
-    }
-    pub const fn union(self, g: Ghost) -> Ghost {
-        Ghost(self.0 | g.0)
-    }
-    pub const fn difference(self, g: Ghost) -> Ghost {
-        Ghost(self.0 & !g.0)
+        *self = if on { self.union(g) } else { self.difference(g) };
     }
 
     /// The promised default as VMA flags.
@@ -145,18 +129,13 @@ impl VmaGhost {
     /// set by prctl, or a prctl that advised every VMA).
     pub const RAISED_BY_PRCTL: VmaGhost = VmaGhost(1 << 1);
 
-    pub const fn contains(self, g: VmaGhost) -> bool {
-        self.0 & g.0 == g.0
-    }
-
     pub fn set(&mut self, g: VmaGhost, on: bool) {
-        if on {
-            self.0 |= g.0
-        } else {
-            self.0 &= !g.0
-        }
+        *self = if on { self.union(g) } else { self.difference(g) };
     }
 }
+
+crate::bit_set!(Ghost);
+crate::bit_set!(VmaGhost);
 
 impl fmt::Display for VmaGhost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
