@@ -1,0 +1,110 @@
+//! Spec files (`specs/*.toml`): loading, `extends`, and validation into a
+//! `Spec`. Every error names the file, line and column, says what is wrong
+//! and how to fix it (with a "did you mean" for a misspelled name).
+//!
+//! The loader is fed hostile input by the fuzz target `spec_loader` and the
+//! corpus in `tests/bad/`: it never panics, never reads without bound (see
+//! `input`), and caps what could make it slow (nesting, `extends` chains,
+//! the number and length of `[actions]` patterns).
+
+mod extends;
+mod sections;
+mod validate;
+
+use crate::input;
+use crate::verdict::Verdict;
+use mmflags_model::properties::{self, PropertyDef};
+use mmflags_model::suggest::did_you_mean;
+use mmflags_model::{alphabet, Bounds, Semantics, System};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use extends::resolve_extends;
+pub use extends::spec_names;
+use sections::sections_of;
+
+/// A problem in a spec file, at a position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub col: usize,
+    pub msg: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.col, self.msg)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// A validated spec.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub name: String,
+    pub title: String,
+    pub source: String,
+    pub file: PathBuf,
+    pub extends: Option<String>,
+    pub semantics: Semantics,
+    /// The `[semantics]` and `[intent]` settings as written (after `extends`), for reports.
+    pub knobs: Vec<(String, String)>,
+    pub bounds: Bounds,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    /// The properties this spec checks, in catalogue order, with the verdict it expects.
+    pub expect: Vec<(&'static PropertyDef, Verdict)>,
+}
+
+impl Spec {
+    /// The model this spec asks about: its calls, and its expected
+    /// properties followed by their premises (checked alongside, to tell a
+    /// vacuous `holds` from a real one).
+    pub fn system(&self) -> System {
+        let cands = alphabet::candidates(&self.semantics, self.bounds.processes, self.bounds.vmas);
+        let (calls, _) = alphabet::select(&cands, &self.include, &self.exclude);
+        let checked: Vec<&'static PropertyDef> = self.expect.iter().map(|(p, _)| *p).collect();
+        let props = properties::with_premises(&checked);
+        System::new(self.semantics.clone(), self.bounds.clone(), calls, props)
+    }
+}
+
+/// Largest spec file read: real specs are a few KiB.
+pub const MAX_SPEC_BYTES: u64 = 1 << 20;
+/// Longest `extends` chain followed (the specs in `specs/` use two).
+pub const MAX_EXTENDS: usize = 16;
+/// Most patterns in one `[actions]` list, and the longest pattern: enough
+/// to name every call, small enough that matching stays instant.
+pub const MAX_PATTERNS: usize = 256;
+pub const MAX_PATTERN_CHARS: usize = 200;
+
+pub(super) fn err(file: &Path, at: (usize, usize), msg: impl Into<String>) -> SpecError {
+    SpecError { file: file.to_path_buf(), line: at.0, col: at.1, msg: msg.into() }
+}
+
+pub(super) fn suggest(word: &str, cands: impl IntoIterator<Item = &'static str>) -> String {
+    let cands: Vec<&str> = cands.into_iter().collect();
+    match did_you_mean(word, cands.iter().copied()) {
+        Some(s) => format!("; did you mean `{s}`?"),
+        None => format!("; expected one of: {}", cands.join(", ")),
+    }
+}
+
+/// Loads `file`, following `extends` (looked up beside it), and validates.
+pub fn load(file: &Path) -> Result<Spec, SpecError> {
+    let text =
+        input::read_text(file, MAX_SPEC_BYTES, "a spec").map_err(|e| err(file, (e.line, e.col), e.msg))?;
+    resolve_extends(file, sections_of(file, &text)?)
+}
+
+/// Loads `bytes` as if they were the contents of `file` (whose `extends`
+/// are looked up beside it on disk). The fuzz target's way in.
+pub fn load_bytes(file: &Path, bytes: &[u8]) -> Result<Spec, SpecError> {
+    if bytes.len() as u64 > MAX_SPEC_BYTES {
+        return Err(err(file, (1, 1), format!("a spec file is at most {MAX_SPEC_BYTES} bytes")));
+    }
+    let text = input::decode(bytes.to_vec(), "a spec").map_err(|e| err(file, (e.line, e.col), e.msg))?;
+    resolve_extends(file, sections_of(file, &text)?)
+}
