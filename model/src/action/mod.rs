@@ -1,0 +1,234 @@
+//! The trace language's vocabulary: syscalls as the kernel names them, their
+//! arguments, and their results. `Display` here is the one printer of the
+//! language; `parse` is its one reader, and the two round-trip.
+
+mod args;
+mod words;
+
+pub use args::*;
+pub use words::*;
+
+use crate::flags::VmFlags;
+use crate::state::Image;
+use std::fmt;
+
+/// One syscall (or observation) with its arguments, without the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Call {
+    Mmap,
+    Munmap(Range),
+    Madvise(Range, Advice),
+    ProcessMadvise {
+        target: Target,
+        iov: Iovec,
+        advice: Advice,
+        flags: PmadvFlags,
+    },
+    /// `prctl(PR_SET_THP_DISABLE, arg2, arg3)`.
+    PrctlSetThpDisable(u32, ThpDisableFlags),
+    PrctlGetThpDisable,
+    /// `prctl(PR_SET_NO_NEW_PRIVS, arg2)`.
+    PrctlSetNoNewPrivs(u32),
+    Mlockall(MclFlags),
+    Munlockall,
+    Fork,
+    Execve(Image),
+    /// `setresuid(user, user, user)`: drop root for the unprivileged uid.
+    Setresuid,
+    Exit,
+    // Observations: what /proc shows; they change nothing.
+    VmFlags(Item),
+    ThpEligible(Item),
+    ThpEnabled,
+    // Calls that proposals add.
+    PrctlSetThpPolicy(ThpPolicy),
+    PrctlGetThpPolicy,
+    PrctlSetThpAlways(u32),
+    PrctlGetThpAlways,
+    Mctl {
+        target: Target,
+        action: MctlAction,
+        flags: MctlFlags,
+    },
+}
+
+impl Call {
+    /// The call's name as the trace language spells it (`prctl` options
+    /// included, since they are separate interfaces): what `[actions]`
+    /// include/exclude patterns and coverage group by.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Call::Mmap => "mmap",
+            Call::Munmap(_) => "munmap",
+            Call::Madvise(..) => "madvise",
+            Call::ProcessMadvise { .. } => "process_madvise",
+            Call::PrctlSetThpDisable(..) => "prctl(PR_SET_THP_DISABLE)",
+            Call::PrctlGetThpDisable => "prctl(PR_GET_THP_DISABLE)",
+            Call::PrctlSetNoNewPrivs(_) => "prctl(PR_SET_NO_NEW_PRIVS)",
+            Call::Mlockall(_) => "mlockall",
+            Call::Munlockall => "munlockall",
+            Call::Fork => "fork",
+            Call::Execve(_) => "execve",
+            Call::Setresuid => "setresuid",
+            Call::Exit => "exit",
+            Call::VmFlags(_) => "vmflags",
+            Call::ThpEligible(_) => "thp_eligible",
+            Call::ThpEnabled => "thp_enabled",
+            Call::PrctlSetThpPolicy(_) => "prctl(PR_SET_THP_POLICY)",
+            Call::PrctlGetThpPolicy => "prctl(PR_GET_THP_POLICY)",
+            Call::PrctlSetThpAlways(_) => "prctl(PR_SET_THP_ALWAYS)",
+            Call::PrctlGetThpAlways => "prctl(PR_GET_THP_ALWAYS)",
+            Call::Mctl { .. } => "mctl",
+        }
+    }
+
+    /// Observations read state and never change it; exploration leaves them out.
+    pub fn is_observation(&self) -> bool {
+        matches!(
+            self,
+            Call::PrctlGetThpDisable
+                | Call::VmFlags(_)
+                | Call::ThpEligible(_)
+                | Call::ThpEnabled
+                | Call::PrctlGetThpPolicy
+                | Call::PrctlGetThpAlways
+        )
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Call::Mmap => f.write_str("mmap()"),
+            Call::Munmap(r) => write!(f, "munmap({r})"),
+            Call::Madvise(r, a) => write!(f, "madvise({r}, {a})"),
+            Call::ProcessMadvise { target, iov, advice, flags } => {
+                write!(f, "process_madvise({target}, {iov}, {advice}, {flags})")
+            }
+            Call::PrctlSetThpDisable(a2, fl) => write!(f, "prctl(PR_SET_THP_DISABLE, {a2}, {fl})"),
+            Call::PrctlGetThpDisable => f.write_str("prctl(PR_GET_THP_DISABLE)"),
+            Call::PrctlSetNoNewPrivs(a2) => write!(f, "prctl(PR_SET_NO_NEW_PRIVS, {a2})"),
+            Call::Mlockall(fl) => write!(f, "mlockall({fl})"),
+            Call::Munlockall => f.write_str("munlockall()"),
+            Call::Fork => f.write_str("fork()"),
+            Call::Execve(i) => write!(f, "execve({i})"),
+            Call::Setresuid => f.write_str("setresuid(user)"),
+            Call::Exit => f.write_str("exit()"),
+            Call::VmFlags(i) => write!(f, "vmflags({i})"),
+            Call::ThpEligible(i) => write!(f, "thp_eligible({i})"),
+            Call::ThpEnabled => f.write_str("thp_enabled()"),
+            Call::PrctlSetThpPolicy(p) => write!(f, "prctl(PR_SET_THP_POLICY, {p})"),
+            Call::PrctlGetThpPolicy => f.write_str("prctl(PR_GET_THP_POLICY)"),
+            Call::PrctlSetThpAlways(a) => write!(f, "prctl(PR_SET_THP_ALWAYS, {a})"),
+            Call::PrctlGetThpAlways => f.write_str("prctl(PR_GET_THP_ALWAYS)"),
+            Call::Mctl { target, action, flags } => write!(f, "mctl({target}, {action}, {flags})"),
+        }
+    }
+}
+
+/// A syscall made by process slot `pid`: the model's `Action`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Action {
+    pub pid: u8,
+    pub call: Call,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "P{} {}", self.pid, self.call)
+    }
+}
+
+/// Error numbers the model returns (printed negated, as the kernel returns them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Errno {
+    EPERM,
+    ESRCH,
+    EINTR,
+    EBADF,
+    EAGAIN,
+    ENOMEM,
+    EACCES,
+    EFAULT,
+    EINVAL,
+    ENOSYS,
+}
+
+impl Errno {
+    pub const ALL: [(Errno, &'static str, i32); 10] = [
+        (Errno::EPERM, "EPERM", 1),
+        (Errno::ESRCH, "ESRCH", 3),
+        (Errno::EINTR, "EINTR", 4),
+        (Errno::EBADF, "EBADF", 9),
+        (Errno::EAGAIN, "EAGAIN", 11),
+        (Errno::ENOMEM, "ENOMEM", 12),
+        (Errno::EACCES, "EACCES", 13),
+        (Errno::EFAULT, "EFAULT", 14),
+        (Errno::EINVAL, "EINVAL", 22),
+        (Errno::ENOSYS, "ENOSYS", 38),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|e| e.0 == self).map(|e| e.1).unwrap_or("E?")
+    }
+    pub fn number(self) -> i32 {
+        Self::ALL.iter().find(|e| e.0 == self).map(|e| e.2).unwrap_or(0)
+    }
+    pub fn from_name(s: &str) -> Option<Errno> {
+        Self::ALL.iter().find(|e| e.1 == s).map(|e| e.0)
+    }
+    pub fn from_number(n: i32) -> Option<Errno> {
+        Self::ALL.iter().find(|e| e.2 == n).map(|e| e.0)
+    }
+}
+
+/// What a step returns, printed as strace would (`0`, `4194304`, `-ENOMEM`),
+/// plus the names the model hands out (`P1`, `v0`) and observations (`[hg]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ret {
+    Val(i64),
+    Err(Errno),
+    Pid(u8),
+    Vma(u8),
+    Flags(VmFlags),
+    Unmapped,
+    /// `exit()` does not return.
+    NoReturn,
+}
+
+impl Ret {
+    pub fn is_err(&self) -> bool {
+        matches!(self, Ret::Err(_))
+    }
+}
+
+impl fmt::Display for Ret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ret::Val(v) => write!(f, "{v}"),
+            Ret::Err(e) => write!(f, "-{}", e.name()),
+            Ret::Pid(p) => write!(f, "P{p}"),
+            Ret::Vma(v) => write!(f, "v{v}"),
+            Ret::Flags(fl) => write!(f, "{fl}"),
+            Ret::Unmapped => f.write_str("unmapped"),
+            Ret::NoReturn => f.write_str("?"),
+        }
+    }
+}
+
+/// A step of a trace: an action with the result it returned (or must return).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Step {
+    pub action: Action,
+    pub ret: Option<Ret>,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.action)?;
+        if let Some(r) = self.ret {
+            write!(f, " = {r}")?;
+        }
+        Ok(())
+    }
+}
