@@ -14,6 +14,7 @@ use crate::limits::{Limits, Stop};
 use crate::visited::{hash32, Visited};
 use mmflags_model::key::{unpack, Key, Projection};
 use mmflags_model::properties::Kind;
+use mmflags_model::state::MAX_PROCS;
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::{Sysfs, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -163,26 +164,46 @@ fn expand_chunk(
     // Every distinct successor of each state in the chunk, then one
     // pipelined pass over the visited set (see `probe_pipelined`).
     let mut succ: Vec<Candidate> = Vec::with_capacity(64 * (ids.len()));
-    for id in ids {
+    // One state's successors are told apart in a small open-addressing
+    // table (generation-stamped, so it is never cleared): a linear scan
+    // over them cost more than the rest of the expansion.
+    let cap = (2 * n * sys.bounds.processes.clamp(1, MAX_PROCS)).next_power_of_two();
+    let mut seen: Vec<(u32, u32)> = vec![(0, 0); cap];
+    let canon = sys.canon(proj, sym);
+    for (k, id) in ids.enumerate() {
         let s = &unpack(&states[id]);
-        let first = succ.len();
-        sys.for_each_action(s, |aid, a| {
-            let Ok((ret, t)) = sys.step(s, &a) else {
+        let generation = k as u32 + 1;
+        sys.for_each_action_but_twins(s, sym, |aid, a| {
+            let mut t = *s;
+            let Ok(ret) = sys.step_in_place(&mut t, &a) else {
                 return;
             };
             let cov = &mut out.coverage[aid % n];
             cov.fired += 1;
             cov.errors += ret.is_err() as u64;
             out.generated += 1;
-            cov.changed += (t != *s) as u64;
-            let c = sys.key(&t, proj, sym);
-            if c == states[id] {
+            let c = canon.key(&t);
+            // "Changed" is what the search can see: the stored key.
+            let changed = c != states[id];
+            cov.changed += changed as u64;
+            if !changed {
                 // Back to the state being expanded (up to what is stored).
                 return;
             }
             let h = hash32(&c);
-            if !succ[first..].iter().any(|x| x.hash == h && x.state == c) {
-                succ.push(Candidate { hash: h, state: c, parent: id as u32 });
+            let mut slot = h as usize & (cap - 1);
+            loop {
+                let (g, at) = seen[slot];
+                if g != generation {
+                    seen[slot] = (generation, succ.len() as u32);
+                    succ.push(Candidate { hash: h, state: c, parent: id as u32 });
+                    break;
+                }
+                let x = &succ[at as usize];
+                if x.hash == h && x.state == c {
+                    break;
+                }
+                slot = (slot + 1) & (cap - 1);
             }
         });
     }

@@ -98,6 +98,7 @@ impl Projection {
     }
 }
 
+#[inline]
 fn cred_code(c: Cred) -> u64 {
     match c {
         Cred::Root => 0,
@@ -106,6 +107,7 @@ fn cred_code(c: Cred) -> u64 {
     }
 }
 
+#[inline]
 fn sysfs_code(s: Sysfs) -> u64 {
     match s {
         Sysfs::Never => 0,
@@ -114,6 +116,7 @@ fn sysfs_code(s: Sysfs) -> u64 {
     }
 }
 
+#[inline]
 fn pack_vma(v: &Vma) -> u64 {
     debug_assert!(v.ghost.0 < 4, "two VMA ghost bits are packed");
     match v.flags {
@@ -122,6 +125,7 @@ fn pack_vma(v: &Vma) -> u64 {
     }
 }
 
+#[inline]
 fn pack_proc(p: &Process) -> u64 {
     let mut w = ALIVE
         | cred_code(p.cred) << CRED_SHIFT
@@ -149,6 +153,7 @@ pub fn pack(s: &State) -> Key {
     k
 }
 
+#[inline]
 fn unpack_proc(w: u64, ghost: u16) -> Process {
     let mut vmas = [Vma::UNMAPPED; MAX_VMAS];
     for (i, v) in vmas.iter_mut().enumerate() {
@@ -178,6 +183,7 @@ fn unpack_proc(w: u64, ghost: u16) -> Process {
     }
 }
 
+#[inline]
 pub fn unpack(k: &Key) -> State {
     let sysfs = match k.words[0] >> SYSFS_SHIFT {
         0 => Sysfs::Never,
@@ -194,10 +200,21 @@ pub fn unpack(k: &Key) -> State {
 }
 
 /// Sorts the first `n` VMA fields of a process word.
+#[inline]
 fn sort_vmas(w: u64, n: usize) -> u64 {
+    let field = |i: usize| (w >> (VMA_SHIFT + VMA_BITS * i as u32)) & VMA_MASK;
+    if n == 2 {
+        // The common bound, as one compare-and-swap.
+        let (a, b) = (field(0), field(1));
+        if a <= b {
+            return w;
+        }
+        let two = (VMA_MASK << VMA_SHIFT) | (VMA_MASK << (VMA_SHIFT + VMA_BITS));
+        return (w & !two) | (b << VMA_SHIFT) | (a << (VMA_SHIFT + VMA_BITS));
+    }
     let mut f = [0u64; MAX_VMAS];
     for (i, x) in f.iter_mut().enumerate() {
-        *x = (w >> (VMA_SHIFT + VMA_BITS * i as u32)) & VMA_MASK;
+        *x = field(i);
     }
     f[..n].sort_unstable();
     let mut out = w & !(((1u64 << (VMA_BITS * MAX_VMAS as u32)) - 1) << VMA_SHIFT);
@@ -207,30 +224,80 @@ fn sort_vmas(w: u64, n: usize) -> u64 {
     out
 }
 
+/// The stored form of states under one projection and symmetry, with the
+/// masks worked out once (the checker makes one per level and keys every
+/// successor with it).
+#[derive(Clone, Copy, Debug)]
+pub struct Canon {
+    word_mask: u64,
+    ghost_mask: u16,
+    sym: Symmetry,
+    procs: usize,
+    vmas: usize,
+}
+
+impl Canon {
+    pub fn new(proj: &Projection, sym: Symmetry, procs: usize, vmas: usize) -> Canon {
+        Canon {
+            word_mask: proj.word_mask(),
+            ghost_mask: proj.ghosts.process.0,
+            sym,
+            procs: procs.min(MAX_PROCS),
+            vmas: vmas.min(MAX_VMAS),
+        }
+    }
+
+    /// `s` projected, then sorted for symmetry. Written on plain locals and
+    /// a sorting network: this runs for every successor, and round trips
+    /// through memory of differently sized pieces stalled store forwarding.
+    #[inline]
+    pub fn key(&self, s: &State) -> Key {
+        let base = sysfs_code(s.sysfs) << SYSFS_SHIFT;
+        let mut w = [0u64; MAX_PROCS];
+        let mut g = [0u16; MAX_PROCS];
+        for i in 0..MAX_PROCS {
+            let (word, ghost) = match &s.procs[i] {
+                Some(p) => (base | pack_proc(p), p.ghost.0),
+                None => (base, 0),
+            };
+            let mut word = word & self.word_mask;
+            if self.sym.vmas && word & ALIVE != 0 {
+                word = sort_vmas(word, self.vmas);
+            }
+            w[i] = word;
+            g[i] = ghost & self.ghost_mask;
+        }
+        if self.sym.procs {
+            let mut cx = |i: usize, j: usize| {
+                if (w[j], g[j]) < (w[i], g[i]) {
+                    w.swap(i, j);
+                    g.swap(i, j);
+                }
+            };
+            match self.procs {
+                0 | 1 => {}
+                2 => cx(0, 1),
+                3 => {
+                    cx(0, 1);
+                    cx(1, 2);
+                    cx(0, 1);
+                }
+                _ => {
+                    cx(0, 1);
+                    cx(2, 3);
+                    cx(0, 2);
+                    cx(1, 3);
+                    cx(1, 2);
+                }
+            }
+        }
+        Key { words: w, ghosts: g }
+    }
+}
+
 /// The stored form of `s`: projected, then sorted for symmetry.
 pub fn canonical_key(s: &State, proj: &Projection, sym: Symmetry, procs: usize, vmas: usize) -> Key {
-    let mask = proj.word_mask();
-    let mut k = pack(s);
-    for i in 0..MAX_PROCS {
-        k.words[i] &= mask;
-        k.ghosts[i] &= proj.ghosts.process.0;
-        if sym.vmas && k.words[i] & ALIVE != 0 {
-            k.words[i] = sort_vmas(k.words[i], vmas.min(MAX_VMAS));
-        }
-    }
-    if sym.procs {
-        let n = procs.min(MAX_PROCS);
-        let mut slots: [(u64, u16); MAX_PROCS] = [(0, 0); MAX_PROCS];
-        for (i, s) in slots.iter_mut().enumerate() {
-            *s = (k.words[i], k.ghosts[i]);
-        }
-        slots[..n].sort_unstable();
-        for (i, s) in slots.iter().enumerate() {
-            k.words[i] = s.0;
-            k.ghosts[i] = s.1;
-        }
-    }
-    k
+    Canon::new(proj, sym, procs, vmas).key(s)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::alphabet;
 use crate::diff::{describe, diff};
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask};
-use crate::key::{canonical_key, Key, Projection};
+use crate::key::{canonical_key, Canon, Key, Projection};
 use crate::properties::{Kind, PropertyDef};
 use crate::semantics::Semantics;
 use crate::state::{State, Sysfs, MAX_PROCS, MAX_VMAS};
@@ -110,13 +110,23 @@ impl System {
     /// not canonicalised).
     pub fn step(&self, s: &State, a: &Action) -> Result<(Ret, State), StepError> {
         let mut next = *s;
-        let ret = apply(&self.semantics, self.capacity(), &mut next, a.pid as usize, &a.call)?;
-        self.normalize(&mut next);
+        let ret = self.step_in_place(&mut next, a)?;
         Ok((ret, next))
+    }
+
+    /// `step` on `s` itself (left half-done on an error). The checker's
+    /// way: a state returned by value is copied out right after the
+    /// syscall's byte-sized writes, a store-forwarding stall per successor.
+    #[inline]
+    pub fn step_in_place(&self, s: &mut State, a: &Action) -> Result<Ret, StepError> {
+        let ret = apply(&self.semantics, self.capacity(), s, a.pid as usize, &a.call)?;
+        self.normalize(s);
+        Ok(ret)
     }
 
     /// Forgets who set a default or a prctl control once none is in force,
     /// so the provenance ghosts cannot split otherwise equal states.
+    #[inline]
     fn normalize(&self, s: &mut State) {
         for p in s.procs.iter_mut().flatten() {
             if !p.mm.def_flags.intersects(VmFlags::THP_MASK) {
@@ -142,6 +152,7 @@ impl System {
 
     /// Cheap enabling conditions, so exploration does not try calls that
     /// cannot happen (no free slot) or that name nobody (a dead target).
+    #[inline]
     pub fn enabled(&self, s: &State, pid: usize, call: &Call) -> bool {
         let Some(p) = s.proc(pid) else { return false };
         let cap = self.capacity();
@@ -169,6 +180,36 @@ impl System {
                 }
             }
         }
+    }
+
+    /// `for_each_action`, less the actions of a process that has a twin: an
+    /// identical process in a lower slot. When process slots are
+    /// interchangeable, renaming the two maps every action of the one onto
+    /// an action of the other (a target naming either swaps with it; `fork`
+    /// takes the same free slot), so both reach the same representatives and
+    /// the search need not try the second. Traces are rebuilt with
+    /// `for_each_action`, so they name the slot the kernel would.
+    pub fn for_each_action_but_twins(&self, s: &State, sym: Symmetry, mut f: impl FnMut(usize, Action)) {
+        if !sym.procs {
+            return self.for_each_action(s, f);
+        }
+        let n = self.alphabet.len();
+        for (pid, p) in s.live() {
+            if s.procs[..pid].iter().any(|q| q.as_ref() == Some(p)) {
+                continue;
+            }
+            for (i, call) in self.alphabet.iter().enumerate() {
+                if self.enabled(s, pid, call) {
+                    f(pid * n + i, Action { pid: pid as u8, call: *call });
+                }
+            }
+        }
+    }
+
+    /// The keying of states under `proj` and `sym` at this system's bounds.
+    #[inline]
+    pub fn canon(&self, proj: &Projection, sym: Symmetry) -> Canon {
+        Canon::new(proj, sym, self.bounds.processes, self.bounds.vmas)
     }
 
     /// The key the checker stores for `s`.
