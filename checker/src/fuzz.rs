@@ -1,7 +1,7 @@
 //! The two kinds of file users hand to `check` — spec files and trace files
 //! — as functions of raw bytes, with the oracles a fuzzer checks. The
 //! cargo-fuzz targets in `fuzz/` call these, and so do the tests that run
-//! the fuzz seeds, the regressions and proptest-driven mutations on stable
+//! the fuzzers' seeds and regressions and proptest-driven mutations on stable
 //! Rust in CI, so the fuzzed code and the tested code are one.
 //!
 //! Oracles (a failure is a panic, which the fuzzer reports):

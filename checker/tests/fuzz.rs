@@ -1,6 +1,6 @@
 //! The fuzz targets' oracles (`mmflags_checker::fuzz`) on stable Rust, in
-//! CI: every seed of `fuzz/seeds/`, every hostile file of `tests/bad/` and
-//! `tests/bad-traces/`, every litmus file, and proptest-driven mutations of
+//! CI: every spec, every hostile file of `tests/bad/` and
+//! `tests/bad-traces/`, every litmus file (the fuzzers' seeds), and proptest-driven mutations of
 //! them (bytes flipped, cut, spliced, lines repeated). A panic anywhere in
 //! the loader, the parser or a replay fails the test. The long runs are
 //! `cargo +nightly fuzz` (fuzz/README.md); this keeps what they found.
@@ -30,16 +30,14 @@ fn files(dir: &Path) -> Vec<Vec<u8>> {
 
 fn spec_inputs() -> Vec<Vec<u8>> {
     let r = root();
-    let mut v = files(&r.join("fuzz/seeds/spec_loader"));
-    v.extend(files(&r.join("checker/tests/bad")));
+    let mut v = files(&r.join("checker/tests/bad"));
     v.extend(files(&r.join("specs")));
     v
 }
 
 fn trace_inputs() -> Vec<Vec<u8>> {
     let r = root();
-    let mut v = files(&r.join("fuzz/seeds/trace_parser"));
-    v.extend(files(&r.join("checker/tests/bad-traces")));
+    let mut v = files(&r.join("checker/tests/bad-traces"));
     v.extend(files(&r.join("specs/litmus")));
     v
 }
