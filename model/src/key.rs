@@ -142,15 +142,7 @@ fn pack_proc(p: &Process) -> u64 {
 
 /// Packs a state (exactly: `unpack(pack(s)) == s`).
 pub fn pack(s: &State) -> Key {
-    let sysfs = sysfs_code(s.sysfs) << SYSFS_SHIFT;
-    let mut k = Key { words: [sysfs; MAX_PROCS], ghosts: [0; MAX_PROCS] };
-    for (i, p) in s.procs.iter().enumerate() {
-        if let Some(p) = p {
-            k.words[i] |= pack_proc(p);
-            k.ghosts[i] = p.ghost.0;
-        }
-    }
-    k
+    Canon::new(&Projection::ALL, Symmetry::NONE, MAX_PROCS, MAX_VMAS).key(s)
 }
 
 #[inline]

@@ -171,15 +171,8 @@ impl System {
 
     /// Calls `f(action_id, action)` for every enabled action of `s`, in a
     /// fixed order; `action_id` indexes `alphabet` as `pid * len + i`.
-    pub fn for_each_action(&self, s: &State, mut f: impl FnMut(usize, Action)) {
-        let n = self.alphabet.len();
-        for (pid, _) in s.live() {
-            for (i, call) in self.alphabet.iter().enumerate() {
-                if self.enabled(s, pid, call) {
-                    f(pid * n + i, Action { pid: pid as u8, call: *call });
-                }
-            }
-        }
+    pub fn for_each_action(&self, s: &State, f: impl FnMut(usize, Action)) {
+        self.for_each_action_but_twins(s, Symmetry::NONE, f)
     }
 
     /// `for_each_action`, less the actions of a process that has a twin: an
@@ -190,12 +183,9 @@ impl System {
     /// the search need not try the second. Traces are rebuilt with
     /// `for_each_action`, so they name the slot the kernel would.
     pub fn for_each_action_but_twins(&self, s: &State, sym: Symmetry, mut f: impl FnMut(usize, Action)) {
-        if !sym.procs {
-            return self.for_each_action(s, f);
-        }
         let n = self.alphabet.len();
         for (pid, p) in s.live() {
-            if s.procs[..pid].iter().any(|q| q.as_ref() == Some(p)) {
+            if sym.procs && s.procs[..pid].iter().any(|q| q.as_ref() == Some(p)) {
                 continue;
             }
             for (i, call) in self.alphabet.iter().enumerate() {
