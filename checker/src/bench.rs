@@ -191,8 +191,8 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
         let (procs, vmas) = (spec.bounds.processes, spec.bounds.vmas);
         let written = std::fs::File::create(path).and_then(|f| {
             let mut w = std::io::BufWriter::new(f);
-            for k in &x.states {
-                writeln!(w, "{}", dump_line(&unpack(k), procs, vmas))?;
+            for k in x.keys() {
+                writeln!(w, "{}", dump_line(&unpack(&k), procs, vmas))?;
             }
             w.flush()
         });
@@ -205,7 +205,7 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
     let sysfs: Vec<&str> = spec.bounds.sysfs.iter().map(|m| m.name()).collect();
     let phases = x.phases;
     let level_sizes: Vec<usize> =
-        x.levels.iter().zip(x.levels.iter().skip(1).chain([&x.states.len()])).map(|(a, b)| b - a).collect();
+        x.levels.iter().zip(x.levels.iter().skip(1).chain([&x.unique()])).map(|(a, b)| b - a).collect();
     let o = SpecOutcome::from_exploration(spec, &sys, x, threads);
     let secs = o.elapsed.as_secs_f64();
     let total_rate = if secs > 0.0 { o.generated as f64 / secs } else { 0.0 };
@@ -230,6 +230,8 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
             "states_per_second": o.states_per_second(),
             "total_states_per_second": total_rate,
             "peak_memory_bytes": peak,
+            "bytes_per_state": (o.held_bytes_per_state * 10.0).round() / 10.0,
+            "bytes_per_state_bound": o.bytes_per_state,
             "level_sizes": level_sizes,
             "phase_seconds": {
                 "expand": phases.expand.as_secs_f64(),

@@ -5,11 +5,14 @@
 
 pub mod diff;
 pub mod engine;
+pub mod expand;
+pub mod exploration;
 pub mod explore;
 pub mod fuzz;
 pub mod html;
 pub mod http;
 pub mod input;
+pub mod intern;
 pub mod json;
 pub mod limits;
 pub mod render;
@@ -17,6 +20,6 @@ pub mod replay;
 pub mod report;
 pub mod run;
 pub mod spec;
+pub mod store;
 pub mod verdict;
-pub mod visited;
 pub mod witness;

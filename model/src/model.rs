@@ -10,9 +10,10 @@ use crate::ghost::{Ghost, GhostMask};
 use crate::key::{canonical_key, Canon, Key, Projection};
 use crate::properties::{Kind, PropertyDef};
 use crate::semantics::Semantics;
+use crate::state::Process;
 use crate::state::{State, Sysfs, MAX_PROCS, MAX_VMAS};
 use crate::symmetry::Symmetry;
-use crate::syscalls::{apply, StepError, StepMode};
+use crate::syscalls::{apply, apply_to_caller, StepError, StepMode};
 use stateright::{Model, Property};
 
 /// The question a spec asks: how many processes and VMAs, which sysfs
@@ -129,19 +130,21 @@ impl System {
     #[inline]
     fn normalize(&self, s: &mut State) {
         for p in s.procs.iter_mut().flatten() {
-            if !p.mm.def_flags.intersects(VmFlags::THP_MASK) {
-                p.ghost = p.ghost.difference(Ghost::DEFAULT_ORIGIN);
-            }
-            if !p.mm.flags.intersects(MmfFlags::PRCTL_THP) {
-                p.ghost = p.ghost.difference(Ghost::PRCTL_ORIGIN);
-            }
-            if !p.mm.flags.intersects(MmfFlags::THP_RAISING) {
-                p.ghost.set(Ghost::PRCTL_RAISING_BY_UNPRIV, false);
-            }
-            if !p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) {
-                p.ghost.set(Ghost::DEFAULT_HG_BY_PRCTL, false);
-            }
+            normalize_process(p);
         }
+    }
+
+    /// `step_in_place` for a call of the caller alone
+    /// (`syscalls::touches_only_caller`), on the caller's process: the same
+    /// semantics by construction (`apply` runs such a call through
+    /// `apply_to_caller` too, and normalising is per process), so a checker
+    /// may compute it once per distinct process and call. `sysfs` is the
+    /// mode of the state the process is in.
+    #[inline]
+    pub fn step_caller(&self, p: &mut Process, sysfs: Sysfs, call: &Call) -> Result<Ret, StepError> {
+        let ret = apply_to_caller(&self.semantics, self.capacity(), sysfs, p, call)?;
+        normalize_process(p);
+        Ok(ret)
     }
 
     /// The projection that keeps what `props` (the undecided properties) read.
@@ -155,16 +158,25 @@ impl System {
     #[inline]
     pub fn enabled(&self, s: &State, pid: usize, call: &Call) -> bool {
         let Some(p) = s.proc(pid) else { return false };
-        let cap = self.capacity();
         let live_other = |t: Target| match t {
             Target::SelfProc => true,
             Target::Pid(t) => t as usize != pid && s.proc(t as usize).is_some(),
         };
         match call {
-            Call::Mmap => p.mm.vmas[..cap.vmas].iter().any(|v| !v.is_mapped()),
-            Call::Munmap(r) => (0..cap.vmas).any(|i| r.covers(i) && p.mm.vmas[i].is_mapped()),
-            Call::Fork => s.free_pid(cap.procs).is_some(),
+            Call::Fork => s.free_pid(self.capacity().procs).is_some(),
             Call::ProcessMadvise { target, .. } | Call::Mctl { target, .. } => live_other(*target),
+            _ => self.caller_may(p, call),
+        }
+    }
+
+    /// The part of `enabled` that reads the caller only (all of it for the
+    /// calls of `syscalls::touches_only_caller`).
+    #[inline]
+    pub fn caller_may(&self, p: &Process, call: &Call) -> bool {
+        let vmas = self.capacity().vmas;
+        match call {
+            Call::Mmap => p.mm.vmas[..vmas].iter().any(|v| !v.is_mapped()),
+            Call::Munmap(r) => (0..vmas).any(|i| r.covers(i) && p.mm.vmas[i].is_mapped()),
             _ => true,
         }
     }
@@ -246,6 +258,24 @@ impl System {
 
     pub fn property(&self, name: &str) -> Option<&'static PropertyDef> {
         self.properties.iter().copied().find(|p| p.name == name)
+    }
+}
+
+/// Forgets who set a default or a prctl control once none is in force,
+/// so the provenance ghosts cannot split otherwise equal states.
+#[inline]
+fn normalize_process(p: &mut Process) {
+    if !p.mm.def_flags.intersects(VmFlags::THP_MASK) {
+        p.ghost = p.ghost.difference(Ghost::DEFAULT_ORIGIN);
+    }
+    if !p.mm.flags.intersects(MmfFlags::PRCTL_THP) {
+        p.ghost = p.ghost.difference(Ghost::PRCTL_ORIGIN);
+    }
+    if !p.mm.flags.intersects(MmfFlags::THP_RAISING) {
+        p.ghost.set(Ghost::PRCTL_RAISING_BY_UNPRIV, false);
+    }
+    if !p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) {
+        p.ghost.set(Ghost::DEFAULT_HG_BY_PRCTL, false);
     }
 }
 

@@ -16,7 +16,7 @@ pub use process_madvise::may_access_remote;
 
 use crate::action::{Call, Errno, Ret};
 use crate::semantics::Semantics;
-use crate::state::State;
+use crate::state::{Process, State, Sysfs};
 use std::fmt;
 
 /// How a step is run: how many process and VMA slots it may use (the
@@ -78,35 +78,60 @@ pub fn apply(
         return Err(err);
     }
     let sysfs = state.sysfs;
-    // Calls that touch more than the caller's own process.
+    if touches_only_caller(call) {
+        let me = state.proc_mut(pid).expect("checked live above");
+        return apply_to_caller(sem, cap, sysfs, me, call);
+    }
     match call {
         Call::ProcessMadvise { target, iov, advice, flags } => {
-            return Ok(process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags))
+            Ok(process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags))
         }
-        Call::Fork => return task::fork(sem, state, pid, cap.procs),
-        Call::Exit => return Ok(task::exit(state, pid)),
-        Call::PrctlSetThpPolicy(_)
-        | Call::PrctlGetThpPolicy
-        | Call::PrctlSetThpAlways(_)
-        | Call::PrctlGetThpAlways
-        | Call::Mctl { .. } => {
-            return match sem.variant.call(sem, state, pid, call) {
-                Some(ret) => Ok(ret),
-                None if !cap.strict => Ok(Ret::Err(if matches!(call, Call::Mctl { .. }) {
-                    Errno::ENOSYS
-                } else {
-                    Errno::EINVAL
-                })),
-                None => Err(StepError::NotInSpec(format!(
-                    "`{}` is not part of this spec's semantics (variant `{}`)",
-                    call.name(),
-                    sem.variant.name()
-                ))),
+        Call::Fork => task::fork(sem, state, pid, cap.procs),
+        Call::Exit => Ok(task::exit(state, pid)),
+        _ => match sem.variant.call(sem, state, pid, call) {
+            Some(ret) => Ok(ret),
+            None if !cap.strict => {
+                Ok(Ret::Err(if matches!(call, Call::Mctl { .. }) { Errno::ENOSYS } else { Errno::EINVAL }))
             }
-        }
-        _ => {}
+            None => Err(StepError::NotInSpec(format!(
+                "`{}` is not part of this spec's semantics (variant `{}`)",
+                call.name(),
+                sem.variant.name()
+            ))),
+        },
     }
-    let me = state.proc_mut(pid).expect("checked live above");
+}
+
+/// The calls that read and write nothing but the calling process (and the
+/// sysfs mode): `apply_to_caller` runs them on the caller alone, so their
+/// result is a function of the caller's process, which the checker may
+/// remember per process. The others name another process (`process_madvise`,
+/// `mctl`, whose target may be anyone), take a slot (`fork`), free one
+/// (`exit`), or belong to a variant module that sees the whole state.
+pub fn touches_only_caller(call: &Call) -> bool {
+    !matches!(
+        call,
+        Call::ProcessMadvise { .. }
+            | Call::Fork
+            | Call::Exit
+            | Call::PrctlSetThpPolicy(_)
+            | Call::PrctlGetThpPolicy
+            | Call::PrctlSetThpAlways(_)
+            | Call::PrctlGetThpAlways
+            | Call::Mctl { .. }
+    )
+}
+
+/// Runs a call for which `touches_only_caller` holds on the caller's
+/// process `me` (the rest of the state is out of its reach by type).
+pub fn apply_to_caller(
+    sem: &Semantics,
+    cap: StepMode,
+    sysfs: Sysfs,
+    me: &mut Process,
+    call: &Call,
+) -> Result<Ret, StepError> {
+    debug_assert!(touches_only_caller(call), "{call:?} touches more than its caller");
     Ok(match call {
         Call::Mmap => mmap::mmap(sem, me, cap.vmas)?,
         Call::Munmap(range) => mmap::munmap(me, *range),
@@ -128,7 +153,7 @@ pub fn apply(
         | Call::PrctlGetThpPolicy
         | Call::PrctlSetThpAlways(_)
         | Call::PrctlGetThpAlways
-        | Call::Mctl { .. } => unreachable!("handled above"),
+        | Call::Mctl { .. } => unreachable!("not a call of the caller alone: see touches_only_caller"),
     })
 }
 
