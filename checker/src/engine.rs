@@ -14,12 +14,12 @@
 //! packed form (`expand`); `Exploration` decodes them back into
 //! `key::Key`s for everything else.
 
-use crate::expand::{decode, ChunkOut, Level, Scratch};
+use crate::expand::{ChunkOut, Decoder, Level, Scratch};
 pub use crate::exploration::{Exploration, Packing, Stored};
 use crate::intern::{Local, Moves, Slots, MOVES_MAX};
 use crate::limits::{Limits, Stop};
 use crate::store::{field_bits, Packed, Store};
-use mmflags_model::key::{unpack, Projection};
+use mmflags_model::key::Projection;
 use mmflags_model::properties::Kind;
 use mmflags_model::state::MAX_PROCS;
 use mmflags_model::symmetry::Symmetry;
@@ -122,12 +122,13 @@ fn check_properties<K: Packed>(
                 scope.spawn(move || {
                     let mut first: Vec<Option<Discovery>> = vec![None; pending.len()];
                     let mut n = [0u32; MAX_PROCS];
+                    let mut decoder = Decoder::default();
                     for id in lo..hi {
                         let k = store.get(id);
                         for (i, f) in n.iter_mut().enumerate().take(procs) {
                             *f = k.field(i, bits);
                         }
-                        let mut s = unpack(&decode(slots, &n[..procs]));
+                        let mut s = decoder.state(slots, &n[..procs]);
                         let own = [s.sysfs];
                         let try_modes = if modes.is_empty() { &own[..] } else { modes };
                         for (k, &i) in pending.iter().enumerate() {
@@ -186,7 +187,7 @@ fn expand_batch<K: Packed>(
                 let next_chunk = &next_chunk;
                 scope.spawn(move || {
                     let mut mine = Vec::new();
-                    let mut scratch = Scratch::new(level.sys);
+                    let mut scratch = Scratch::new();
                     while !abort.flag.load(Ordering::Relaxed) {
                         let k = next_chunk.fetch_add(1, Ordering::Relaxed);
                         if k >= nchunks {

@@ -15,14 +15,16 @@
 //! slots are already normalised and projected.
 
 use crate::engine::Coverage;
-use crate::intern::{order_of, Local, Move, Moves, Slots};
+use crate::intern::{order_of, Local, Move, Moves, Row, Slots};
 use crate::store::{Packed, Store};
-use mmflags_model::key::{free_slot_like, slot_alive, slot_sysfs, unpack, unpack_slot, Canon, Key};
+use mmflags_model::key::{free_slot_like, slot_alive, slot_sysfs, unpack_slot, Canon, Key};
+use mmflags_model::state::Process;
 use mmflags_model::state::MAX_PROCS;
 use mmflags_model::symmetry::Symmetry;
-use mmflags_model::syscalls::touches_only_caller;
+use mmflags_model::syscalls::{reach, Reach};
 use mmflags_model::{Action, State, System};
 use std::ops::Range;
+use std::sync::atomic::Ordering;
 
 /// What expanding one level needs: the system, how states are keyed for
 /// the next level, and the tables.
@@ -58,28 +60,53 @@ pub struct ChunkOut<K> {
     pub overflow: bool,
 }
 
-/// The numbers a state's slots unpack to, with their sort orders.
-#[derive(Clone, Copy)]
-struct Slotted {
-    n: [u32; MAX_PROCS],
-    ord: [u128; MAX_PROCS],
-}
-
 /// A thread's scratch space, kept across chunks.
 pub struct Scratch<K> {
     local: Local,
-    /// One state's successors are told apart in a small open-addressing
-    /// table (generation-stamped, so it is never cleared).
-    seen: Vec<(u32, u32)>,
-    generation: u32,
+    decoder: Decoder,
     succ: Vec<Candidate<K>>,
+    /// Per slot number, the rows used since the last `count_uses`.
+    uses: Vec<u32>,
+    touched: Vec<u32>,
+}
+
+impl<K: Packed> Default for Scratch<K> {
+    fn default() -> Self {
+        Scratch::new()
+    }
 }
 
 impl<K: Packed> Scratch<K> {
-    pub fn new(sys: &System) -> Scratch<K> {
-        let n = sys.alphabet.len();
-        let cap = (2 * n * sys.bounds.processes.clamp(1, MAX_PROCS)).next_power_of_two();
-        Scratch { local: Local::new(), seen: vec![(0, 0); cap], generation: 0, succ: Vec::new() }
+    pub fn new() -> Scratch<K> {
+        Scratch {
+            local: Local::new(),
+            decoder: Decoder::default(),
+            succ: Vec::new(),
+            uses: Vec::new(),
+            touched: Vec::new(),
+        }
+    }
+
+    /// Counts a use of slot `me`'s row (see `Level::count_uses`).
+    #[inline]
+    fn used(&mut self, me: u32) {
+        let i = me as usize;
+        if i >= self.uses.len() {
+            self.uses.resize((i + 1).next_power_of_two(), 0);
+        }
+        if self.uses[i] == 0 {
+            self.touched.push(me);
+        }
+        self.uses[i] += 1;
+    }
+
+    /// Keeps successor `k`. A state's successors are not told apart here:
+    /// a successor met twice is probed twice (the second time from the
+    /// cache), and the merge stores the first, so ids are as if they were;
+    /// telling them apart cost more than the probes it saved.
+    #[inline]
+    fn add(&mut self, k: K) {
+        self.succ.push(Candidate { hash: k.hash(), state: k });
     }
 }
 
@@ -88,53 +115,10 @@ impl<K: Packed> Level<'_, K> {
         self.canon.procs()
     }
 
-    /// The slots of stored state `k`.
-    #[inline]
-    fn slotted(&self, k: K) -> Slotted {
-        let mut s = Slotted { n: [0; MAX_PROCS], ord: [0; MAX_PROCS] };
-        for i in 0..self.procs() {
-            s.n[i] = k.field(i, self.bits);
-            s.ord[i] = self.slots.order(s.n[i]);
-        }
-        s
-    }
-
-    /// The packed key of slots `s` (sorted first when process slots are
-    /// interchangeable, as `Canon::key` sorts them).
-    #[inline]
-    fn pack(&self, mut s: Slotted) -> K {
-        let p = self.procs();
-        if self.sym.procs {
-            let mut cx = |i: usize, j: usize| {
-                if s.ord[j] < s.ord[i] {
-                    s.ord.swap(i, j);
-                    s.n.swap(i, j);
-                }
-            };
-            match p {
-                0 | 1 => {}
-                2 => cx(0, 1),
-                3 => {
-                    cx(0, 1);
-                    cx(1, 2);
-                    cx(0, 1);
-                }
-                _ => {
-                    cx(0, 1);
-                    cx(2, 3);
-                    cx(0, 2);
-                    cx(1, 3);
-                    cx(1, 2);
-                }
-            }
-        }
-        K::pack(&s.n[..p], self.bits)
-    }
-
     /// The row of `moves` for slot `n` under this level's projection,
     /// filled on first use; `None` when slot numbers ran out.
     #[inline]
-    fn row(&self, n: u32, local: &mut Local) -> Option<&[std::sync::atomic::AtomicU32]> {
+    fn row(&self, n: u32, local: &mut Local) -> Option<Row<'_>> {
         if let Some(r) = self.moves.row(n, self.stamp) {
             return Some(r);
         }
@@ -142,20 +126,30 @@ impl<K: Packed> Level<'_, K> {
     }
 
     #[cold]
-    fn fill(&self, n: u32, local: &mut Local) -> Option<&[std::sync::atomic::AtomicU32]> {
+    fn fill(&self, n: u32, local: &mut Local) -> Option<Row<'_>> {
         let (w, g) = self.slots.get(n);
         let sysfs = slot_sysfs(w);
         let alive = slot_alive(w);
         let p = alive.then(|| unpack_slot(w, g));
         let (sw, sg) = self.canon.slot(p.as_ref(), sysfs);
         let still = local.intern(self.slots, sw, sg)?;
+        let free = self.canon.slot(None, sysfs);
         let mut moves = Vec::with_capacity(self.sys.alphabet.len());
         for call in &self.sys.alphabet {
-            let m = match &p {
-                None => Move::Disabled,
-                Some(_) if !touches_only_caller(call) => Move::Whole,
-                Some(p) if !self.sys.caller_may(p, call) => Move::Disabled,
-                Some(p) => {
+            let Some(p) = &p else {
+                moves.push(Move::Disabled);
+                continue;
+            };
+            let m = match reach(call) {
+                Reach::State => Move::Whole,
+                Reach::Forks => {
+                    let (cw, cg) = self.canon.slot(Some(&self.sys.fork_child(p)), sysfs);
+                    Move::Fork { child: local.intern(self.slots, cw, cg)? }
+                }
+                // `exit()`: the slot is free (and returns no errno).
+                Reach::FreesCaller => Move::To { to: local.intern(self.slots, free.0, free.1)?, err: false },
+                Reach::Caller if !self.sys.caller_may(p, call) => Move::Disabled,
+                Reach::Caller => {
                     let mut q = *p;
                     match self.sys.step_caller(&mut q, sysfs, call) {
                         Err(_) => Move::Disabled,
@@ -168,32 +162,64 @@ impl<K: Packed> Level<'_, K> {
             };
             moves.push(m);
         }
-        Some(self.moves.fill(n, self.stamp, still, moves.into_iter()))
-    }
-
-    /// The state stored slots `s` stand for.
-    fn state_of(&self, s: &Slotted) -> State {
-        unpack(&self.key_of(s))
-    }
-
-    /// The `Key` (`Canon::key` form) of slots `s`.
-    fn key_of(&self, s: &Slotted) -> Key {
-        decode(self.slots, &s.n[..self.procs()])
+        Some(self.moves.fill(n, self.stamp, still, &moves))
     }
 
     /// Expands states `ids` of the store: their successors not stored yet,
     /// in the order a sequential search meets them.
     pub fn expand_chunk(&self, ids: Range<usize>, scratch: &mut Scratch<K>) -> ChunkOut<K> {
         let n = self.sys.alphabet.len();
-        let p = self.procs();
         let mut out = ChunkOut {
             cands: Vec::new(),
             coverage: vec![Coverage::default(); n],
             generated: 0,
             overflow: false,
         };
-        let cap = scratch.seen.len();
         scratch.succ.clear();
+        // One copy per process bound, so a state's slots live in registers.
+        let done = match self.procs() {
+            1 => self.expand::<1>(ids, scratch, &mut out),
+            2 => self.expand::<2>(ids, scratch, &mut out),
+            3 => self.expand::<3>(ids, scratch, &mut out),
+            _ => self.expand::<4>(ids, scratch, &mut out),
+        };
+        if done.is_none() {
+            out.overflow = true;
+            return out;
+        }
+        self.count_uses(scratch, &mut out);
+        // Then one pipelined pass over the store for the whole chunk.
+        self.probe(scratch, &mut out.cands);
+        out
+    }
+
+    /// Adds to `out` what the slots counted in `scratch.uses` did: a use of
+    /// a row is its caller making each call of the caller alone it may, in
+    /// a state stored under this level's projection (so a call changes the
+    /// stored state exactly when it changes the slot).
+    fn count_uses(&self, scratch: &mut Scratch<K>, out: &mut ChunkOut<K>) {
+        for &me in &scratch.touched {
+            let c = std::mem::take(&mut scratch.uses[me as usize]) as u64;
+            let row = self.moves.row(me, self.stamp).expect("a used row is filled");
+            out.generated += c * row.fires();
+            for (cov, m) in out.coverage.iter_mut().zip(row.moves()) {
+                if let Move::To { to, err } = m {
+                    cov.fired += c;
+                    cov.errors += c * err as u64;
+                    cov.changed += c * (to != me) as u64;
+                }
+            }
+        }
+        scratch.touched.clear();
+    }
+
+    fn expand<const P: usize>(
+        &self,
+        ids: Range<usize>,
+        scratch: &mut Scratch<K>,
+        out: &mut ChunkOut<K>,
+    ) -> Option<()> {
+        let bits = self.bits;
         const AHEAD: usize = 4;
         for id in ids.clone().take(AHEAD) {
             self.store.prefetch_id(id);
@@ -203,111 +229,162 @@ impl<K: Packed> Level<'_, K> {
                 self.store.prefetch_id(id + AHEAD);
             }
             let k = self.store.get(id);
-            let old = self.slotted(k);
-            let mut cur = old;
+            let mut old = [0u32; P];
+            let mut old_ord = [0u128; P];
+            for i in 0..P {
+                old[i] = k.field(i, bits);
+                old_ord[i] = self.slots.order(old[i]);
+            }
+            // The slots as the successors key them (re-keyed when the
+            // projection narrowed since this level was stored).
+            let (mut cur, mut cur_ord) = (old, old_ord);
             if self.narrowed {
-                for i in 0..p {
-                    let Some(row) = self.row(old.n[i], &mut scratch.local) else {
-                        out.overflow = true;
-                        return out;
-                    };
-                    cur.n[i] = Moves::still(row);
-                    cur.ord[i] = self.slots.order(cur.n[i]);
+                for i in 0..P {
+                    cur[i] = self.row(old[i], &mut scratch.local)?.still();
+                    cur_ord[i] = self.slots.order(cur[i]);
                 }
             }
-            let mut whole: Option<State> = None;
-            scratch.generation = scratch.generation.wrapping_add(1);
-            if scratch.generation == 0 {
-                scratch.seen.iter_mut().for_each(|e| *e = (0, 0));
-                scratch.generation = 1;
-            }
-            let generation = scratch.generation;
-            for pid in 0..p {
-                let me = old.n[pid];
-                if !slot_alive((old.ord[pid] >> 16) as u64) {
+            let cur_key = if self.narrowed { K::pack(&cur, bits) } else { k };
+            let mut st = Whole { slots: &old, state: None };
+            // `fork()` by any process: the lowest free slot takes the child
+            // (`State::free_pid`).
+            let free = (0..P).find(|&i| !slot_alive((cur_ord[i] >> 16) as u64));
+            let fork = free.map(|j| Open::new(self, &cur, &cur_ord, cur_key, j));
+            for pid in 0..P {
+                let me = old[pid];
+                if !slot_alive((old_ord[pid] >> 16) as u64) {
                     continue;
                 }
                 // A twin: an identical process in a lower slot reaches the
                 // same representatives (`for_each_action_but_twins`).
-                if self.sym.procs && old.n[..pid].contains(&me) {
+                if self.sym.procs && old[..pid].contains(&me) {
                     continue;
                 }
-                let Some(row) = self.row(me, &mut scratch.local) else {
-                    out.overflow = true;
-                    return out;
-                };
-                for (i, e) in Moves::calls(row).iter().enumerate() {
-                    let succ = match Move::decode(e.load(std::sync::atomic::Ordering::Relaxed)) {
-                        Move::Disabled => continue,
-                        Move::To { to, err } => {
-                            let cov = &mut out.coverage[i];
-                            cov.fired += 1;
-                            cov.errors += err as u64;
-                            let mut s = cur;
-                            s.n[pid] = to;
-                            s.ord[pid] = self.slots.order(to);
-                            self.pack(s)
-                        }
-                        Move::Whole => {
-                            let st = whole.get_or_insert_with(|| self.state_of(&old));
-                            let call = &self.sys.alphabet[i];
-                            if !self.sys.enabled(st, pid, call) {
-                                continue;
+                let row = self.row(me, &mut scratch.local)?;
+                let open = Open::new(self, &cur, &cur_ord, cur_key, pid);
+                let local = |to: u32| open.with(to);
+                if self.narrowed {
+                    // Every call in order, each successor compared with the
+                    // stored state (re-keying may change it by itself).
+                    for (i, m) in row.moves().enumerate() {
+                        let succ = match m {
+                            Move::Disabled => continue,
+                            Move::To { to, err } => {
+                                let cov = &mut out.coverage[i];
+                                cov.fired += 1;
+                                cov.errors += err as u64;
+                                local(to)
                             }
-                            let mut t = *st;
-                            let Ok(ret) =
-                                self.sys.step_in_place(&mut t, &Action { pid: pid as u8, call: *call })
-                            else {
-                                continue;
-                            };
-                            let cov = &mut out.coverage[i];
-                            cov.fired += 1;
-                            cov.errors += ret.is_err() as u64;
-                            let mut s = cur;
-                            for j in 0..p {
-                                let (w, g) = self.canon.slot(t.procs[j].as_ref(), t.sysfs);
-                                let o = order_of(w, g);
-                                if o != cur.ord[j] {
-                                    let Some(to) = scratch.local.intern(self.slots, w, g) else {
-                                        out.overflow = true;
-                                        return out;
-                                    };
-                                    s.n[j] = to;
-                                    s.ord[j] = o;
+                            Move::Whole => {
+                                match self.whole(&mut st, pid, i, (&cur, &cur_ord), scratch, out) {
+                                    Step::Key(succ) => succ,
+                                    Step::None => continue,
+                                    Step::Overflow => return None,
                                 }
                             }
-                            self.pack(s)
+                            Move::Fork { child } => match fork.as_ref().map(|f| f.with(child)) {
+                                Some(succ) => {
+                                    out.coverage[i].fired += 1;
+                                    succ
+                                }
+                                None => continue,
+                            },
+                        };
+                        out.generated += 1;
+                        let changed = succ != k;
+                        out.coverage[i].changed += changed as u64;
+                        if changed {
+                            scratch.add(succ);
                         }
+                    }
+                    continue;
+                }
+                // The calls of the caller alone are counted per row use
+                // (`count_uses`); their distinct successors and the
+                // whole-state calls are walked in alphabet order.
+                scratch.used(me);
+                let (tos, wholes) = (row.tos(), row.wholes());
+                let (mut a, mut b) = (0, 0);
+                while a < tos.len() || b < wholes.len() {
+                    let next_to = tos.get(a).map_or(u32::MAX, |e| e.load(Ordering::Relaxed));
+                    let next_whole = wholes.get(b).map_or(u32::MAX, |e| e.load(Ordering::Relaxed));
+                    if next_to < next_whole {
+                        let to = tos[a + 1].load(Ordering::Relaxed);
+                        a += 2;
+                        scratch.add(local(to));
+                        continue;
+                    }
+                    b += 1;
+                    let i = next_whole as usize;
+                    let succ = match row.get(i) {
+                        Move::Fork { child } => match fork.as_ref().map(|f| f.with(child)) {
+                            Some(succ) => {
+                                out.coverage[i].fired += 1;
+                                succ
+                            }
+                            None => continue,
+                        },
+                        _ => match self.whole(&mut st, pid, i, (&cur, &cur_ord), scratch, out) {
+                            Step::Key(succ) => succ,
+                            Step::None => continue,
+                            Step::Overflow => return None,
+                        },
                     };
                     out.generated += 1;
                     // "Changed" is what the search can see: the stored key.
                     let changed = succ != k;
                     out.coverage[i].changed += changed as u64;
-                    if !changed {
-                        // Back to the state being expanded (up to what is stored).
-                        continue;
+                    if changed {
+                        scratch.add(succ);
                     }
-                    let h = succ.hash();
-                    let mut slot = h as usize & (cap - 1);
-                    loop {
-                        let (g, at) = scratch.seen[slot];
-                        if g != generation {
-                            scratch.seen[slot] = (generation, scratch.succ.len() as u32);
-                            scratch.succ.push(Candidate { hash: h, state: succ });
-                            break;
-                        }
-                        let x = &scratch.succ[at as usize];
-                        if x.hash == h && x.state == succ {
-                            break;
-                        }
-                        slot = (slot + 1) & (cap - 1);
-                    }
+                    // Otherwise back to the state being expanded (up to
+                    // what is stored).
                 }
             }
         }
-        // Then one pipelined pass over the store for the whole chunk.
-        self.probe(scratch, &mut out.cands);
-        out
+        Some(())
+    }
+
+    /// Call `i` by `pid` stepped on the whole state (decoded once per
+    /// state): its successor's key, counted as fired (and failed) here.
+    #[allow(clippy::too_many_arguments)]
+    fn whole<const P: usize>(
+        &self,
+        st: &mut Whole<'_, P>,
+        pid: usize,
+        i: usize,
+        cur: (&[u32; P], &[u128; P]),
+        scratch: &mut Scratch<K>,
+        out: &mut ChunkOut<K>,
+    ) -> Step<K> {
+        let slots = st.slots;
+        let state = st.state.get_or_insert_with(|| scratch.decoder.state(self.slots, slots));
+        let call = &self.sys.alphabet[i];
+        if !self.sys.enabled(state, pid, call) {
+            return Step::None;
+        }
+        let mut t = *state;
+        let Ok(ret) = self.sys.step_in_place(&mut t, &Action { pid: pid as u8, call: *call }) else {
+            return Step::None;
+        };
+        let cov = &mut out.coverage[i];
+        cov.fired += 1;
+        cov.errors += ret.is_err() as u64;
+        let (mut s, mut s_ord) = (*cur.0, *cur.1);
+        for j in 0..P {
+            let (w, g) = self.canon.slot(t.procs[j].as_ref(), t.sysfs);
+            let o = order_of(w, g);
+            if o != s_ord[j] {
+                let Some(to) = scratch.local.intern(self.slots, w, g) else {
+                    return Step::Overflow;
+                };
+                (s[j], s_ord[j]) = (to, o);
+            }
+        }
+        if self.sym.procs {
+            sort_slots(&mut s, &mut s_ord);
+        }
+        Step::Key(K::pack(&s, self.bits))
     }
 
     /// Keeps the successors in `scratch.succ` not in the store. Probing is
@@ -330,6 +407,114 @@ impl<K: Packed> Level<'_, K> {
                 out.push(c);
             }
         }
+    }
+}
+
+/// A state with one slot open: its successors that differ from it in that
+/// slot alone. With slots sorted, the others are packed once and a new
+/// slot is inserted where its order puts it.
+struct Open<'a, K, const P: usize> {
+    key: K,
+    /// The other slots' orders (sorted).
+    ord: [u128; P],
+    /// The open slot (unsorted).
+    at: usize,
+    sorted: bool,
+    bits: u32,
+    slots: &'a Slots,
+}
+
+impl<'a, K: Packed, const P: usize> Open<'a, K, P> {
+    #[inline]
+    fn new(
+        level: &Level<'a, K>,
+        cur: &[u32; P],
+        cur_ord: &[u128; P],
+        cur_key: K,
+        at: usize,
+    ) -> Open<'a, K, P> {
+        let mut o =
+            Open { key: cur_key, ord: [0; P], at, sorted: false, bits: level.bits, slots: level.slots };
+        if level.sym.procs {
+            let mut rest = [0u32; P];
+            for (m, i) in (0..P).filter(|&i| i != at).enumerate() {
+                (rest[m], o.ord[m]) = (cur[i], cur_ord[i]);
+            }
+            if level.narrowed {
+                // Re-keyed slots need not be in order any more.
+                sort_slots(&mut rest[..P - 1], &mut o.ord[..P - 1]);
+            }
+            o.key = K::pack(&rest[..P - 1], level.bits);
+            o.sorted = true;
+        }
+        o
+    }
+
+    /// The successor whose open slot holds `to`.
+    #[inline]
+    fn with(&self, to: u32) -> K {
+        if self.sorted {
+            let o = self.slots.order(to);
+            let at = self.ord[..P - 1].iter().filter(|&&r| r < o).count();
+            self.key.insert_field(at, self.bits, to)
+        } else {
+            self.key.with_field(self.at, self.bits, to)
+        }
+    }
+}
+
+/// The state being expanded, decoded when a whole-state call needs it.
+struct Whole<'a, const P: usize> {
+    slots: &'a [u32; P],
+    state: Option<State>,
+}
+
+enum Step<K> {
+    Key(K),
+    /// Not enabled, or not a step the model takes.
+    None,
+    /// Slot numbers ran out.
+    Overflow,
+}
+
+/// Sorts slots by their order (`Canon::key`'s order; equal orders are equal
+/// slots). A few slots: insertion sort.
+#[inline]
+fn sort_slots(n: &mut [u32], ord: &mut [u128]) {
+    for i in 1..n.len() {
+        let mut j = i;
+        while j > 0 && ord[j] < ord[j - 1] {
+            ord.swap(j, j - 1);
+            n.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}
+
+/// States of numbered slots, with each slot's process decoded once per
+/// thread (`unpack` of a whole key cost more than the properties checked
+/// on it).
+#[derive(Default)]
+pub struct Decoder {
+    procs: Vec<Option<Option<Process>>>,
+}
+
+impl Decoder {
+    /// The state whose slots are numbered `slots_n`.
+    #[inline]
+    pub fn state(&mut self, slots: &Slots, slots_n: &[u32]) -> State {
+        let mut s = State { sysfs: slot_sysfs(slots.get(slots_n[0]).0), procs: [None; MAX_PROCS] };
+        for (p, &n) in s.procs.iter_mut().zip(slots_n) {
+            let i = n as usize;
+            if i >= self.procs.len() {
+                self.procs.resize((i + 1).next_power_of_two(), None);
+            }
+            *p = *self.procs[i].get_or_insert_with(|| {
+                let (w, g) = slots.get(n);
+                slot_alive(w).then(|| unpack_slot(w, g))
+            });
+        }
+        s
     }
 }
 

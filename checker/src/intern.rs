@@ -36,42 +36,48 @@ pub fn order_of(word: u64, ghost: u16) -> u128 {
     (word as u128) << 16 | ghost as u128
 }
 
-/// A segment of numbered slot forms: per number, the word and the ghost bits.
-type Segment = Box<[[AtomicU64; 2]]>;
-
 /// Numbered slot forms (`Canon::slot` values). Number 0 is never handed
 /// out, so a packed state is never all zero bits (the store's empty mark).
 pub struct Slots {
-    /// Per number: the word and the ghost bits, in segments of `SEG`
-    /// allocated as they fill.
-    segs: Box<[OnceLock<Segment>]>,
+    /// Per number: the word and the ghost bits. Sized for every number up
+    /// front but zeroed by the kernel on first touch, so only the numbers
+    /// handed out take memory.
+    forms: Box<[AtomicU64]>,
     len: AtomicU32,
     cap: u32,
     map: Mutex<FxHashMap<(u64, u16), u32>>,
 }
 
+/// `n` zeroed atomics, untouched until used.
+fn zeroed_atomics(n: usize) -> Box<[AtomicU64]> {
+    let layout = std::alloc::Layout::array::<AtomicU64>(n.max(1)).expect("a table size");
+    // SAFETY: an all-zero AtomicU64 is a valid 0, the layout is the
+    // slice's, and the box takes ownership of the allocation.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout) as *mut AtomicU64;
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, n.max(1)))
+    }
+}
+
 impl Slots {
     /// Room for numbers below `cap` (the packing's field width decides it).
     pub fn new(cap: u32) -> Slots {
-        let nsegs = (cap as usize).div_ceil(SEG);
         Slots {
-            segs: (0..nsegs).map(|_| OnceLock::new()).collect(),
+            forms: zeroed_atomics(2 * cap as usize),
             len: AtomicU32::new(1),
             cap,
             map: Mutex::new(FxHashMap::default()),
         }
     }
 
-    fn seg(&self, i: usize) -> &[[AtomicU64; 2]] {
-        self.segs[i].get_or_init(|| (0..SEG).map(|_| [AtomicU64::new(0), AtomicU64::new(0)]).collect())
-    }
-
     /// The slot form numbered `n` (which must have been handed out).
     #[inline]
     pub fn get(&self, n: u32) -> (u64, u16) {
-        let seg = self.segs[(n >> SEG_BITS) as usize].get().expect("a slot number that was handed out");
-        let e = &seg[n as usize & (SEG - 1)];
-        (e[0].load(Ordering::Relaxed), e[1].load(Ordering::Relaxed) as u16)
+        let i = 2 * n as usize;
+        (self.forms[i].load(Ordering::Relaxed), self.forms[i + 1].load(Ordering::Relaxed) as u16)
     }
 
     /// `order_of` the slot form numbered `n`.
@@ -92,9 +98,8 @@ impl Slots {
         if n >= self.cap {
             return None;
         }
-        let e = &self.seg((n >> SEG_BITS) as usize)[n as usize & (SEG - 1)];
-        e[0].store(word, Ordering::Relaxed);
-        e[1].store(ghost as u64, Ordering::Relaxed);
+        self.forms[2 * n as usize].store(word, Ordering::Relaxed);
+        self.forms[2 * n as usize + 1].store(ghost as u64, Ordering::Relaxed);
         // Published by the unlock (and by the release store of whoever
         // passes the number on).
         self.len.store(n + 1, Ordering::Release);
@@ -119,11 +124,10 @@ impl Slots {
         }
     }
 
-    /// Bytes held: the segments and the map.
+    /// Bytes held: the forms handed out (in whole pages) and the map.
     pub fn bytes(&self) -> usize {
-        let segs = self.segs.iter().filter(|s| s.get().is_some()).count();
         let map = self.map.lock().map(|m| m.capacity()).unwrap_or(0);
-        segs * SEG * 16 + map * (16 + 4 + 1) + self.segs.len() * std::mem::size_of::<OnceLock<Segment>>()
+        (self.len() * 16).next_multiple_of(4096) + map * (16 + 4 + 1)
     }
 }
 
@@ -166,12 +170,15 @@ pub enum Move {
     /// The caller may not make the call here, or the model cannot take the
     /// step: no successor (and nothing counted).
     Disabled,
-    /// The call reads or writes more than its caller: the engine steps the
-    /// whole state.
+    /// The call reads or writes more than its caller (`Reach::State`): the
+    /// engine steps the whole state.
     Whole,
-    /// The caller's slot becomes slot form `to`; `err` when the call
-    /// returned an errno.
+    /// The caller's slot becomes slot form `to` (`Reach::Caller`, and
+    /// `exit`, after which the slot is free); `err` when the call returned
+    /// an errno.
     To { to: u32, err: bool },
+    /// `fork()`: the lowest free slot, if there is one, becomes `child`.
+    Fork { child: u32 },
 }
 
 impl Move {
@@ -180,16 +187,18 @@ impl Move {
         match self {
             Move::Disabled => 0,
             Move::Whole => 1,
-            Move::To { to, err } => to << 2 | 2 | err as u32,
+            Move::To { to, err } => to << 3 | (err as u32) << 2 | 2,
+            Move::Fork { child } => child << 3 | 3,
         }
     }
 
     #[inline]
     pub fn decode(e: u32) -> Move {
-        match e {
+        match e & 3 {
             0 => Move::Disabled,
             1 => Move::Whole,
-            e => Move::To { to: e >> 2, err: e & 1 != 0 },
+            2 => Move::To { to: e >> 3, err: e & 4 != 0 },
+            _ => Move::Fork { child: e >> 3 },
         }
     }
 }
@@ -200,66 +209,131 @@ pub const MOVES_MAX: u32 = 1 << 24;
 
 /// Per slot number, a row: the stamp of the projection it was computed
 /// under, the slot's form under that projection when it is not moving
-/// (what narrowing the projection makes of it), and one `Move` per call of
-/// the alphabet.
+/// (what narrowing the projection makes of it), one `Move` per call of the
+/// alphabet, and two lists the engine walks instead of the moves: the
+/// distinct slots the caller's own calls lead to (other than itself: a
+/// call that leaves it as it was has no successor to probe), each with the
+/// first call that leads there, and the calls whose successor depends on
+/// more than the caller (`Whole`, `Fork`); both in alphabet order, so that
+/// walking them in step keeps the order successors are met in.
 pub struct Moves {
+    calls: usize,
     stride: usize,
     segs: Box<[OnceLock<Box<[AtomicU32]>>]>,
 }
 
-/// Row layout.
+/// Row layout: a header, then the moves, the distinct `to`s and the
+/// whole-state calls.
 const STAMP: usize = 0;
 const STILL: usize = 1;
-const FIRST: usize = 2;
+const TOS: usize = 2;
+const WHOLES: usize = 3;
+const FIRES: usize = 4;
+const FIRST: usize = 5;
+
+/// A filled row (see `Moves`).
+#[derive(Clone, Copy)]
+pub struct Row<'a> {
+    row: &'a [AtomicU32],
+    calls: usize,
+}
+
+impl<'a> Row<'a> {
+    /// The slot's form when it does not move (see `Moves`).
+    #[inline]
+    pub fn still(self) -> u32 {
+        self.row[STILL].load(Ordering::Relaxed)
+    }
+
+    /// The move of call `i` of the alphabet.
+    #[inline]
+    pub fn get(self, i: usize) -> Move {
+        Move::decode(self.row[FIRST + i].load(Ordering::Relaxed))
+    }
+
+    /// The moves, in alphabet order.
+    #[inline]
+    pub fn moves(self) -> impl Iterator<Item = Move> + 'a {
+        self.row[FIRST..FIRST + self.calls].iter().map(|e| Move::decode(e.load(Ordering::Relaxed)))
+    }
+
+    /// How many calls of the caller alone it may make (each a successor
+    /// counted, changed or not).
+    #[inline]
+    pub fn fires(self) -> u64 {
+        self.row[FIRES].load(Ordering::Relaxed) as u64
+    }
+
+    /// The distinct slots the calls of the caller alone lead to, other than
+    /// this one, as pairs (first call, slot), in alphabet order.
+    #[inline]
+    pub fn tos(self) -> &'a [AtomicU32] {
+        let at = FIRST + self.calls;
+        &self.row[at..at + 2 * self.row[TOS].load(Ordering::Relaxed) as usize]
+    }
+
+    /// The calls (alphabet indices) whose move is `Whole` or `Fork`.
+    #[inline]
+    pub fn wholes(self) -> &'a [AtomicU32] {
+        let at = FIRST + 3 * self.calls;
+        &self.row[at..at + self.row[WHOLES].load(Ordering::Relaxed) as usize]
+    }
+}
 
 impl Moves {
     pub fn new(calls: usize, cap: u32) -> Moves {
         let nsegs = (cap as usize).div_ceil(SEG);
-        Moves { stride: calls + FIRST, segs: (0..nsegs).map(|_| OnceLock::new()).collect() }
+        Moves { calls, stride: FIRST + 4 * calls, segs: (0..nsegs).map(|_| OnceLock::new()).collect() }
     }
 
     /// The row of slot `n` if it was filled under projection stamp `stamp`
     /// (stamps start at 1).
     #[inline]
-    pub fn row(&self, n: u32, stamp: u32) -> Option<&[AtomicU32]> {
+    pub fn row(&self, n: u32, stamp: u32) -> Option<Row<'_>> {
         let seg = self.segs[(n >> SEG_BITS) as usize].get()?;
         let at = (n as usize & (SEG - 1)) * self.stride;
         let row = &seg[at..at + self.stride];
-        (row[STAMP].load(Ordering::Acquire) == stamp).then_some(row)
+        (row[STAMP].load(Ordering::Acquire) == stamp).then_some(Row { row, calls: self.calls })
     }
 
     /// Fills the row of slot `n` for projection stamp `stamp`: `still` and
     /// one move per call. Racing fills of one row write the same values.
-    pub fn fill(&self, n: u32, stamp: u32, still: u32, moves: impl Iterator<Item = Move>) -> &[AtomicU32] {
+    pub fn fill(&self, n: u32, stamp: u32, still: u32, moves: &[Move]) -> Row<'_> {
+        assert_eq!(moves.len(), self.calls);
         let stride = self.stride;
         let seg = self.segs[(n >> SEG_BITS) as usize]
             .get_or_init(|| (0..SEG * stride).map(|_| AtomicU32::new(0)).collect());
         let at = (n as usize & (SEG - 1)) * stride;
         let row = &seg[at..at + stride];
-        row[STILL].store(still, Ordering::Relaxed);
-        for (e, m) in row[FIRST..].iter().zip(moves) {
-            e.store(m.encode(), Ordering::Relaxed);
+        let mut tos: Vec<(u32, u32)> = Vec::new();
+        let mut wholes = Vec::new();
+        let mut fires = 0;
+        for (i, m) in moves.iter().enumerate() {
+            row[FIRST + i].store(m.encode(), Ordering::Relaxed);
+            match *m {
+                Move::To { to, .. } => {
+                    fires += 1;
+                    if to != n && !tos.iter().any(|t| t.1 == to) {
+                        tos.push((i as u32, to));
+                    }
+                }
+                Move::Whole | Move::Fork { .. } => wholes.push(i as u32),
+                Move::Disabled => {}
+            }
         }
+        for (e, &x) in row[FIRST + self.calls..].chunks(2).zip(&tos) {
+            e[0].store(x.0, Ordering::Relaxed);
+            e[1].store(x.1, Ordering::Relaxed);
+        }
+        for (e, &w) in row[FIRST + 3 * self.calls..].iter().zip(&wholes) {
+            e.store(w, Ordering::Relaxed);
+        }
+        row[STILL].store(still, Ordering::Relaxed);
+        row[TOS].store(tos.len() as u32, Ordering::Relaxed);
+        row[WHOLES].store(wholes.len() as u32, Ordering::Relaxed);
+        row[FIRES].store(fires, Ordering::Relaxed);
         row[STAMP].store(stamp, Ordering::Release);
-        row
-    }
-
-    /// The slot's form when it does not move (see `Moves`).
-    #[inline]
-    pub fn still(row: &[AtomicU32]) -> u32 {
-        row[STILL].load(Ordering::Relaxed)
-    }
-
-    /// The move of call `i` of the alphabet.
-    #[inline]
-    pub fn get(row: &[AtomicU32], i: usize) -> Move {
-        Move::decode(row[FIRST + i].load(Ordering::Relaxed))
-    }
-
-    /// The moves of a row, in alphabet order.
-    #[inline]
-    pub fn calls(row: &[AtomicU32]) -> &[AtomicU32] {
-        &row[FIRST..]
+        Row { row, calls: self.calls }
     }
 }
 
@@ -292,13 +366,20 @@ mod tests {
 
     #[test]
     fn moves_round_trip_and_go_stale_with_the_projection() {
-        let m = Moves::new(3, 2000);
+        let m = Moves::new(5, 2000);
         assert!(m.row(1500, 1).is_none());
-        let moves = [Move::Disabled, Move::Whole, Move::To { to: (1 << 29) + 5, err: true }];
-        m.fill(1500, 1, 42, moves.into_iter());
+        let to = |to| Move::To { to, err: false };
+        let moves = [Move::Disabled, Move::Whole, Move::To { to: (1 << 28) + 5, err: true }, to(1500), to(7)];
+        m.fill(1500, 1, 42, &moves);
         let row = m.row(1500, 1).unwrap();
-        assert_eq!(Moves::still(row), 42);
-        assert_eq!((0..3).map(|i| Moves::get(row, i)).collect::<Vec<_>>(), moves);
+        assert_eq!(row.still(), 42);
+        assert_eq!(row.moves().collect::<Vec<_>>(), moves);
+        assert_eq!(row.get(2), moves[2]);
+        assert_eq!(row.fires(), 3);
+        let tos: Vec<u32> = row.tos().iter().map(|e| e.load(Ordering::Relaxed)).collect();
+        assert_eq!(tos, [2, (1 << 28) + 5, 4, 7], "distinct, and not the slot itself");
+        assert_eq!(Move::decode(Move::Fork { child: 99 }.encode()), Move::Fork { child: 99 });
+        assert_eq!(row.wholes().iter().map(|e| e.load(Ordering::Relaxed)).collect::<Vec<_>>(), [1]);
         assert!(m.row(1500, 2).is_none(), "a row filled under another projection is not used");
     }
 }

@@ -25,6 +25,10 @@ pub trait Packed: Copy + Eq + Send + Sync + Debug + 'static {
     const EMPTY: Self;
     fn pack(fields: &[u32], bits: u32) -> Self;
     fn field(self, i: usize, bits: u32) -> u32;
+    /// Field `i` set to `f`.
+    fn with_field(self, i: usize, bits: u32, f: u32) -> Self;
+    /// `f` inserted as field `i`, the fields from `i` on moved up one.
+    fn insert_field(self, i: usize, bits: u32, f: u32) -> Self;
     fn hash(self) -> u64;
 }
 
@@ -49,6 +53,17 @@ impl Packed for u64 {
         ((self >> (i as u32 * bits)) & ((1 << bits) - 1)) as u32
     }
     #[inline]
+    fn with_field(self, i: usize, bits: u32, f: u32) -> Self {
+        let at = i as u32 * bits;
+        (self & !(((1 << bits) - 1) << at)) | (f as u64) << at
+    }
+    #[inline]
+    fn insert_field(self, i: usize, bits: u32, f: u32) -> Self {
+        let at = i as u32 * bits;
+        let low = (1 << at) - 1;
+        (self & low) | (f as u64) << at | (self & !low) << bits
+    }
+    #[inline]
     fn hash(self) -> u64 {
         mix(self)
     }
@@ -66,13 +81,24 @@ impl Packed for u128 {
         ((self >> (i as u32 * bits)) & ((1 << bits) - 1)) as u32
     }
     #[inline]
+    fn with_field(self, i: usize, bits: u32, f: u32) -> Self {
+        let at = i as u32 * bits;
+        (self & !(((1 << bits) - 1) << at)) | (f as u128) << at
+    }
+    #[inline]
+    fn insert_field(self, i: usize, bits: u32, f: u32) -> Self {
+        let at = i as u32 * bits;
+        let low = (1 << at) - 1;
+        (self & low) | (f as u128) << at | (self & !low) << bits
+    }
+    #[inline]
     fn hash(self) -> u64 {
         mix(self as u64 ^ mix((self >> 64) as u64).rotate_left(17))
     }
 }
 
 /// Field width for `procs` slots in a `K`: a share of the word, at most 30
-/// bits (what `intern::Moves` keeps).
+/// bits (`intern::MOVES_MAX` caps the numbers lower still).
 pub fn field_bits<K: Packed>(procs: usize) -> u32 {
     (K::BITS / procs.max(1) as u32).min(30)
 }

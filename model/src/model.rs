@@ -13,7 +13,7 @@ use crate::semantics::Semantics;
 use crate::state::Process;
 use crate::state::{State, Sysfs, MAX_PROCS, MAX_VMAS};
 use crate::symmetry::Symmetry;
-use crate::syscalls::{apply, apply_to_caller, StepError, StepMode};
+use crate::syscalls::{apply, apply_to_caller, fork_child, StepError, StepMode};
 use stateright::{Model, Property};
 
 /// The question a spec asks: how many processes and VMAs, which sysfs
@@ -134,17 +134,26 @@ impl System {
         }
     }
 
-    /// `step_in_place` for a call of the caller alone
-    /// (`syscalls::touches_only_caller`), on the caller's process: the same
-    /// semantics by construction (`apply` runs such a call through
-    /// `apply_to_caller` too, and normalising is per process), so a checker
-    /// may compute it once per distinct process and call. `sysfs` is the
-    /// mode of the state the process is in.
+    /// `step_in_place` for a call of the caller alone (`Reach::Caller`),
+    /// on the caller's process: the same semantics by construction (`apply`
+    /// runs such a call through `apply_to_caller` too, and normalising is
+    /// per process, a no-op on the processes of a state that was stepped
+    /// before), so a checker may compute it once per distinct process and
+    /// call. `sysfs` is the mode of the state the process is in.
     #[inline]
     pub fn step_caller(&self, p: &mut Process, sysfs: Sysfs, call: &Call) -> Result<Ret, StepError> {
         let ret = apply_to_caller(&self.semantics, self.capacity(), sysfs, p, call)?;
         normalize_process(p);
         Ok(ret)
+    }
+
+    /// The child `fork()` puts in the lowest free slot (`Reach::Forks`),
+    /// normalised as `step_in_place` leaves it.
+    #[inline]
+    pub fn fork_child(&self, parent: &Process) -> Process {
+        let mut child = fork_child(&self.semantics, parent);
+        normalize_process(&mut child);
+        child
     }
 
     /// The projection that keeps what `props` (the undecided properties) read.
@@ -170,7 +179,7 @@ impl System {
     }
 
     /// The part of `enabled` that reads the caller only (all of it for the
-    /// calls of `syscalls::touches_only_caller`).
+    /// `Reach::Caller` calls and `exit`).
     #[inline]
     pub fn caller_may(&self, p: &Process, call: &Call) -> bool {
         let vmas = self.capacity().vmas;

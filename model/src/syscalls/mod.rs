@@ -13,6 +13,7 @@ mod task;
 
 pub use madvise::{behavior, walk, Behavior, Errors, Naming, Walked, BEHAVIORS};
 pub use process_madvise::may_access_remote;
+pub use task::fork_child;
 
 use crate::action::{Call, Errno, Ret};
 use crate::semantics::Semantics;
@@ -78,52 +79,69 @@ pub fn apply(
         return Err(err);
     }
     let sysfs = state.sysfs;
-    if touches_only_caller(call) {
-        let me = state.proc_mut(pid).expect("checked live above");
-        return apply_to_caller(sem, cap, sysfs, me, call);
-    }
-    match call {
-        Call::ProcessMadvise { target, iov, advice, flags } => {
-            Ok(process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags))
+    match reach(call) {
+        Reach::Caller => {
+            let me = state.proc_mut(pid).expect("checked live above");
+            apply_to_caller(sem, cap, sysfs, me, call)
         }
-        Call::Fork => task::fork(sem, state, pid, cap.procs),
-        Call::Exit => Ok(task::exit(state, pid)),
-        _ => match sem.variant.call(sem, state, pid, call) {
-            Some(ret) => Ok(ret),
-            None if !cap.strict => {
-                Ok(Ret::Err(if matches!(call, Call::Mctl { .. }) { Errno::ENOSYS } else { Errno::EINVAL }))
+        Reach::FreesCaller => Ok(task::exit(state, pid)),
+        Reach::Forks => task::fork(sem, state, pid, cap.procs),
+        Reach::State => match call {
+            Call::ProcessMadvise { target, iov, advice, flags } => {
+                Ok(process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags))
             }
-            None => Err(StepError::NotInSpec(format!(
-                "`{}` is not part of this spec's semantics (variant `{}`)",
-                call.name(),
-                sem.variant.name()
-            ))),
+            _ => match sem.variant.call(sem, state, pid, call) {
+                Some(ret) => Ok(ret),
+                None if !cap.strict => Ok(Ret::Err(if matches!(call, Call::Mctl { .. }) {
+                    Errno::ENOSYS
+                } else {
+                    Errno::EINVAL
+                })),
+                None => Err(StepError::NotInSpec(format!(
+                    "`{}` is not part of this spec's semantics (variant `{}`)",
+                    call.name(),
+                    sem.variant.name()
+                ))),
+            },
         },
     }
 }
 
-/// The calls that read and write nothing but the calling process (and the
-/// sysfs mode): `apply_to_caller` runs them on the caller alone, so their
-/// result is a function of the caller's process, which the checker may
-/// remember per process. The others name another process (`process_madvise`,
-/// `mctl`, whose target may be anyone), take a slot (`fork`), free one
-/// (`exit`), or belong to a variant module that sees the whole state.
-pub fn touches_only_caller(call: &Call) -> bool {
-    !matches!(
-        call,
-        Call::ProcessMadvise { .. }
-            | Call::Fork
-            | Call::Exit
-            | Call::PrctlSetThpPolicy(_)
-            | Call::PrctlGetThpPolicy
-            | Call::PrctlSetThpAlways(_)
-            | Call::PrctlGetThpAlways
-            | Call::Mctl { .. }
-    )
+/// What part of the state a call reads and writes. `apply` dispatches on
+/// it, so it is the semantics' own structure, not a claim beside them: a
+/// checker may compute successors piecewise by it (and mmflags' does:
+/// most calls are `Caller`, a function of the caller's process alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// The caller's own process (and the sysfs mode) only:
+    /// `apply_to_caller`, which is given nothing else.
+    Caller,
+    /// `exit()`: frees the caller's slot and reads nothing.
+    FreesCaller,
+    /// `fork()`: the lowest free slot (below the bound) gets `fork_child`
+    /// of the caller; nothing else changes.
+    Forks,
+    /// Anything: another process (`process_madvise`, `mctl`, whose target
+    /// may be anyone) or a variant module's call, which sees the whole state.
+    State,
 }
 
-/// Runs a call for which `touches_only_caller` holds on the caller's
-/// process `me` (the rest of the state is out of its reach by type).
+pub fn reach(call: &Call) -> Reach {
+    match call {
+        Call::Exit => Reach::FreesCaller,
+        Call::Fork => Reach::Forks,
+        Call::ProcessMadvise { .. }
+        | Call::PrctlSetThpPolicy(_)
+        | Call::PrctlGetThpPolicy
+        | Call::PrctlSetThpAlways(_)
+        | Call::PrctlGetThpAlways
+        | Call::Mctl { .. } => Reach::State,
+        _ => Reach::Caller,
+    }
+}
+
+/// Runs a `Reach::Caller` call on the caller's process `me` (the rest of
+/// the state is out of its reach by type).
 pub fn apply_to_caller(
     sem: &Semantics,
     cap: StepMode,
@@ -131,7 +149,7 @@ pub fn apply_to_caller(
     me: &mut Process,
     call: &Call,
 ) -> Result<Ret, StepError> {
-    debug_assert!(touches_only_caller(call), "{call:?} touches more than its caller");
+    debug_assert_eq!(reach(call), Reach::Caller, "{call:?} touches more than its caller");
     Ok(match call {
         Call::Mmap => mmap::mmap(sem, me, cap.vmas)?,
         Call::Munmap(range) => mmap::munmap(me, *range),
@@ -153,7 +171,7 @@ pub fn apply_to_caller(
         | Call::PrctlGetThpPolicy
         | Call::PrctlSetThpAlways(_)
         | Call::PrctlGetThpAlways
-        | Call::Mctl { .. } => unreachable!("not a call of the caller alone: see touches_only_caller"),
+        | Call::Mctl { .. } => unreachable!("not a call of the caller alone: see reach()"),
     })
 }
 
