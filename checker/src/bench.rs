@@ -72,6 +72,11 @@ pub struct BenchArgs {
     /// Print the calls every live process may make (the alphabet), then run.
     #[arg(long)]
     alphabet: bool,
+    /// Also count the states a search without symmetry reduction would
+    /// store: the sum of the orbits of the representatives (`orbits`), for
+    /// bounds too large to run without it.
+    #[arg(long)]
+    unreduced: bool,
 }
 
 fn bad_input(e: impl std::fmt::Display) -> ExitCode {
@@ -202,6 +207,7 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
     }
 
     let (procs, vmas) = (spec.bounds.processes, spec.bounds.vmas);
+    let unreduced = a.unreduced.then(|| mmflags_checker::orbits::unreduced(&x, procs, vmas));
     let sysfs: Vec<&str> = spec.bounds.sysfs.iter().map(|m| m.name()).collect();
     let phases = x.phases;
     let level_sizes: Vec<usize> =
@@ -232,6 +238,7 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
             "peak_memory_bytes": peak,
             "bytes_per_state": (o.held_bytes_per_state * 10.0).round() / 10.0,
             "bytes_per_state_bound": o.bytes_per_state,
+            "unreduced_states": unreduced.map(|n| n.to_string()),
             "level_sizes": level_sizes,
             "phase_seconds": {
                 "expand": phases.expand.as_secs_f64(),
@@ -261,6 +268,13 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
             peak.map_or("?".to_string(), |b| (b >> 20).to_string()),
         );
         println!("  states per depth: {level_sizes:?}");
+        println!(
+            "  memory: {:.1} bytes held per stored state (at most {:.1} past the first table)",
+            o.held_bytes_per_state, o.bytes_per_state
+        );
+        if let Some(n) = unreduced {
+            println!("  without symmetry the same bounds have {n} states (the representatives' orbits)");
+        }
         println!(
             "  phases: expand {:.3}s, merge {:.3}s, properties {:.3}s",
             phases.expand.as_secs_f64(),

@@ -23,6 +23,7 @@ use mmflags_model::key::Projection;
 use mmflags_model::properties::Kind;
 use mmflags_model::state::MAX_PROCS;
 use mmflags_model::symmetry::Symmetry;
+use mmflags_model::syscalls::{reach, Reach};
 use mmflags_model::{Sysfs, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -177,24 +178,26 @@ fn expand_batch<K: Packed>(
     opt: &Options,
     abort: &Abort,
     start: Instant,
+    scratches: &mut [Scratch<K>],
 ) -> Vec<(usize, ChunkOut<K>)> {
     let (lo, hi) = (ids.start, ids.end);
     let next_chunk = AtomicUsize::new(0);
     let nchunks = (hi - lo).div_ceil(CHUNK);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..opt.threads.min(nchunks))
-            .map(|_| {
+        let handles: Vec<_> = scratches
+            .iter_mut()
+            .take(nchunks)
+            .map(|scratch| {
                 let next_chunk = &next_chunk;
                 scope.spawn(move || {
                     let mut mine = Vec::new();
-                    let mut scratch = Scratch::new();
                     while !abort.flag.load(Ordering::Relaxed) {
                         let k = next_chunk.fetch_add(1, Ordering::Relaxed);
                         if k >= nchunks {
                             break;
                         }
                         let chunk = lo + k * CHUNK..(lo + (k + 1) * CHUNK).min(hi);
-                        let out = level.expand_chunk(chunk, &mut scratch);
+                        let out = level.expand_chunk(chunk, scratch);
                         opt.counters.generated.fetch_add(out.generated, Ordering::Relaxed);
                         let overflow = out.overflow;
                         mine.push((k, out));
@@ -303,6 +306,17 @@ where
     let mut stamped = proj;
 
     let abort = Abort { flag: AtomicBool::new(false), reason: OnceLock::new() };
+    let mut scratches: Vec<Scratch<K>> = (0..opt.threads.max(1)).map(|_| Scratch::new()).collect();
+    let pair_index: Vec<u16> = sys
+        .alphabet
+        .iter()
+        .scan(0u16, |n, c| {
+            let i = *n;
+            *n += matches!(reach(c), Reach::Pair(_)) as u16;
+            Some(i)
+        })
+        .collect();
+    let pair_calls = sys.alphabet.iter().filter(|c| matches!(reach(c), Reach::Pair(_))).count();
     let mut depth = 0;
     while !overflow {
         let lo = x.levels[depth];
@@ -346,8 +360,10 @@ where
                 moves: &moves,
                 store: &store,
                 bits,
+                pair_index: &pair_index,
+                pair_calls,
             };
-            let outs = expand_batch(&level, batch_lo..batch_hi, opt, &abort, start);
+            let outs = expand_batch(&level, batch_lo..batch_hi, opt, &abort, start, &mut scratches);
             let t1 = Instant::now();
             x.phases.expand += t1 - t0;
             if outs.iter().any(|(_, o)| o.overflow) {

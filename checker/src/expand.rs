@@ -43,6 +43,9 @@ pub struct Level<'a, K> {
     pub store: &'a Store<K>,
     /// Field width of a packed state.
     pub bits: u32,
+    /// Per call, its place among the `Reach::Pair` calls (see `pair`).
+    pub pair_index: &'a [u16],
+    pub pair_calls: usize,
 }
 
 /// One successor not stored yet.
@@ -60,10 +63,23 @@ pub struct ChunkOut<K> {
     pub overflow: bool,
 }
 
-/// A thread's scratch space, kept across chunks.
+/// A thread remembers 2^PAIRS_BITS (caller, target) pairs' results, each
+/// for every `process_madvise` naming another process (16 bytes a result).
+const PAIRS_BITS: u32 = 16;
+
+/// Successors a thread remembers having kept (`Scratch::add`).
+const RECENT: usize = 1 << 14;
+
+/// A thread's scratch space, kept across chunks and batches.
 pub struct Scratch<K> {
     local: Local,
     decoder: Decoder,
+    /// What `process_madvise` on another process made of (caller, target,
+    /// call), under projection stamp `pairs_stamp` (see `Level::pair`).
+    pairs: Vec<(u64, u64)>,
+    pairs_stamp: u32,
+    /// The successors this thread kept last, direct-mapped by hash (see `add`).
+    recent: Vec<K>,
     succ: Vec<Candidate<K>>,
     /// Per slot number, the rows used since the last `count_uses`.
     uses: Vec<u32>,
@@ -81,6 +97,9 @@ impl<K: Packed> Scratch<K> {
         Scratch {
             local: Local::new(),
             decoder: Decoder::default(),
+            pairs: Vec::new(),
+            pairs_stamp: 0,
+            recent: vec![K::EMPTY; RECENT],
             succ: Vec::new(),
             uses: Vec::new(),
             touched: Vec::new(),
@@ -100,13 +119,21 @@ impl<K: Packed> Scratch<K> {
         self.uses[i] += 1;
     }
 
-    /// Keeps successor `k`. A state's successors are not told apart here:
-    /// a successor met twice is probed twice (the second time from the
-    /// cache), and the merge stores the first, so ids are as if they were;
-    /// telling them apart cost more than the probes it saved.
+    /// Keeps successor `k` for probing, unless this thread met it lately
+    /// (`recent`): it met it in this chunk or an earlier one, which the
+    /// merge takes first, so it is stored or a candidate already, and
+    /// skipping it changes nothing. Successors repeat a lot (siblings share
+    /// their parent and the corners of their diamonds), and a probe of the
+    /// store is a cache miss.
     #[inline]
     fn add(&mut self, k: K) {
-        self.succ.push(Candidate { hash: k.hash(), state: k });
+        let h = k.hash();
+        let seen = &mut self.recent[h as usize & (RECENT - 1)];
+        if *seen == k {
+            return;
+        }
+        *seen = k;
+        self.succ.push(Candidate { hash: h, state: k });
     }
 }
 
@@ -142,6 +169,7 @@ impl<K: Packed> Level<'_, K> {
             };
             let m = match reach(call) {
                 Reach::State => Move::Whole,
+                Reach::Pair(t) => Move::Pair { target: t as u32 },
                 Reach::Forks => {
                     let (cw, cg) = self.canon.slot(Some(&self.sys.fork_child(p)), sysfs);
                     Move::Fork { child: local.intern(self.slots, cw, cg)? }
@@ -289,6 +317,14 @@ impl<K: Packed> Level<'_, K> {
                                 }
                                 None => continue,
                             },
+                            Move::Pair { target } => {
+                                match self.pair(pid, target as usize, i, &old, (&cur, &cur_ord), scratch, out)
+                                {
+                                    Step::Key(succ) => succ,
+                                    Step::None => continue,
+                                    Step::Overflow => return None,
+                                }
+                            }
                         };
                         out.generated += 1;
                         let changed = succ != k;
@@ -324,6 +360,13 @@ impl<K: Packed> Level<'_, K> {
                             }
                             None => continue,
                         },
+                        Move::Pair { target } => {
+                            match self.pair(pid, target as usize, i, &old, (&cur, &cur_ord), scratch, out) {
+                                Step::Key(succ) => succ,
+                                Step::None => continue,
+                                Step::Overflow => return None,
+                            }
+                        }
                         _ => match self.whole(&mut st, pid, i, (&cur, &cur_ord), scratch, out) {
                             Step::Key(succ) => succ,
                             Step::None => continue,
@@ -343,6 +386,81 @@ impl<K: Packed> Level<'_, K> {
             }
         }
         Some(())
+    }
+
+    /// `process_madvise` call `i` by `pid` naming slot `t`: enabled when
+    /// `t` is another live process; the two slots' new forms are
+    /// remembered per thread by (caller, target, call).
+    #[allow(clippy::too_many_arguments)]
+    fn pair<const P: usize>(
+        &self,
+        pid: usize,
+        t: usize,
+        i: usize,
+        old: &[u32; P],
+        cur: (&[u32; P], &[u128; P]),
+        scratch: &mut Scratch<K>,
+        out: &mut ChunkOut<K>,
+    ) -> Step<K> {
+        if t == pid || t >= P || !slot_alive(self.slots.get(old[t]).0) {
+            return Step::None;
+        }
+        if scratch.pairs_stamp != self.stamp || scratch.pairs.is_empty() {
+            scratch.pairs.clear();
+            scratch.pairs.resize(self.pair_calls << PAIRS_BITS, (0, 0));
+            scratch.pairs_stamp = self.stamp;
+        }
+        // A direct-mapped memo: the whole question is kept beside the
+        // answer, so a hit is exact; a miss recomputes.
+        // The calls of one (caller, target) sit together: one state's
+        // pair calls share a few cache lines.
+        let question = (old[pid] as u64) << 40 | (old[t] as u64) << 16 | i as u64;
+        let group = ((old[pid] as u64) << 24 | old[t] as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            >> (64 - PAIRS_BITS);
+        let at = group as usize * self.pair_calls + self.pair_index[i] as usize;
+        let (q, answer) = scratch.pairs[at];
+        let got = if q == question && answer != 0 {
+            (answer & 1 != 0).then_some((
+                (answer >> 40) as u32,
+                (answer >> 16) as u32 & 0xff_ffff,
+                answer & 2 != 0,
+            ))
+        } else {
+            let (mw, mg) = self.slots.get(old[pid]);
+            let (tw, tg) = self.slots.get(old[t]);
+            let sysfs = slot_sysfs(mw);
+            let (mut me, mut tp) = (unpack_slot(mw, mg), unpack_slot(tw, tg));
+            let got = match self.sys.step_pair(&mut me, &mut tp, &self.sys.alphabet[i]) {
+                None => None,
+                Some(ret) => {
+                    let (aw, ag) = self.canon.slot(Some(&me), sysfs);
+                    let (bw, bg) = self.canon.slot(Some(&tp), sysfs);
+                    let (Some(a), Some(b)) =
+                        (scratch.local.intern(self.slots, aw, ag), scratch.local.intern(self.slots, bw, bg))
+                    else {
+                        return Step::Overflow;
+                    };
+                    Some((a, b, ret.is_err()))
+                }
+            };
+            let answer = match got {
+                None => 4,
+                Some((a, b, err)) => (a as u64) << 40 | (b as u64) << 16 | (err as u64) << 1 | 1,
+            };
+            scratch.pairs[at] = (question, answer);
+            got
+        };
+        let Some((a, b, err)) = got else { return Step::None };
+        let cov = &mut out.coverage[i];
+        cov.fired += 1;
+        cov.errors += err as u64;
+        let (mut s, mut s_ord) = (*cur.0, *cur.1);
+        (s[pid], s_ord[pid]) = (a, self.slots.order(a));
+        (s[t], s_ord[t]) = (b, self.slots.order(b));
+        if self.sym.procs {
+            sort_slots(&mut s, &mut s_ord);
+        }
+        Step::Key(K::pack(&s, self.bits))
     }
 
     /// Call `i` by `pid` stepped on the whole state (decoded once per
@@ -393,7 +511,7 @@ impl<K: Packed> Level<'_, K> {
     /// item `i` is decided.
     #[inline]
     fn probe(&self, scratch: &Scratch<K>, out: &mut Vec<Candidate<K>>) {
-        const AHEAD: usize = 8;
+        const AHEAD: usize = 32;
         let succ = &scratch.succ;
         for c in succ.iter().take(AHEAD) {
             self.store.prefetch(c.hash);

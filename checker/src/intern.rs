@@ -179,6 +179,9 @@ pub enum Move {
     To { to: u32, err: bool },
     /// `fork()`: the lowest free slot, if there is one, becomes `child`.
     Fork { child: u32 },
+    /// `process_madvise` naming slot `target` (`Reach::Pair`): the caller
+    /// and the target, if it is another live process, change together.
+    Pair { target: u32 },
 }
 
 impl Move {
@@ -186,6 +189,7 @@ impl Move {
     fn encode(self) -> u32 {
         match self {
             Move::Disabled => 0,
+            Move::Pair { target } => (target + 1) << 3,
             Move::Whole => 1,
             Move::To { to, err } => to << 3 | (err as u32) << 2 | 2,
             Move::Fork { child } => child << 3 | 3,
@@ -195,7 +199,8 @@ impl Move {
     #[inline]
     pub fn decode(e: u32) -> Move {
         match e & 3 {
-            0 => Move::Disabled,
+            0 if e == 0 => Move::Disabled,
+            0 => Move::Pair { target: (e >> 3) - 1 },
             1 => Move::Whole,
             2 => Move::To { to: e >> 3, err: e & 4 != 0 },
             _ => Move::Fork { child: e >> 3 },
@@ -214,7 +219,7 @@ pub const MOVES_MAX: u32 = 1 << 24;
 /// distinct slots the caller's own calls lead to (other than itself: a
 /// call that leaves it as it was has no successor to probe), each with the
 /// first call that leads there, and the calls whose successor depends on
-/// more than the caller (`Whole`, `Fork`); both in alphabet order, so that
+/// more than the caller (`Whole`, `Fork`, `Pair`); both in alphabet order, so that
 /// walking them in step keeps the order successors are met in.
 pub struct Moves {
     calls: usize,
@@ -272,7 +277,7 @@ impl<'a> Row<'a> {
         &self.row[at..at + 2 * self.row[TOS].load(Ordering::Relaxed) as usize]
     }
 
-    /// The calls (alphabet indices) whose move is `Whole` or `Fork`.
+    /// The calls (alphabet indices) whose move is `Whole`, `Fork` or `Pair`.
     #[inline]
     pub fn wholes(self) -> &'a [AtomicU32] {
         let at = FIRST + 3 * self.calls;
@@ -317,7 +322,7 @@ impl Moves {
                         tos.push((i as u32, to));
                     }
                 }
-                Move::Whole | Move::Fork { .. } => wholes.push(i as u32),
+                Move::Whole | Move::Fork { .. } | Move::Pair { .. } => wholes.push(i as u32),
                 Move::Disabled => {}
             }
         }
@@ -378,7 +383,9 @@ mod tests {
         assert_eq!(row.fires(), 3);
         let tos: Vec<u32> = row.tos().iter().map(|e| e.load(Ordering::Relaxed)).collect();
         assert_eq!(tos, [2, (1 << 28) + 5, 4, 7], "distinct, and not the slot itself");
-        assert_eq!(Move::decode(Move::Fork { child: 99 }.encode()), Move::Fork { child: 99 });
+        for m in [Move::Fork { child: 99 }, Move::Pair { target: 0 }, Move::Pair { target: 3 }] {
+            assert_eq!(Move::decode(m.encode()), m);
+        }
         assert_eq!(row.wholes().iter().map(|e| e.load(Ordering::Relaxed)).collect::<Vec<_>>(), [1]);
         assert!(m.row(1500, 2).is_none(), "a row filled under another projection is not used");
     }

@@ -15,6 +15,7 @@ pub mod input;
 pub mod intern;
 pub mod json;
 pub mod limits;
+pub mod orbits;
 pub mod render;
 pub mod replay;
 pub mod report;

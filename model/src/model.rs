@@ -13,7 +13,9 @@ use crate::semantics::Semantics;
 use crate::state::Process;
 use crate::state::{State, Sysfs, MAX_PROCS, MAX_VMAS};
 use crate::symmetry::Symmetry;
-use crate::syscalls::{apply, apply_to_caller, fork_child, StepError, StepMode};
+use crate::syscalls::{
+    apply, apply_to_caller, check_flags_defined, fork_child, process_madvise_on, StepError, StepMode, Target2,
+};
 use stateright::{Model, Property};
 
 /// The question a spec asks: how many processes and VMAs, which sysfs
@@ -142,9 +144,27 @@ impl System {
     /// call. `sysfs` is the mode of the state the process is in.
     #[inline]
     pub fn step_caller(&self, p: &mut Process, sysfs: Sysfs, call: &Call) -> Result<Ret, StepError> {
+        if let Some(err) = check_flags_defined(&self.semantics, call).filter(|_| self.strict) {
+            return Err(err);
+        }
         let ret = apply_to_caller(&self.semantics, self.capacity(), sysfs, p, call)?;
         normalize_process(p);
         Ok(ret)
+    }
+
+    /// `step_in_place` for a `process_madvise` by `me` naming another live
+    /// process `target` (`Reach::Pair`): the same semantics by construction
+    /// (`apply` runs it through `process_madvise_on` too).
+    #[inline]
+    pub fn step_pair(&self, me: &mut Process, target: &mut Process, call: &Call) -> Option<Ret> {
+        let Call::ProcessMadvise { iov, advice, flags, .. } = call else { return None };
+        if self.strict && check_flags_defined(&self.semantics, call).is_some() {
+            return None;
+        }
+        let ret = process_madvise_on(&self.semantics, me, Target2::Other(target), *iov, *advice, *flags);
+        normalize_process(me);
+        normalize_process(target);
+        Some(ret)
     }
 
     /// The child `fork()` puts in the lowest free slot (`Reach::Forks`),

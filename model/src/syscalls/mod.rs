@@ -12,10 +12,10 @@ mod process_madvise;
 mod task;
 
 pub use madvise::{behavior, walk, Behavior, Errors, Naming, Walked, BEHAVIORS};
-pub use process_madvise::may_access_remote;
+pub use process_madvise::{may_access_remote, process_madvise_on, Target2};
 pub use task::fork_child;
 
-use crate::action::{Call, Errno, Ret};
+use crate::action::{Call, Errno, Ret, Target};
 use crate::semantics::Semantics;
 use crate::state::{Process, State, Sysfs};
 use std::fmt;
@@ -86,7 +86,7 @@ pub fn apply(
         }
         Reach::FreesCaller => Ok(task::exit(state, pid)),
         Reach::Forks => task::fork(sem, state, pid, cap.procs),
-        Reach::State => match call {
+        Reach::Pair(_) | Reach::State => match call {
             Call::ProcessMadvise { target, iov, advice, flags } => {
                 Ok(process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags))
             }
@@ -121,8 +121,12 @@ pub enum Reach {
     /// `fork()`: the lowest free slot (below the bound) gets `fork_child`
     /// of the caller; nothing else changes.
     Forks,
-    /// Anything: another process (`process_madvise`, `mctl`, whose target
-    /// may be anyone) or a variant module's call, which sees the whole state.
+    /// `process_madvise` naming another process by its slot: the caller
+    /// and that process only (`process_madvise_on`), when the target is
+    /// another live process.
+    Pair(usize),
+    /// Anything: a variant module's call (`mctl` may name anyone), which
+    /// sees the whole state.
     State,
 }
 
@@ -130,8 +134,8 @@ pub fn reach(call: &Call) -> Reach {
     match call {
         Call::Exit => Reach::FreesCaller,
         Call::Fork => Reach::Forks,
-        Call::ProcessMadvise { .. }
-        | Call::PrctlSetThpPolicy(_)
+        Call::ProcessMadvise { target: Target::Pid(t), .. } => Reach::Pair(*t as usize),
+        Call::PrctlSetThpPolicy(_)
         | Call::PrctlGetThpPolicy
         | Call::PrctlSetThpAlways(_)
         | Call::PrctlGetThpAlways
@@ -164,6 +168,9 @@ pub fn apply_to_caller(
         Call::VmFlags(item) => observe::vmflags(me, *item),
         Call::ThpEligible(item) => observe::thp_eligible(sysfs, me, *item),
         Call::ThpEnabled => observe::thp_enabled(me),
+        Call::ProcessMadvise { target: Target::SelfProc, iov, advice, flags } => {
+            process_madvise::process_madvise_on(sem, me, Target2::Own, *iov, *advice, *flags)
+        }
         Call::ProcessMadvise { .. }
         | Call::Fork
         | Call::Exit
@@ -178,7 +185,7 @@ pub fn apply_to_caller(
 /// A named `process_madvise` flag the spec does not define is an input
 /// error, not an -EINVAL: the trace was written for another proposal.
 /// (An unnamed bit such as 0x80000000 is how a trace asks for -EINVAL.)
-fn check_flags_defined(sem: &Semantics, call: &Call) -> Option<StepError> {
+pub fn check_flags_defined(sem: &Semantics, call: &Call) -> Option<StepError> {
     let Call::ProcessMadvise { flags, .. } = call else {
         return None;
     };
