@@ -117,9 +117,13 @@ enum Cmd {
     /// Explore one spec at the given bounds and print counts, time, rate
     /// and peak memory (for bench/run; verdicts are not gated).
     Bench(bench::BenchArgs),
-    /// Run model traces (or trace files) on this kernel and compare every
-    /// step and observation with the model.
+    /// Run model traces (or trace files) on this kernel, or on another
+    /// booted under qemu (--kernel), and compare every step and
+    /// observation with the model.
     Conform(conform::ConformArgs),
+    /// The kernel matrix: list, fetch and run the kernels of kernels.toml.
+    #[command(subcommand)]
+    Kernels(conform::kernels::KernelsCmd),
 }
 
 fn main() -> ExitCode {
@@ -155,5 +159,6 @@ fn main() -> ExitCode {
         }
         Some(Cmd::Bench(args)) => bench::cmd_bench(args, interrupt),
         Some(Cmd::Conform(a)) => conform::run(a, interrupt),
+        Some(Cmd::Kernels(k)) => conform::kernels::run(k, &interrupt),
     }
 }

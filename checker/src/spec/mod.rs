@@ -10,6 +10,7 @@
 mod extends;
 mod sections;
 mod validate;
+mod versions;
 
 use crate::input;
 use crate::verdict::Verdict;
@@ -48,6 +49,9 @@ pub struct Spec {
     pub source: String,
     pub file: PathBuf,
     pub extends: Option<String>,
+    /// The kernel series this spec claims to model (`[spec] kernels`),
+    /// each proved by `check conform --kernel SERIES`; empty for a proposal.
+    pub kernels: Vec<String>,
     pub semantics: Semantics,
     /// The `[semantics]` and `[intent]` settings as written (after `extends`), for reports.
     pub knobs: Vec<(String, String)>,
