@@ -18,7 +18,7 @@ use crate::expand::{ChunkOut, Decoder, Level, Scratch};
 pub use crate::exploration::{Exploration, Packing, Stored};
 use crate::intern::{Local, Moves, Slots, MOVES_MAX};
 use crate::limits::{Limits, Stop};
-use crate::store::{field_bits, Packed, Store};
+use crate::store::{field_bits, Candidate, Packed, Store};
 use mmflags_model::key::Projection;
 use mmflags_model::properties::Kind;
 use mmflags_model::state::MAX_PROCS;
@@ -380,19 +380,17 @@ where
             }
             let nchunks = (batch_hi - batch_lo).div_ceil(CHUNK);
             merged_all = outs.len() == nchunks && outs.iter().enumerate().all(|(i, (k, _))| *k == i);
-            for (_, out) in outs.into_iter().take_while(|_| merged_all) {
-                x.generated += out.generated;
-                for (c, o) in x.coverage.iter_mut().zip(&out.coverage) {
-                    c.fired += o.fired;
-                    c.changed += o.changed;
-                    c.errors += o.errors;
-                }
-                for (k, cand) in out.cands.iter().enumerate() {
-                    if let Some(ahead) = out.cands.get(k + 8) {
-                        store.prefetch(ahead.hash);
+            if merged_all {
+                for (_, out) in &outs {
+                    x.generated += out.generated;
+                    for (c, o) in x.coverage.iter_mut().zip(&out.coverage) {
+                        c.fired += o.fired;
+                        c.changed += o.changed;
+                        c.errors += o.errors;
                     }
-                    store.insert(cand.state, cand.hash);
                 }
+                let parts: Vec<&[Candidate<K>]> = outs.iter().map(|(_, o)| &o.cands[..]).collect();
+                store.insert_all(&parts, opt.threads);
             }
             x.phases.merge += t1.elapsed();
             opt.counters.unique.store(store.len() as u64, Ordering::Relaxed);

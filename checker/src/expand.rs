@@ -16,7 +16,7 @@
 
 use crate::engine::Coverage;
 use crate::intern::{order_of, Local, Move, Moves, Row, Slots};
-use crate::store::{Packed, Store};
+use crate::store::{Candidate, Packed, Store};
 use mmflags_model::key::{free_slot_like, slot_alive, slot_sysfs, unpack_slot, Canon, Key};
 use mmflags_model::state::Process;
 use mmflags_model::state::MAX_PROCS;
@@ -46,13 +46,6 @@ pub struct Level<'a, K> {
     /// Per call, its place among the `Reach::Pair` calls (see `pair`).
     pub pair_index: &'a [u16],
     pub pair_calls: usize,
-}
-
-/// One successor not stored yet.
-#[derive(Clone, Copy)]
-pub struct Candidate<K> {
-    pub hash: u64,
-    pub state: K,
 }
 
 pub struct ChunkOut<K> {

@@ -16,6 +16,14 @@
 //! changed) and callers prefetch slots ahead of probing them.
 
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// A state and its hash, as the engine hands states to the store.
+#[derive(Clone, Copy)]
+pub struct Candidate<K> {
+    pub hash: u64,
+    pub state: K,
+}
 
 /// A packed state: `procs` fields of `bits` bits, the slot numbers.
 pub trait Packed: Copy + Eq + Send + Sync + Debug + 'static {
@@ -30,6 +38,11 @@ pub trait Packed: Copy + Eq + Send + Sync + Debug + 'static {
     /// `f` inserted as field `i`, the fields from `i` on moved up one.
     fn insert_field(self, i: usize, bits: u32, f: u32) -> Self;
     fn hash(self) -> u64;
+    /// The table as atomics, for inserting from several threads (`u64`
+    /// only: there is no 128-bit atomic).
+    fn atomic(table: &mut [Self]) -> Option<&[AtomicU64]>;
+    /// The state as the word `atomic` holds (for `u64`, itself).
+    fn word(self) -> u64;
 }
 
 #[inline]
@@ -67,6 +80,14 @@ impl Packed for u64 {
     fn hash(self) -> u64 {
         mix(self)
     }
+    fn atomic(table: &mut [u64]) -> Option<&[AtomicU64]> {
+        // SAFETY: AtomicU64 has u64's size and alignment, and the table is
+        // borrowed mutably for as long as the atomics are used.
+        Some(unsafe { &*(table as *mut [u64] as *const [AtomicU64]) })
+    }
+    fn word(self) -> u64 {
+        self
+    }
 }
 
 impl Packed for u128 {
@@ -94,6 +115,12 @@ impl Packed for u128 {
     #[inline]
     fn hash(self) -> u64 {
         mix(self as u64 ^ mix((self >> 64) as u64).rotate_left(17))
+    }
+    fn atomic(_: &mut [u128]) -> Option<&[AtomicU64]> {
+        None
+    }
+    fn word(self) -> u64 {
+        unreachable!("128-bit states are inserted one thread at a time")
     }
 }
 
@@ -235,6 +262,96 @@ impl<K: Packed> Store<K> {
         true
     }
 
+    /// Stores the states of `parts`, in order, as the next ids (those
+    /// not stored yet, each once): what `insert` one by one would store.
+    /// The table is grown first for all of them at worst, so its size does
+    /// not depend on how they are inserted; with `threads` > 1 they are
+    /// inserted in parallel, each thread taking the states whose probe
+    /// starts in its part of the table (so it sees every copy of each, in
+    /// order), and the order is appended afterwards in candidate order.
+    pub fn insert_all(&mut self, parts: &[&[Candidate<K>]], threads: usize) {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        while (self.order.len() + total) * 1000 > self.table.len() * MAX_LOAD {
+            self.grow();
+        }
+        let n = self.table.len();
+        let home = |h: u64| ((h as u128 * n as u128) >> 64) as usize;
+        if threads < 2 || total < 1 << 12 || K::atomic(&mut []).is_none() {
+            let all: Vec<&Candidate<K>> = parts.iter().flat_map(|p| p.iter()).collect();
+            for (i, c) in all.iter().enumerate() {
+                if let Some(ahead) = all.get(i + 8) {
+                    prefetch(self.table.as_ptr().wrapping_add(home(ahead.hash)));
+                }
+                let mut j = home(c.hash);
+                loop {
+                    let e = self.table[j];
+                    if e == c.state {
+                        break;
+                    }
+                    if e == K::EMPTY {
+                        self.table[j] = c.state;
+                        self.push_order(j);
+                        break;
+                    }
+                    j += 1;
+                    if j == n {
+                        j = 0;
+                    }
+                }
+            }
+            return;
+        }
+        let placed: Vec<AtomicU32> = (0..total).map(|_| AtomicU32::new(u32::MAX)).collect();
+        let table = K::atomic(&mut self.table).expect("checked above");
+        std::thread::scope(|scope| {
+            for t in 0..threads {
+                let (lo, hi) = (n * t / threads, n * (t + 1) / threads);
+                let placed = &placed;
+                scope.spawn(move || {
+                    let mine = |c: &Candidate<K>| (lo..hi).contains(&home(c.hash));
+                    for (i, c) in parts.iter().flat_map(|p| p.iter()).enumerate().filter(|(_, c)| mine(c)) {
+                        let k = c.state.word();
+                        let mut j = home(c.hash);
+                        loop {
+                            let e = table[j].load(Ordering::Relaxed);
+                            if e == k {
+                                break;
+                            }
+                            if e == 0 {
+                                match table[j].compare_exchange(0, k, Ordering::Relaxed, Ordering::Relaxed) {
+                                    Ok(_) => {
+                                        placed[i].store(j as u32, Ordering::Relaxed);
+                                        break;
+                                    }
+                                    Err(other) if other == k => break,
+                                    Err(_) => {}
+                                }
+                            }
+                            j += 1;
+                            if j == n {
+                                j = 0;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        for p in placed {
+            let p = p.into_inner();
+            if p != u32::MAX {
+                self.push_order(p as usize);
+            }
+        }
+    }
+
+    #[inline]
+    fn push_order(&mut self, at: usize) {
+        if self.order.len() == self.order.capacity() {
+            self.order.reserve_exact((self.order.len() / 8).max(1024));
+        }
+        self.order.push(at as u32);
+    }
+
     fn put(&mut self, k: K, h: u64) -> usize {
         let n = self.table.len();
         let mut i = self.home(h);
@@ -325,6 +442,31 @@ mod tests {
         assert!(!s.insert(k(77), k(77).hash()));
         let per_state = s.bytes() as f64 / s.len() as f64;
         assert!(per_state < 16.0 / 0.53 + 4.6, "{per_state} bytes a state");
+    }
+
+    /// Inserting a batch from two threads stores the same states with the
+    /// same ids as one thread (duplicates included, across parts).
+    #[test]
+    fn a_batch_stored_by_two_threads_is_stored_as_by_one() {
+        let k = |i: u64| u64::pack(&[(i % 7919) as u32 + 1, (i % 13) as u32], 16);
+        let cand = |i: u64| Candidate { hash: k(i).hash(), state: k(i) };
+        let a: Vec<Candidate<u64>> = (0..30_000).map(cand).collect();
+        let b: Vec<Candidate<u64>> = (20_000..60_000).rev().map(cand).collect();
+        let mut one: Store<u64> = Store::new();
+        let mut two: Store<u64> = Store::new();
+        for s in [&mut one, &mut two] {
+            assert!(s.insert(k(5), k(5).hash()));
+        }
+        one.insert_all(&[&a, &b], 1);
+        two.insert_all(&[&a, &b], 2);
+        assert_eq!(one.len(), 60_000, "10 000 of them twice, one stored before");
+        assert_eq!(one.len(), two.len());
+        assert!((0..one.len()).all(|i| one.get(i) == two.get(i)));
+        let mut serial: Store<u64> = Store::new();
+        for c in [&[cand(5)][..], &a, &b].into_iter().flatten() {
+            serial.insert(c.state, c.hash);
+        }
+        assert!((0..one.len()).all(|i| one.get(i) == serial.get(i)), "the order `insert` gives");
     }
 
     #[test]
