@@ -82,9 +82,22 @@ enum Cmd {
         #[command(flatten)]
         run: RunArgs,
     },
-    /// Run a trace or litmus file through a spec's model; fail on the first
-    /// result that differs from the one written in the file.
-    Replay { spec: String, file: PathBuf },
+    /// Run a trace or litmus file through a spec's model (`replay SPEC
+    /// TRACE`: every step with its result and what it changed), or through
+    /// many (`replay TRACE --spec A --spec B`, `--all-specs`: a table of
+    /// which specs answer every written result as written); fails on the
+    /// first result that differs.
+    Replay {
+        /// `SPEC TRACE`, or `TRACE` with --spec or --all-specs.
+        #[arg(num_args = 1..=2, required = true, value_name = "SPEC] [TRACE")]
+        args: Vec<String>,
+        /// Replay on this spec too (repeat for more).
+        #[arg(long = "spec", value_name = "SPEC")]
+        specs: Vec<String>,
+        /// Replay on every spec in specs/.
+        #[arg(long)]
+        all_specs: bool,
+    },
     /// The shortest traces after which two variants can be told apart by a
     /// result or by what /proc shows.
     Diff {
@@ -152,7 +165,7 @@ fn main() -> ExitCode {
             cmd::trace::cmd_trace(spec, property, html.as_deref(), *emit_c, run, interrupt)
         }
         Some(Cmd::Explore { spec, addr, max_states }) => cmd::explore::cmd_explore(spec, addr, *max_states),
-        Some(Cmd::Replay { spec, file }) => cmd::trace::cmd_replay(spec, file),
+        Some(Cmd::Replay { args, specs, all_specs }) => cmd::replay::cmd_replay(args, specs, *all_specs),
         Some(Cmd::Reports { check }) => cmd::reports::cmd_reports(*check, interrupt),
         Some(Cmd::Diff { spec_a, spec_b, depth, max_pairs }) => {
             cmd::compare::cmd_diff(spec_a, spec_b, *depth, *max_pairs)

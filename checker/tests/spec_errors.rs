@@ -244,7 +244,7 @@ fn bad_command_lines_exit_2_without_a_panic() {
         (vec!["replay".as_ref(), real.as_os_str(), "/no/such/trace".as_ref()], "cannot read"),
         (vec!["replay".as_ref(), real.as_os_str(), "/dev/zero".as_ref()], "not a regular file"),
         (vec!["replay".as_ref(), real.as_os_str(), "/".as_ref()], "is a directory"),
-        (vec!["replay".as_ref(), real.as_os_str()], "Usage"),
+        (vec!["replay".as_ref(), real.as_os_str()], "replay what on which spec?"),
         (vec!["diff".as_ref(), real.as_os_str(), spec.as_os_str()], "makes a cycle"),
         (vec!["diff".as_ref(), real.as_os_str(), "no-such-spec".as_ref()], "no such spec"),
         (

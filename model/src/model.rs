@@ -60,9 +60,6 @@ pub struct System {
     pub projection: Projection,
     /// The renamings this alphabet permits (the checker may turn them off).
     pub symmetry: Symmetry,
-    /// A call or flag this spec does not define is an input error (see
-    /// `StepMode`); off only to compare two specs on one alphabet.
-    pub strict: bool,
 }
 
 impl System {
@@ -86,7 +83,7 @@ impl System {
             procs: alphabet::symmetric_procs(&alphabet, bounds.processes),
             vmas: alphabet::symmetric_vmas(&alphabet, bounds.vmas),
         };
-        System { semantics, bounds, alphabet, properties, projection, symmetry, strict: true }
+        System { semantics, bounds, alphabet, properties, projection, symmetry }
     }
 
     /// A system for replaying traces: full capacity, every property's ghosts,
@@ -99,11 +96,7 @@ impl System {
     }
 
     fn capacity(&self) -> StepMode {
-        StepMode {
-            procs: self.bounds.processes.min(MAX_PROCS),
-            vmas: self.bounds.vmas.min(MAX_VMAS),
-            strict: self.strict,
-        }
+        StepMode { procs: self.bounds.processes.min(MAX_PROCS), vmas: self.bounds.vmas.min(MAX_VMAS) }
     }
 
     /// Runs one action: its result and the next state (ghosts normalised,

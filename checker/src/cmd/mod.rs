@@ -5,6 +5,7 @@
 pub mod check;
 pub mod compare;
 pub mod explore;
+pub mod replay;
 pub mod reports;
 pub mod trace;
 

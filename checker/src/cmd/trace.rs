@@ -6,7 +6,7 @@ use crate::RunArgs;
 use mmflags_checker::run;
 use mmflags_checker::spec;
 use mmflags_checker::verdict::Verdict;
-use mmflags_checker::{explore, html, render, replay};
+use mmflags_checker::{explore, html, render};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -95,24 +95,5 @@ pub fn cmd_trace(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
-}
-
-pub fn cmd_replay(spec_arg: &str, file: &Path) -> ExitCode {
-    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
-        Ok(s) => s,
-        Err(e) => return bad_input(e),
-    };
-    match replay::replay_file(&spec, file) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(replay::Failure::BadInput(e)) => bad_input(e),
-        Err(replay::Failure::Mismatch(text, e)) => {
-            print!("{text}");
-            eprintln!("error: {}:{e}", file.display());
-            ExitCode::from(1)
-        }
     }
 }

@@ -98,6 +98,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "thp_disable_flags",
             "process_madvise_checks",
             "smaps_vm_flags",
+            "foreign_prctls",
         ],
     ),
     ("intent", &["default_survives_fork", "default_survives_exec", "dropped_by_secure_exec", "promised_by"]),

@@ -236,6 +236,7 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         ("thp_disable_flags".to_string(), sem.thp_disable_flags.to_string()),
         ("process_madvise_checks".to_string(), super::versions::checks_text(&sem.pmadv_checks)),
         ("smaps_vm_flags".to_string(), sem.smaps_vm_flags.kernel_names()),
+        ("foreign_prctls".to_string(), sem.foreign_prctls.to_string()),
         ("intent.default_survives_fork".to_string(), i.default_survives_fork.to_string()),
         ("intent.default_survives_exec".to_string(), i.default_survives_exec.to_string()),
         ("intent.dropped_by_secure_exec".to_string(), i.dropped_by_secure_exec.to_string()),

@@ -20,16 +20,14 @@ use crate::state::State;
 use std::fmt;
 
 /// How a step is run: how many process and VMA slots it may use (the
-/// spec's bounds while exploring, the model's capacity while replaying),
-/// and whether a call or flag the spec does not define is an input error
-/// (`strict`, for traces written against a spec) or what a kernel without
-/// it returns (-EINVAL for an unknown flag or prctl option, -ENOSYS for an
-/// unknown syscall: for comparing two specs).
+/// spec's bounds while exploring, the model's capacity while replaying).
+/// Every call of the language runs on every spec: one the spec's kernel
+/// does not have is answered as that kernel would (-EINVAL for an unknown
+/// flag bit, advice or prctl option, -ENOSYS for a missing syscall).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StepMode {
     pub procs: usize,
     pub vmas: usize,
-    pub strict: bool,
 }
 
 /// A step the model cannot take at all (as opposed to a syscall that fails
@@ -42,8 +40,6 @@ pub enum StepError {
     NoFreeProcessSlot(usize),
     /// `mmap()` with every VMA slot of the caller in use.
     NoFreeVmaSlot(usize),
-    /// The call (or one of its flags) is not part of this spec's semantics.
-    NotInSpec(String),
 }
 
 impl fmt::Display for StepError {
@@ -56,7 +52,6 @@ impl fmt::Display for StepError {
             StepError::NoFreeVmaSlot(n) => {
                 write!(f, "mmap() needs a free VMA slot, and all {n} are in use")
             }
-            StepError::NotInSpec(what) => f.write_str(what),
         }
     }
 }
@@ -74,35 +69,21 @@ pub fn apply(
     if state.proc(pid).is_none() {
         return Err(StepError::NoSuchProcess(pid));
     }
-    if let Some(err) = check_flags_defined(sem, call).filter(|_| cap.strict) {
-        return Err(err);
-    }
     let sysfs = state.sysfs;
-    // Calls that touch more than the caller's own process.
+    // Calls that touch more than the caller's own process, and those a
+    // kernel answers by number (prctl options, syscalls a spec may lack).
+    if let Some((option, args)) = call.prctl_args() {
+        return Ok(prctl::call(sem, state, pid, option, args));
+    }
     match call {
         Call::ProcessMadvise { target, iov, advice, flags } => {
             return Ok(process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags))
         }
         Call::Fork => return task::fork(sem, state, pid, cap.procs),
         Call::Exit => return Ok(task::exit(state, pid)),
-        Call::PrctlSetThpPolicy(_)
-        | Call::PrctlGetThpPolicy
-        | Call::PrctlSetThpAlways(_)
-        | Call::PrctlGetThpAlways
-        | Call::Mctl { .. } => {
-            return match sem.variant.call(sem, state, pid, call) {
-                Some(ret) => Ok(ret),
-                None if !cap.strict => Ok(Ret::Err(if matches!(call, Call::Mctl { .. }) {
-                    Errno::ENOSYS
-                } else {
-                    Errno::EINVAL
-                })),
-                None => Err(StepError::NotInSpec(format!(
-                    "`{}` is not part of this spec's semantics (variant `{}`)",
-                    call.name(),
-                    sem.variant.name()
-                ))),
-            }
+        // mctl() is a proposal's syscall: a kernel without it has no entry.
+        Call::Mctl { .. } => {
+            return Ok(sem.variant.call(sem, state, pid, call).unwrap_or(Ret::Err(Errno::ENOSYS)))
         }
         _ => {}
     }
@@ -111,9 +92,6 @@ pub fn apply(
         Call::Mmap => mmap::mmap(sem, me, cap.vmas)?,
         Call::Munmap(range) => mmap::munmap(me, *range),
         Call::Madvise(range, advice) => madvise::madvise(me, *range, *advice),
-        Call::PrctlSetThpDisable(a2, flags) => prctl::set_thp_disable(sem, me, *a2, *flags),
-        Call::PrctlGetThpDisable => prctl::get_thp_disable(me),
-        Call::PrctlSetNoNewPrivs(a2) => prctl::set_no_new_privs(me, *a2),
         Call::Mlockall(flags) => mlock::mlockall(me, *flags),
         Call::Munlockall => mlock::munlockall(me),
         Call::Execve(image) => task::execve(sem, me, *image),
@@ -124,29 +102,14 @@ pub fn apply(
         Call::ProcessMadvise { .. }
         | Call::Fork
         | Call::Exit
+        | Call::Mctl { .. }
+        | Call::PrctlSetThpDisable(..)
+        | Call::PrctlGetThpDisable
+        | Call::PrctlSetNoNewPrivs(_)
         | Call::PrctlSetThpPolicy(_)
         | Call::PrctlGetThpPolicy
         | Call::PrctlSetThpAlways(_)
         | Call::PrctlGetThpAlways
-        | Call::Mctl { .. } => unreachable!("handled above"),
-    })
-}
-
-/// A named `process_madvise` flag the spec does not define is an input
-/// error, not an -EINVAL: the trace was written for another proposal.
-/// (An unnamed bit such as 0x80000000 is how a trace asks for -EINVAL.)
-fn check_flags_defined(sem: &Semantics, call: &Call) -> Option<StepError> {
-    let Call::ProcessMadvise { flags, .. } = call else {
-        return None;
-    };
-    let named = crate::action::PmadvFlags::NAMES.iter().map(|(f, _)| f.0).fold(0, |a, b| a | b);
-    let foreign = flags.0 & named & !sem.pmadv_flags.0;
-    (foreign != 0).then(|| {
-        StepError::NotInSpec(format!(
-            "process_madvise flag {} is not defined by this spec (variant `{}`); \
-             an undefined bit such as 0x80000000 exercises the -EINVAL path",
-            crate::action::PmadvFlags(foreign),
-            sem.variant.name()
-        ))
+        | Call::PrctlRaw(..) => unreachable!("handled above"),
     })
 }
