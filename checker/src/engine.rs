@@ -13,7 +13,6 @@
 use crate::limits::{Limits, Stop};
 use crate::visited::{hash32, Visited};
 use mmflags_model::key::{unpack, Key, Projection};
-use mmflags_model::properties::Kind;
 use mmflags_model::state::MAX_PROCS;
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::{Sysfs, System};
@@ -250,14 +249,7 @@ fn check_properties(
     if pending.is_empty() || range.is_empty() {
         return;
     }
-    let hit = |i: usize, s: &mmflags_model::State| {
-        let p = sys.properties[i];
-        let holds = (p.condition)(sys, s);
-        match p.kind {
-            Kind::Always => !holds,
-            Kind::Sometimes => holds,
-        }
-    };
+    let hit = |i: usize, s: &mmflags_model::State| sys.properties[i].hit(sys, s);
     let modes: &[Sysfs] = if proj.sysfs { &[] } else { &sys.bounds.sysfs };
     let chunk = range.len().div_ceil(threads).max(1);
     let results: Vec<Vec<Option<Discovery>>> = std::thread::scope(|scope| {
@@ -388,7 +380,7 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         if !opt.narrow {
             return sys.projection;
         }
-        sys.projection_for(sys.properties.iter().zip(found).filter(|(_, f)| f.is_none()).map(|(p, _)| *p))
+        sys.projection_for(sys.properties.iter().zip(found).filter(|(_, f)| f.is_none()).map(|(p, _)| p))
     };
     proj = narrowed(&x.discoveries);
 

@@ -8,7 +8,8 @@ use crate::diff::{describe, diff};
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask};
 use crate::key::{canonical_key, Canon, Key, Projection};
-use crate::properties::{Kind, PropertyDef};
+use crate::properties::Kind;
+use crate::property::{self, Prop, Reads};
 use crate::semantics::Semantics;
 use crate::state::{State, Sysfs, MAX_PROCS, MAX_VMAS};
 use crate::symmetry::Symmetry;
@@ -53,11 +54,13 @@ pub struct System {
     pub bounds: Bounds,
     /// The calls every live process may make (after `[actions]`).
     pub alphabet: Vec<Call>,
-    pub properties: Vec<&'static PropertyDef>,
+    pub properties: Vec<Prop>,
     /// What the checker must keep of a state to answer this spec's
     /// question: the ghosts its properties read, and the history fields only
     /// when something reads them.
     pub projection: Projection,
+    /// What it must keep whatever the properties: what transitions read.
+    pub base_projection: Projection,
     /// The renamings this alphabet permits (the checker may turn them off).
     pub symmetry: Symmetry,
     /// A call or flag this spec does not define is an input error (see
@@ -66,13 +69,11 @@ pub struct System {
 }
 
 impl System {
-    pub fn new(
-        semantics: Semantics,
-        bounds: Bounds,
-        alphabet: Vec<Call>,
-        properties: Vec<&'static PropertyDef>,
-    ) -> System {
-        let ghosts = properties.iter().fold(GhostMask::NONE, |m, p| m.union(p.ghosts));
+    pub fn new(semantics: Semantics, bounds: Bounds, alphabet: Vec<Call>, properties: Vec<Prop>) -> System {
+        assert!(
+            properties.len() <= property::MAX_PROPERTIES,
+            "more properties than stateright's table holds"
+        );
         let remote = alphabet.iter().any(|c| {
             matches!(
                 c,
@@ -81,12 +82,24 @@ impl System {
             )
         });
         let vm_flags = VmFlags::ALL.difference(crate::key::UNREAD_VM_FLAGS);
-        let projection = Projection { ghosts, image: false, dumpable: remote, sysfs: false, vm_flags };
+        let base_projection =
+            Projection { ghosts: GhostMask::NONE, image: false, dumpable: remote, sysfs: false, vm_flags };
+        let projection =
+            properties.iter().fold(Reads::default(), |r, p| r.union(p.reads())).keep_in(base_projection);
         let symmetry = Symmetry {
             procs: alphabet::symmetric_procs(&alphabet, bounds.processes),
             vmas: alphabet::symmetric_vmas(&alphabet, bounds.vmas),
         };
-        System { semantics, bounds, alphabet, properties, projection, symmetry, strict: true }
+        System {
+            semantics,
+            bounds,
+            alphabet,
+            properties,
+            projection,
+            base_projection,
+            symmetry,
+            strict: true,
+        }
     }
 
     /// A system for replaying traces: full capacity, every property's ghosts,
@@ -94,7 +107,7 @@ impl System {
     pub fn replayer(semantics: Semantics) -> System {
         let bounds = Bounds::capacity();
         let alphabet = alphabet::candidates(&semantics, bounds.processes, bounds.vmas);
-        let props = crate::properties::CATALOGUE.iter().collect();
+        let props = crate::properties::CATALOGUE.iter().map(Prop::Catalogue).collect();
         System::new(semantics, bounds, alphabet, props)
     }
 
@@ -145,9 +158,8 @@ impl System {
     }
 
     /// The projection that keeps what `props` (the undecided properties) read.
-    pub fn projection_for(&self, props: impl Iterator<Item = &'static PropertyDef>) -> Projection {
-        let ghosts = props.fold(GhostMask::NONE, |m, p| m.union(p.ghosts));
-        Projection { ghosts, ..self.projection }
+    pub fn projection_for<'a>(&self, props: impl Iterator<Item = &'a Prop>) -> Projection {
+        props.fold(Reads::default(), |r, p| r.union(p.reads())).keep_in(self.base_projection)
     }
 
     /// Cheap enabling conditions, so exploration does not try calls that
@@ -244,8 +256,8 @@ impl System {
         Some(Walk { init, steps })
     }
 
-    pub fn property(&self, name: &str) -> Option<&'static PropertyDef> {
-        self.properties.iter().copied().find(|p| p.name == name)
+    pub fn property(&self, name: &str) -> Option<&Prop> {
+        self.properties.iter().find(|p| p.name() == name)
     }
 }
 
@@ -303,12 +315,22 @@ impl Model for System {
         Some(crate::svg::render(self, &walk))
     }
 
+    /// A catalogue property is its own function; one a spec defines is
+    /// evaluated through `property::condition_of` its index.
     fn properties(&self) -> Vec<Property<Self>> {
         self.properties
             .iter()
-            .map(|p| match p.kind {
-                Kind::Always => Property::always(p.name, p.condition),
-                Kind::Sometimes => Property::sometimes(p.name, p.condition),
+            .enumerate()
+            .map(|(i, p)| {
+                let condition = match p {
+                    Prop::Catalogue(d) => d.condition,
+                    Prop::Spec(_) => property::condition_of(i),
+                };
+                let name = p.static_name();
+                match p.kind() {
+                    Kind::Always => Property::always(name, condition),
+                    Kind::Sometimes => Property::sometimes(name, condition),
+                }
             })
             .collect()
     }
