@@ -9,10 +9,11 @@
 //! computed from), the image and AT_SECURE, MMF_DUMPABLE, the VMA flags no
 //! catalogue property reads.
 
-use super::eval::{junction, Node, SLOTS};
+use super::eval::{Node, Test, MAX_VARS};
 use super::hints::not_a_test;
+use super::junction::junction;
 use super::parse::{Expr, Name, Op, Value};
-use super::words::{self, field, field_names, kinds_of, Owner, SetKind, Type, WordKind};
+use super::words::{self, field, field_names, kinds_of, Owner, SetKind, Src, Type, WordKind};
 use super::PredError;
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask, VmaGhost};
@@ -23,13 +24,13 @@ pub(super) struct Var<'a> {
     pub(super) name: Name<'a>,
     pub(super) owner: Owner,
     slot: u8,
-    /// The body reads this VMA's `thp_eligible`.
-    eligible: bool,
 }
 
 pub struct Checker<'a> {
     pub(super) scope: Vec<Var<'a>>,
     pub reads: Reads,
+    /// The most variables bound at once.
+    pub most_bound: usize,
 }
 
 /// A value resolved: a field of a bound variable, `sysfs`, a bare word,
@@ -43,7 +44,7 @@ enum Resolved<'a> {
 
 impl<'a> Checker<'a> {
     pub fn new() -> Self {
-        Checker { scope: Vec::new(), reads: Reads::default() }
+        Checker { scope: Vec::new(), reads: Reads::default(), most_bound: 0 }
     }
 
     pub(super) fn lookup(&self, name: &str) -> Option<&Var<'a>> {
@@ -87,8 +88,8 @@ impl<'a> Checker<'a> {
                 format!("`{n}` is already bound by an outer quantifier; give this one another name"),
             ));
         }
-        if self.scope.len() + 1 >= SLOTS {
-            return Err(PredError::new(var.at, format!("at most {} quantifiers may be nested", SLOTS - 1)));
+        if self.scope.len() >= MAX_VARS {
+            return Err(PredError::new(var.at, format!("at most {MAX_VARS} quantifiers may be nested")));
         }
         let slot = self.scope.len() as u8 + 1;
         let of = match over {
@@ -114,14 +115,15 @@ impl<'a> Checker<'a> {
             }
         };
         let owner = if of.is_some() { Owner::Vma } else { Owner::Process };
-        self.scope.push(Var { name: *var, owner, slot, eligible: false });
+        self.scope.push(Var { name: *var, owner, slot });
+        self.most_bound = self.most_bound.max(self.scope.len());
         let body = self.compile(body, neg);
-        let v = self.scope.pop().expect("pushed");
+        self.scope.pop();
         let body = body?;
         Ok(match (body, of) {
             (Node::Const(b), _) if b == all => Node::Const(b),
-            (body, None) => Node::Procs { all, slot, body: Box::new(body) },
-            (body, Some(of)) => Node::Vmas { all, slot, of, eligible: v.eligible, body: Box::new(body) },
+            (body, None) => Node::procs(all, slot, body),
+            (body, Some(of)) => Node::vmas(all, slot, of, body),
         })
     }
 
@@ -143,20 +145,15 @@ impl<'a> Checker<'a> {
                 let Some(f) = field(owner, fname.text) else {
                     return Err(self.unknown_field(owner, var, fname));
                 };
-                self.note_read(slot, f);
+                self.note_read(f);
                 Ok(Resolved::Field { slot, f, shown: format!("{}.{}", var.text, fname.text) })
             }
         }
     }
 
-    fn note_read(&mut self, slot: u8, f: &'static words::Field) {
-        if f.owner == Owner::Process && matches!(f.name, "image" | "at_secure") {
+    fn note_read(&mut self, f: &'static words::Field) {
+        if matches!(f.src, Src::ProcImage | Src::ProcAtSecure) {
             self.reads.image = true;
-        }
-        if f.name == "thp_eligible" {
-            if let Some(v) = self.scope.iter_mut().find(|v| v.slot == slot) {
-                v.eligible = true;
-            }
         }
     }
 
@@ -198,8 +195,7 @@ impl<'a> Checker<'a> {
     fn bare(&mut self, v: &Value<'a>, neg: bool) -> Result<Node, PredError> {
         match self.resolve(v)? {
             Resolved::Field { slot, f, .. } if f.ty == Type::Bool => {
-                let bit = 1u64 << f.shift;
-                Ok(Node::Test { slot, neg, mask: bit, want: bit })
+                Ok(Node::Test(Test::new(slot, f.src, neg, 1, 1)))
             }
             Resolved::Field { f, shown, .. } => Err(PredError::new(v.at(), not_a_test(&shown, f.ty))),
             Resolved::Sysfs => Err(PredError::new(v.at(), not_a_test("sysfs", Type::Word(WordKind::Sysfs)))),
@@ -279,8 +275,8 @@ impl<'a> Checker<'a> {
                 ));
             };
             let n = self.word_operand(right, "`has` takes one word on its right")?;
-            let bit = self.word(Type::Set(kind), &shown, &n)? << f.shift;
-            return Ok(Node::Test { slot, neg, mask: bit, want: bit });
+            let bit = self.word(Type::Set(kind), &shown, &n)?;
+            return Ok(Node::Test(Test::new(slot, f.src, neg, bit, bit)));
         }
         // `==` / `!=`: a word value on one side, a word on the other.
         let r = self.resolve(right)?;
@@ -299,9 +295,9 @@ impl<'a> Checker<'a> {
                 ))
             }
         };
-        let (slot, ty, shift, shown) = match value {
-            Resolved::Field { slot, f, shown } => (slot, f.ty, f.shift, shown),
-            _ => (0, Type::Word(WordKind::Sysfs), 0, "sysfs".to_string()),
+        let (slot, ty, src, shown) = match value {
+            Resolved::Field { slot, f, shown } => (slot, f.ty, f.src, shown),
+            _ => (0, Type::Word(WordKind::Sysfs), Src::Sysfs, "sysfs".to_string()),
         };
         let Type::Word(kind) = ty else {
             let how = match ty {
@@ -311,8 +307,7 @@ impl<'a> Checker<'a> {
             return Err(PredError::new(op_at, format!("`{shown}` is {}, not a word: {how}", ty.noun())));
         };
         let code = self.word(ty, &shown, &word)?;
-        let mask = kind.width_mask() << shift;
-        Ok(Node::Test { slot, neg: ne, mask, want: code << shift })
+        Ok(Node::Test(Test::new(slot, src, ne, kind.width_mask(), code)))
     }
 
     fn word_operand(&mut self, v: &Value<'a>, what: &str) -> Result<Name<'a>, PredError> {

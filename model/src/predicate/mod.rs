@@ -18,7 +18,9 @@
 mod check;
 mod eval;
 mod hints;
+mod junction;
 mod lex;
+mod nest;
 mod parse;
 pub mod words;
 
@@ -57,6 +59,8 @@ impl std::error::Error for PredError {}
 pub struct Predicate {
     text: String,
     root: eval::Node,
+    /// How `root` is run (see `eval::entry`).
+    entry: eval::Entry,
     reads: Reads,
 }
 
@@ -64,14 +68,15 @@ impl Predicate {
     pub fn compile(text: &str) -> Result<Predicate, PredError> {
         let ast = parse::parse(text)?;
         let mut c = check::Checker::new();
-        let root = c.compile(&ast, false)?;
-        Ok(Predicate { text: text.to_string(), root, reads: c.reads })
+        let root = nest::fuse(c.compile(&ast, false)?);
+        let entry = eval::entry(&root, 1 + c.most_bound);
+        Ok(Predicate { text: text.to_string(), root, entry, reads: c.reads })
     }
 
     /// Whether the predicate holds in `s` (under `s.sysfs`).
     #[inline]
     pub fn holds(&self, s: &State) -> bool {
-        eval::holds(&self.root, s)
+        (self.entry)(&self.root, s)
     }
 
     /// The text as written.
@@ -97,5 +102,7 @@ pub fn canonical(text: &str) -> Result<String, PredError> {
     parse::parse(text).map(|e| e.to_string())
 }
 
+#[cfg(test)]
+mod reference;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 //! states and read the same ghosts; plus the semantics of each construct
 //! and an error of every kind, at its token.
 
+use super::reference::{self, predicate};
 use super::*;
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, VmaGhost};
@@ -267,4 +268,17 @@ fn hostile_text_is_refused_not_crashed_on() {
     // A long flat chain is fine: `and` and `or` are loops, not recursion.
     let chain = vec!["true"; 400].join(" and ");
     assert!(Predicate::compile(&chain).unwrap().holds(&State::init(Sysfs::Never)));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn the_compiled_form_means_what_the_parse_tree_says(text in predicate(), s in state()) {
+        let p = Predicate::compile(&text).map_err(|e| TestCaseError::fail(format!("`{text}`: {e}")))?;
+        prop_assert_eq!(p.holds(&s), reference::holds(&text, &s), "`{}` on {:?}", text, s);
+        // So does its canonical form.
+        let c = canonical(&text).unwrap();
+        prop_assert_eq!(Predicate::compile(&c).unwrap().holds(&s), p.holds(&s), "`{}`", c);
+    }
 }

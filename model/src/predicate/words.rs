@@ -5,8 +5,8 @@
 //! table each, read by the type checker, by its error messages and by the
 //! tests that hold specs/README.md to them.
 //!
-//! A field also says where it sits in the word the evaluator packs for a
-//! bound variable (see `eval.rs`): every test is then one mask and compare.
+//! A field also says where the evaluator reads it (`Src`): every test is one
+//! field read, a mask and a compare.
 
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, VmaGhost};
@@ -59,95 +59,100 @@ pub struct Field {
     pub owner: Owner,
     pub name: &'static str,
     pub ty: Type,
-    /// Where the field sits in the packed word of its variable.
-    pub shift: u32,
+    /// Where a test of it reads.
+    pub src: Src,
     /// What it is, for the docs and messages.
     pub meaning: &'static str,
 }
 
-/// Packed process word: ghost bits, `def_flags`, `mm->flags`, cred,
-/// image, NNP, AT_SECURE.
-pub(super) const P_GHOST: u32 = 0;
-pub(super) const P_DEF: u32 = 16;
-pub(super) const P_MMF: u32 = 24;
-pub(super) const P_CRED: u32 = 32;
-pub(super) const P_IMAGE: u32 = 34;
-pub(super) const P_NNP: u32 = 35;
-pub(super) const P_SECURE: u32 = 36;
-/// Packed VMA word: its flags, its ghost bits, THP eligibility.
-pub(super) const V_FLAGS: u32 = 0;
-pub(super) const V_GHOST: u32 = 8;
-pub(super) const V_ELIGIBLE: u32 = 16;
+/// Where a test reads its value: a field of the bound process or VMA (as
+/// a number: the bits of a set, the code of a word, 0 or 1), or the state's
+/// sysfs mode. Codes are the enums' order (`Cred::ALL`, `Image::ALL`,
+/// `Sysfs::ALL`), as `WordKind::words` numbers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Src {
+    Sysfs,
+    ProcGhost,
+    ProcDefFlags,
+    ProcMmFlags,
+    ProcCred,
+    ProcImage,
+    ProcNnp,
+    ProcAtSecure,
+    VmaFlags,
+    VmaGhost,
+    VmaEligible,
+}
 
 pub const FIELDS: &[Field] = &[
     Field {
         owner: Owner::Process,
         name: "def_flags",
         ty: Type::Set(SetKind::VmFlags),
-        shift: P_DEF,
+        src: Src::ProcDefFlags,
         meaning: "mm->def_flags, the flags every new VMA starts with",
     },
     Field {
         owner: Owner::Process,
         name: "mm_flags",
         ty: Type::Set(SetKind::MmfFlags),
-        shift: P_MMF,
+        src: Src::ProcMmFlags,
         meaning: "mm->flags, the MMF_* bits",
     },
     Field {
         owner: Owner::Process,
         name: "ghost",
         ty: Type::Set(SetKind::Ghost),
-        shift: P_GHOST,
+        src: Src::ProcGhost,
         meaning: "the process's history words (what traces print as `ghost`)",
     },
     Field {
         owner: Owner::Process,
         name: "cred",
         ty: Type::Word(WordKind::Cred),
-        shift: P_CRED,
+        src: Src::ProcCred,
         meaning: "credentials: root, user, or setuid-root (real uid a user, effective uid 0)",
     },
     Field {
         owner: Owner::Process,
         name: "image",
         ty: Type::Word(WordKind::Image),
-        shift: P_IMAGE,
+        src: Src::ProcImage,
         meaning: "the program it runs: plain or setuid-root",
     },
     Field {
         owner: Owner::Process,
         name: "nnp",
         ty: Type::Bool,
-        shift: P_NNP,
+        src: Src::ProcNnp,
         meaning: "no_new_privs is set",
     },
     Field {
         owner: Owner::Process,
         name: "at_secure",
         ty: Type::Bool,
-        shift: P_SECURE,
+        src: Src::ProcAtSecure,
         meaning: "the image was entered by a secure exec (AT_SECURE=1)",
     },
     Field {
         owner: Owner::Vma,
         name: "flags",
         ty: Type::Set(SetKind::VmFlags),
-        shift: V_FLAGS,
+        src: Src::VmaFlags,
         meaning: "the VMA's vm_flags",
     },
     Field {
         owner: Owner::Vma,
         name: "ghost",
         ty: Type::Set(SetKind::VmaGhost),
-        shift: V_GHOST,
+        src: Src::VmaGhost,
         meaning: "the VMA's history words (what traces print in parentheses)",
     },
     Field {
         owner: Owner::Vma,
         name: "thp_eligible",
         ty: Type::Bool,
-        shift: V_ELIGIBLE,
+        src: Src::VmaEligible,
         meaning: "smaps THPeligible under the state's sysfs mode",
     },
 ];
@@ -170,15 +175,6 @@ impl SetKind {
             SetKind::MmfFlags => MmfFlags::NAMES.iter().map(|(f, n)| (*n, f.0 as u64)).collect(),
             SetKind::Ghost => Ghost::NAMES.iter().map(|(g, n)| (*n, g.0 as u64)).collect(),
             SetKind::VmaGhost => VmaGhost::NAMES.iter().map(|(g, n)| (*n, g.0 as u64)).collect(),
-        }
-    }
-
-    /// All bits the field may hold.
-    #[cfg(test)]
-    fn width_mask(self) -> u64 {
-        match self {
-            SetKind::Ghost => 0xffff,
-            _ => 0xff,
         }
     }
 
@@ -281,28 +277,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fields_fit_their_packed_words() {
-        for f in FIELDS {
-            let width = match f.ty {
-                Type::Set(k) => k.width_mask(),
-                Type::Word(k) => k.width_mask(),
-                Type::Bool => 1,
-            };
-            assert!(f.shift + (64 - width.leading_zeros()) <= 64, "{}", f.name);
+    fn codes_are_the_enums_order() {
+        for (i, c) in Cred::ALL.iter().enumerate() {
+            assert_eq!(*c as u64, i as u64);
         }
-        // No two fields of one owner overlap.
-        for o in [Owner::Process, Owner::Vma] {
-            let mut used = 0u64;
-            for f in FIELDS.iter().filter(|f| f.owner == o) {
-                let w = match f.ty {
-                    Type::Set(k) => k.width_mask(),
-                    Type::Word(k) => k.width_mask(),
-                    Type::Bool => 1,
-                } << f.shift;
-                assert_eq!(used & w, 0, "{} overlaps", f.name);
-                used |= w;
-            }
+        for (i, m) in Image::ALL.iter().enumerate() {
+            assert_eq!(*m as u64, i as u64);
         }
+        for (i, m) in Sysfs::ALL.iter().enumerate() {
+            assert_eq!(*m as u64, i as u64);
+        }
+        assert_eq!(FIELDS.iter().filter(|f| f.owner == Owner::Process).count(), 7);
     }
 
     #[test]
