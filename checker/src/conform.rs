@@ -12,6 +12,8 @@
 //! machine unlike the one the model describes).
 
 mod files;
+mod guest;
+pub(crate) mod kernels;
 mod models;
 
 use clap::Args;
@@ -37,9 +39,22 @@ pub struct ConformArgs {
     /// enumerating; each result written in a file must be the kernel's.
     #[arg(long = "trace", value_name = "FILE", num_args = 1..)]
     pub(crate) traces: Vec<PathBuf>,
-    /// The model traces come from and are compared with.
-    #[arg(long, default_value = "linux-6.18")]
-    pub(crate) spec: String,
+    /// The model traces come from and are compared with (default: the
+    /// spec that claims the kernel: linux-6.18 for the host).
+    #[arg(long)]
+    pub(crate) spec: Option<String>,
+    /// Run on this kernel series (`6.12`, see kernels.toml), booted under
+    /// qemu with the runner inside as root; `host` (the default) is the
+    /// running kernel.
+    #[arg(long, value_name = "SERIES")]
+    pub(crate) kernel: Option<String>,
+    /// Enumerate only these THP modes (default: every mode the spec lists
+    /// that this machine may use). Repeat for more than one.
+    #[arg(long, value_name = "MODE", value_parser = parse_mode)]
+    pub(crate) sysfs: Vec<Sysfs>,
+    /// Seconds a guest may run before it is killed (with --kernel).
+    #[arg(long, default_value_t = 7200)]
+    pub(crate) guest_timeout: u64,
     /// Run every trace of the model up to this many steps.
     #[arg(long, default_value_t = 3)]
     pub(crate) depth: usize,
@@ -58,6 +73,10 @@ pub struct ConformArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also write the JSON summary to this file, keeping the human output
+    /// on stdout (how a guest sends it back over its second serial port).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub(crate) json_to: Option<PathBuf>,
     /// Switch the system-wide THP mode to each mode the spec (or a trace's
     /// `# sysfs:` header) needs, restoring it on every way out. Without
     /// this flag the mode is only read, and traces needing another mode
@@ -84,6 +103,29 @@ impl Out {
     }
 }
 
+fn parse_mode(s: &str) -> Result<Sysfs, String> {
+    Sysfs::from_name(s).ok_or_else(|| format!("`{s}` is not a THP mode: never, madvise or always"))
+}
+
+impl ConformArgs {
+    /// The spec the host kernel is compared with.
+    pub(crate) fn spec_name(&self) -> &str {
+        self.spec.as_deref().unwrap_or(mmflags_model::parse::DEFAULT_SPEC)
+    }
+}
+
+/// Writes the run's JSON summary where it was asked for.
+pub(crate) fn emit_json(a: &ConformArgs, v: &serde_json::Value) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(v).expect("JSON");
+    if a.json {
+        println!("{text}");
+    }
+    if let Some(p) = &a.json_to {
+        std::fs::write(p, format!("{text}\n")).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn inconclusive(out: &Out, msg: &str) -> ExitCode {
     out.say(&format!("conform: INCONCLUSIVE: {msg}"));
     ExitCode::from(3)
@@ -94,6 +136,9 @@ pub fn run(a: &ConformArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
     if !(a.step_timeout > 0.0 && a.step_timeout.is_finite()) || a.jobs == Some(0) {
         eprintln!("error: --step-timeout must be positive and --jobs at least 1");
         return ExitCode::from(2);
+    }
+    if let Some(series) = a.kernel.as_deref().filter(|k| *k != "host") {
+        return guest::run(a, series, &interrupt, &out);
     }
     // Hold the THP mode (shared) before reading it: a --set-sysfs run
     // elsewhere on this machine cannot change it under this one.

@@ -6,10 +6,13 @@
 //! A breadth-first search over pairs of states, both variants taking the
 //! same step. A call one spec lacks returns what a kernel without it would
 //! (-EINVAL for an unknown flag or prctl option, -ENOSYS for an unknown
-//! syscall). The first divergence of each kind is reported: a call that
-//! returns differently, or a call after which some observation differs that
-//! did not differ before it. Paths are `im` vectors: siblings share their
-//! prefix.
+//! syscall). Only pairs a program cannot yet tell apart are extended: once
+//! a result or an observation differs, everything after it is a
+//! consequence, not a new difference. So each divergence reported is the
+//! shortest trace of its kind from indistinguishable states to a call that
+//! returns differently (an errno against another errno or success), or to
+//! a call after which some observation differs. Paths are `im` vectors:
+//! siblings share their prefix.
 
 use crate::spec::Spec;
 use im::Vector;
@@ -116,7 +119,6 @@ pub fn diff(a: &Spec, b: &Spec, depth: usize, max_pairs: usize) -> DiffOutcome {
     for _ in 1..=depth {
         let mut next: Vec<Node> = Vec::new();
         for (x, y, path) in &frontier {
-            let before: HashSet<String> = differing(&sa, &sb, x, y).into_iter().map(|d| d.0).collect();
             sa.for_each_action(x, |_, act| {
                 if !sb.enabled(y, act.pid as usize, &act.call) {
                     return;
@@ -125,20 +127,29 @@ pub fn diff(a: &Spec, b: &Spec, depth: usize, max_pairs: usize) -> DiffOutcome {
                 let mut steps = path.clone();
                 steps.push_back(PairStep { action: act, a: ra, b: rb });
                 if ra != rb {
-                    record(format!("{} returns differently", act.call.name()), x.sysfs, &steps, Vec::new());
+                    let kind = format!(
+                        "{} returns {} where the other returns {}",
+                        act.call.name(),
+                        class(ra),
+                        class(rb)
+                    );
+                    record(kind, x.sysfs, &steps, Vec::new());
                 }
-                // Each observation this step made differ is a kind of its own.
-                let fresh: Vec<_> =
-                    differing(&sa, &sb, &tx, &ty).into_iter().filter(|d| !before.contains(&d.0)).collect();
-                if !fresh.is_empty() {
+                let fresh = differing(&sa, &sb, &tx, &ty);
+                let told_apart = ra != rb || !fresh.is_empty();
+                if ra == rb && !fresh.is_empty() {
+                    let mut what: Vec<&str> = fresh.iter().map(|d| observation_name(&d.0)).collect();
+                    what.dedup();
                     record(
-                        format!("what /proc shows differs after {}", act.call.name()),
+                        format!("{} shows differently after {}", what.join(" and "), act.call.name()),
                         x.sysfs,
                         &steps,
                         fresh,
                     );
                 }
-                if seen.len() >= max_pairs {
+                if told_apart {
+                    // What follows is a consequence, not a new difference.
+                } else if seen.len() >= max_pairs {
                     complete = false;
                 } else if seen.insert((key(&sa, &tx), key(&sb, &ty))) {
                     next.push((tx, ty, steps));
@@ -151,6 +162,20 @@ pub fn diff(a: &Spec, b: &Spec, depth: usize, max_pairs: usize) -> DiffOutcome {
         frontier = next;
     }
     DiffOutcome { divergences, pairs: seen.len(), depth, complete }
+}
+
+/// A result's kind, so that each way two kernels answer a call apart is
+/// its own difference: an errno, or success.
+fn class(r: Ret) -> String {
+    match r {
+        Ret::Err(e) => format!("-{}", e.name()),
+        _ => "success".to_string(),
+    }
+}
+
+/// `vmflags` of `P0 vmflags(v0)`.
+fn observation_name(what: &str) -> &str {
+    what.split_whitespace().nth(1).and_then(|c| c.split('(').next()).unwrap_or(what)
 }
 
 /// The observations that differ between the two states: (what, A, B).

@@ -3,6 +3,7 @@
 //! viewer and the explorer's front. The only crate that prints or serves;
 //! the model crate knows nothing of files, terminals or HTTP.
 
+pub mod changelog;
 pub mod cost;
 pub mod diff;
 pub mod engine;

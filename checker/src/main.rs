@@ -131,9 +131,13 @@ enum Cmd {
         #[arg(long)]
         only: Vec<String>,
     },
-    /// Run model traces (or trace files) on this kernel and compare every
-    /// step and observation with the model.
+    /// Run model traces (or trace files) on this kernel, or on another
+    /// booted under qemu (--kernel), and compare every step and
+    /// observation with the model.
     Conform(conform::ConformArgs),
+    /// The kernel matrix: list, fetch and run the kernels of kernels.toml.
+    #[command(subcommand)]
+    Kernels(conform::kernels::KernelsCmd),
 }
 
 fn main() -> ExitCode {
@@ -170,5 +174,6 @@ fn main() -> ExitCode {
         Some(Cmd::Bench(args)) => bench::cmd_bench(args, interrupt),
         Some(Cmd::Cost { spec, max_states, rounds, only }) => cmd::cost(spec, *max_states, *rounds, only),
         Some(Cmd::Conform(a)) => conform::run(a, interrupt),
+        Some(Cmd::Kernels(k)) => conform::kernels::run(k, &interrupt),
     }
 }

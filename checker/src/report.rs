@@ -82,6 +82,11 @@ pub fn index(outcomes: &[SpecOutcome]) -> String {
         s.push('\n');
     }
     s.push_str(&reviews(outcomes));
+    s.push_str("\n## Kernels\n\n");
+    s.push_str("The kernel specs each claim the kernel series they model (`[spec] kernels`), and each claim is proved on Debian's kernel of that series booted under qemu: [kernels.md](kernels.md). What changed between them, as the shortest traces that tell them apart: [changelog.md](changelog.md).\n\n");
+    for o in outcomes.iter().filter(|o| !o.spec.kernels.is_empty()) {
+        let _ = writeln!(s, "- [{}]({}.md): {}", o.spec.name, o.spec.name, o.spec.kernels.join(", "));
+    }
     s.push_str("\n## Specs\n\n");
     for o in outcomes {
         let _ = writeln!(
@@ -226,6 +231,13 @@ pub fn spec_page(o: &SpecOutcome) -> String {
     }
     if let Some(base) = &spec.extends {
         let _ = writeln!(s, "Extends: [{base}]({base}.md)\n");
+    }
+    if !spec.kernels.is_empty() {
+        let _ = writeln!(
+            s,
+            "Models the kernel series: {} (proved in [kernels.md](kernels.md))\n",
+            spec.kernels.join(", ")
+        );
     }
     let _ = writeln!(s, "Spec file: `specs/{}.toml`\n", spec.name);
 

@@ -1,6 +1,8 @@
-//! Every litmus file in specs/litmus replays on the linux-6.18 model with
-//! every written result matching; and the corpus has teeth: a model with a
-//! deliberately wrong inheritance rule fails some of it.
+//! Every litmus file in specs/litmus replays on every spec it names (its
+//! `# specs:` header; none means linux-6.18) with every written result
+//! matching; a file that names some kernel specs pins a difference, so it
+//! fails on every kernel spec it leaves out; and the corpus has teeth: a
+//! model with a deliberately wrong inheritance rule fails some of it.
 
 use mmflags_checker::spec;
 use mmflags_model::flags::VmFlags;
@@ -22,11 +24,25 @@ fn litmus_files() -> Vec<PathBuf> {
     v
 }
 
+fn trace(file: &Path) -> Trace {
+    Trace::parse(&std::fs::read_to_string(file).unwrap()).unwrap_or_else(|e| panic!("{}:{e}", file.display()))
+}
+
 fn run(sem: &Semantics, file: &Path) -> Option<ReplayError> {
-    let trace = Trace::parse(&std::fs::read_to_string(file).unwrap())
-        .unwrap_or_else(|e| panic!("{}:{e}", file.display()));
-    let (_, _, err) = replay(&System::replayer(sem.clone()), &trace, Sysfs::Madvise);
+    let (_, _, err) = replay(&System::replayer(sem.clone()), &trace(file), Sysfs::Madvise);
     err
+}
+
+fn load(name: &str) -> spec::Spec {
+    spec::load(&root().join(format!("specs/{name}.toml"))).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The specs that claim a kernel: the versions a litmus file can tell apart.
+fn kernel_specs() -> Vec<String> {
+    let mut v: Vec<String> =
+        spec::spec_names(&root().join("specs")).into_iter().filter(|n| !load(n).kernels.is_empty()).collect();
+    v.sort();
+    v
 }
 
 #[test]
@@ -35,15 +51,37 @@ fn the_corpus_is_big_enough() {
 }
 
 #[test]
-fn every_litmus_file_passes_on_the_mainline_model() {
-    let sem = spec::load(&root().join("specs/linux-6.18.toml")).unwrap().semantics;
+fn every_litmus_file_passes_on_every_spec_it_names() {
     let mut failures = Vec::new();
     for f in litmus_files() {
-        if let Some(e) = run(&sem, &f) {
-            failures.push(format!("{}: {e}", f.display()));
+        for name in trace(&f).for_specs() {
+            let sem = load(name).semantics;
+            if let Some(e) = run(&sem, &f) {
+                failures.push(format!("{} on {name}: {e}", f.display()));
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_file_for_some_kernels_fails_on_the_others() {
+    let kernels = kernel_specs();
+    assert!(kernels.len() >= 3, "{kernels:?}");
+    let mut versioned = 0;
+    for f in litmus_files() {
+        let t = trace(&f);
+        let named = t.for_specs();
+        for k in kernels.iter().filter(|k| !named.contains(&k.as_str())) {
+            versioned += 1;
+            assert!(
+                run(&load(k).semantics, &f).is_some(),
+                "{} is for {named:?} but passes on {k} too: name {k} in its `# specs:` header",
+                f.display()
+            );
+        }
+    }
+    assert!(versioned >= 10, "only {versioned} (file, spec) pairs tell versions apart");
 }
 
 /// Mutations of the inheritance tables: each must make some litmus file fail.

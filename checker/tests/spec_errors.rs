@@ -70,6 +70,14 @@ const CASES: &[(&str, usize, usize, &str)] = &[
     ("directory", 1, 1, "is a directory, not a spec file"),
     ("symlink-loop-a", 1, 1, "Too many levels of symbolic links"),
     ("symlink-loop-b", 1, 1, "Too many levels of symbolic links"),
+    ("unknown-check", 5, 54, "unknown check `mm_acess`; did you mean `mm_access`?"),
+    ("check-twice", 5, 54, "lists `flags` twice"),
+    ("check-missing", 5, 26, "lacks iovec"),
+    ("check-both", 5, 26, "needs exactly one of `advice`"),
+    ("check-before-pidfd", 5, 45, "`mm_access` reads the target process, so it comes after `pidfd`"),
+    ("kernels-not-series", 3, 20, "`v6.18` is not a kernel series; write it as MAJOR.MINOR"),
+    ("kernels-twice", 3, 20, "lists `6.12` twice"),
+    ("unknown-thp-disable-flag", 5, 22, "did you mean `PR_THP_DISABLE_EXCEPT_ADVISED`?"),
     // [properties]: errors inside a predicate point at the token, inside the string.
     ("prop-unknown-field", 10, 24, "unknown field `def_flag` of a process (`p`); did you mean `def_flags`?"),
     ("prop-unknown-word", 10, 38, "unknown word `VM_HUGEPAG`; did you mean `VM_HUGEPAGE`?"),
@@ -228,7 +236,19 @@ fn bad_command_lines_exit_2_without_a_panic() {
     let litmus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/litmus/madvise-holes.litmus");
     let cases: Vec<(Vec<&std::ffi::OsStr>, &str)> = vec![
         (vec!["no-such-spec".as_ref()], "no such spec file or spec name"),
-        (vec!["linux-6.1".as_ref()], "did you mean `linux-6.18`?"),
+        (vec!["linux-6.188".as_ref()], "did you mean `linux-6.18`?"),
+        (vec!["conform".as_ref(), "--kernel".as_ref(), "5.4".as_ref()], "the kernels checked are: 6.1, 6.12"),
+        (
+            vec![
+                "conform".as_ref(),
+                "--kernel".as_ref(),
+                "6.12".as_ref(),
+                "--sysfs".as_ref(),
+                "sometimes".as_ref(),
+            ],
+            "not a THP mode",
+        ),
+        (vec!["kernels".as_ref(), "fetch".as_ref(), "6.13".as_ref()], "unknown kernel series `6.13`"),
         (vec![real.as_os_str(), "--timeout=-1".as_ref()], "--timeout -1"),
         (vec![real.as_os_str(), "--timeout".as_ref(), "1e300".as_ref()], "--timeout 1e300"),
         (vec![real.as_os_str(), "--timeout".as_ref(), "NaN".as_ref()], "--timeout NaN"),

@@ -30,8 +30,6 @@ pub const USER_GID: u32 = 65534;
 pub const PR_SET_NO_NEW_PRIVS: i32 = 38;
 pub const PR_SET_THP_DISABLE: i32 = 41;
 pub const PR_GET_THP_DISABLE: i32 = 42;
-/// `PIDFD_SELF_THREAD` (v6.15+): a pidfd argument meaning the caller.
-pub const PIDFD_SELF: i32 = -10000;
 
 /// The address of slot `n`.
 pub fn slot_addr(n: u8) -> u64 {

@@ -233,7 +233,16 @@ fn call(req: &Request, fd: Option<OwnedFd>) -> i64 {
                 ret(libc::madvise(addr as *mut libc::c_void, len as usize, advice as i32) as libc::c_long)
             }
             Request::ProcessMadvise { ref iov, advice, flags } => {
-                let pidfd = fd.as_ref().map_or(crate::abi::PIDFD_SELF, |f| f.as_raw_fd());
+                // `self` is a pidfd of the caller's own process: every
+                // kernel since 5.10 has that, PIDFD_SELF only 6.15+.
+                let own = match fd {
+                    Some(_) => None,
+                    None => match sys::pidfd_open(libc::getpid()) {
+                        Ok(f) => Some(f),
+                        Err(e) => return -(e as i64),
+                    },
+                };
+                let pidfd = fd.as_ref().or(own.as_ref()).map(|f| f.as_raw_fd()).expect("one of the two");
                 let vec: Vec<libc::iovec> = iov
                     .iter()
                     .flatten()

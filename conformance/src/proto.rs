@@ -40,7 +40,7 @@ pub enum Request {
         len: u64,
         advice: i64,
     },
-    /// With `pidfd` attached, or `PIDFD_SELF` when none is. `iov: None` is
+    /// With `pidfd` attached, or a pidfd of the agent itself when none is. `iov: None` is
     /// a NULL vector with vlen `(size_t)-1`.
     ProcessMadvise {
         iov: Option<Vec<(u64, u64)>>,

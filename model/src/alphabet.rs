@@ -68,6 +68,17 @@ pub fn candidates(sem: &Semantics, procs: usize, vmas: usize) -> Vec<Call> {
             c.push(Call::ProcessMadvise { target: Target::SelfProc, iov, advice, flags: PmadvFlags(0) });
         }
     }
+    // An advice allowed on any mm, on itself: where a kernel asks
+    // CAP_SYS_NICE even of a process advising itself (6.1), this is the
+    // call that shows it.
+    for &r in &ranges[..=vmas] {
+        c.push(Call::ProcessMadvise {
+            target: Target::SelfProc,
+            iov: list(&[r]),
+            advice: Advice::Cold,
+            flags: PmadvFlags(0),
+        });
+    }
     // On another process: a THP advice (never allowed remotely) and an
     // allowed one, so every step of the permission order can be reached.
     for t in 0..procs as u8 {

@@ -4,9 +4,10 @@
 //! for the few behaviours no table expresses. Mainline Linux 6.18 is
 //! `Semantics::mainline()`; a spec starts from it and overrides knobs.
 
-use crate::action::{Call, PmadvFlags};
+use crate::action::{Call, PmadvFlags, ThpDisableFlags};
 use crate::flags::{MmfFlags, VmFlags};
 use crate::state::{Process, State};
+use crate::syscalls::PmadvCheck;
 use crate::Ret;
 use std::fmt;
 use std::sync::Arc;
@@ -90,6 +91,18 @@ pub struct Semantics {
     /// A THP default in `def_flags` reaches the mm's own new VMAs only with
     /// `MMF_DEF_FUTURE` (a default can be meant for children only).
     pub def_needs_future: bool,
+    /// The `PR_SET_THP_DISABLE` flags (arg3) the kernel knows; any other
+    /// bit is -EINVAL. 6.18 added `PR_THP_DISABLE_EXCEPT_ADVISED`; before
+    /// it arg3 had to be 0.
+    pub thp_disable_flags: ThpDisableFlags,
+    /// `process_madvise()`'s checks before any VMA is touched, in the order
+    /// the kernel makes them (6.13 moved the advice check behind `mm_access`
+    /// and made it apply to other processes only; CAP_SYS_NICE went the
+    /// same way between 6.1 and 6.12).
+    pub pmadv_checks: Vec<PmadvCheck>,
+    /// The VMA flags smaps `VmFlags` prints a mnemonic for (the kernel's
+    /// `mnemonics[]` in `show_smap_vma_flags`; `lf` is not in 6.1's).
+    pub smaps_vm_flags: VmFlags,
     pub intent: Intent,
     pub variant: Arc<dyn Variant>,
 }
@@ -107,6 +120,9 @@ impl Semantics {
             pmadv_default_exact: PmadvFlags(0),
             pmadv_default_cap: PmadvFlags(0),
             def_needs_future: false,
+            thp_disable_flags: ThpDisableFlags::PR_THP_DISABLE_EXCEPT_ADVISED,
+            pmadv_checks: PmadvCheck::MAINLINE.to_vec(),
+            smaps_vm_flags: VmFlags::ALL,
             intent: Intent::default(),
             variant: Arc::new(Mainline),
         }
@@ -125,6 +141,9 @@ impl fmt::Debug for Semantics {
             .field("pmadv_default_exact", &self.pmadv_default_exact.to_string())
             .field("pmadv_default_cap", &self.pmadv_default_cap.to_string())
             .field("def_needs_future", &self.def_needs_future)
+            .field("thp_disable_flags", &self.thp_disable_flags.to_string())
+            .field("pmadv_checks", &self.pmadv_checks)
+            .field("smaps_vm_flags", &self.smaps_vm_flags.kernel_names())
             .field("intent", &self.intent)
             .field("variant", &self.variant.name())
             .finish()

@@ -22,13 +22,15 @@ pub fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
+    let changes = mmflags_checker::changelog::page(&specs);
     let outcomes: Vec<SpecOutcome> = specs.into_iter().map(|s| run::run_spec(s, &cfg)).collect();
     if outcomes.iter().any(|o| !o.complete) {
         eprintln!("error: a run was inconclusive; reports are only written from complete runs");
         return ExitCode::from(3);
     }
     let dir = run::specs_dir().join("..").join("reports");
-    let mut files = vec![(dir.join("README.md"), report::index(&outcomes))];
+    let mut files =
+        vec![(dir.join("README.md"), report::index(&outcomes)), (dir.join("changelog.md"), changes)];
     for o in &outcomes {
         files.push((dir.join(format!("{}.md", o.spec.name)), report::spec_page(o)));
         files.extend(report::trace_files(o).into_iter().map(|(rel, text)| (dir.join(rel), text)));
@@ -37,6 +39,14 @@ pub fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
     let orphans: Vec<PathBuf> =
         report_assets(&dir).into_iter().filter(|p| !files.iter().any(|(f, _)| f == p)).collect();
     if check {
+        // The kernel matrix is not rerun here (it needs qemu): its claims are checked.
+        match crate::conform::kernels::check_claims(&dir.join("kernels.md")) {
+            Ok(n) => println!("kernels.md: {n} rows, each against a spec that claims its series"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
         let mut stale: Vec<String> = files
             .iter()
             .filter(|(p, text)| std::fs::read_to_string(p).ok().as_deref() != Some(text.as_str()))

@@ -18,6 +18,7 @@ fn litmus_text(rep: &LitmusReport) -> String {
 
 pub(crate) fn run_files(a: &ConformArgs, runner: &Runner, guard: Option<&SysfsGuard>, out: &Out) -> ExitCode {
     let (mut failed, mut skipped, mut errors, mut steps) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let mut not_for: Vec<String> = Vec::new();
     for file in &a.traces {
         let trace = match std::fs::read_to_string(file)
             .map_err(|e| e.to_string())
@@ -30,6 +31,15 @@ pub(crate) fn run_files(a: &ConformArgs, runner: &Runner, guard: Option<&SysfsGu
             }
         };
         let f = file.display().to_string();
+        if !trace.is_for(a.spec_name()) {
+            out.say(&format!(
+                "{f}: not for {} (its `# specs:` names {}): not run",
+                a.spec_name(),
+                trace.for_specs().join(" ")
+            ));
+            not_for.push(f);
+            continue;
+        }
         // Like `check replay`: a trace without a header means `madvise`.
         let mode = trace.sysfs.unwrap_or(Sysfs::Madvise);
         match ensure_mode(runner, guard, mode) {
@@ -74,17 +84,22 @@ pub(crate) fn run_files(a: &ConformArgs, runner: &Runner, guard: Option<&SysfsGu
         }
     }
     let summary = format!(
-        "conform: {} files, {steps} steps: {} failed, {} skipped, {} errors",
-        a.traces.len(),
+        "conform: {} files for {}, {steps} steps: {} failed, {} skipped, {} errors",
+        a.traces.len() - not_for.len(),
+        a.spec_name(),
         failed.len(),
         skipped.len(),
         errors.len()
     );
     out.say(&summary);
-    if a.json {
-        let v = json!({"traces": a.traces.len(), "steps": steps, "mismatches": failed, "skipped": skipped,
-            "errors": errors, "kernel": runner.machine.kernel, "sysfs": runner.machine.sysfs.name()});
-        println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
+    let v = json!({"traces": a.traces.len() - not_for.len(), "steps": steps, "mismatches": failed, "skipped": skipped,
+        "errors": errors, "not_for_this_spec": not_for, "spec": a.spec_name(),
+        "kernel": runner.machine.kernel, "sysfs": runner.machine.sysfs.name()});
+    if let Err(e) = super::emit_json(a, &v) {
+        return inconclusive(out, &e);
+    }
+    if not_for.len() == a.traces.len() {
+        return inconclusive(out, &format!("none of the files is for {}", a.spec_name()));
     }
     exit_code(!failed.is_empty(), !skipped.is_empty() || !errors.is_empty(), out)
 }

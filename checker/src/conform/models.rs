@@ -58,7 +58,7 @@ pub(crate) fn enumerate_and_compare(
     interrupt: &AtomicBool,
     out: &Out,
 ) -> ExitCode {
-    let spec = match specs::resolve(&a.spec).and_then(|f| spec::load(&f)) {
+    let spec = match specs::resolve(a.spec_name()).and_then(|f| spec::load(&f)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -71,7 +71,15 @@ pub(crate) fn enumerate_and_compare(
     let (mut traces_run, mut steps) = (0usize, 0usize);
     let (mut mismatches, mut skipped, mut errors) = (Vec::new(), Vec::new(), Vec::new());
     let mut modes_run = Vec::new();
-    for &mode in &spec.bounds.sysfs {
+    for mode in &a.sysfs {
+        if !spec.bounds.sysfs.contains(mode) {
+            eprintln!("error: --sysfs {mode}: spec {} does not list that mode in [bounds] sysfs", spec.name);
+            return ExitCode::from(2);
+        }
+    }
+    let modes: Vec<_> =
+        spec.bounds.sysfs.iter().copied().filter(|m| a.sysfs.is_empty() || a.sysfs.contains(m)).collect();
+    for &mode in &modes {
         match ensure_mode(runner, guard, mode) {
             Err(e) => return inconclusive(out, &e),
             Ok(false) => {
@@ -190,7 +198,7 @@ fn report(
         mismatches.len(),
         errors.len()
     ));
-    if a.json {
+    {
         let v = json!({
             "traces": traces,
             "steps": steps,
@@ -200,12 +208,14 @@ fn report(
             "kernel": runner.machine.kernel,
             "sysfs": runner.machine.sysfs.name(),
             "modes": modes,
-            "spec": a.spec,
+            "spec": a.spec_name(),
             "depth": a.depth,
             "walks": a.walks,
             "seed": a.seed,
             "seconds": secs,
         });
-        println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
+        if let Err(e) = super::emit_json(a, &v) {
+            out.say(&format!("conform: ERROR: {e}"));
+        }
     }
 }

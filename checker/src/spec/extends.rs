@@ -91,7 +91,9 @@ pub(super) fn resolve_extends(file: &Path, mut merged: Sections) -> Result<Spec,
             }
             let dst = merged.entry(sec.clone()).or_default();
             for (k, v) in keys {
-                if sec == "spec" && (k == "name" || k == "extends") {
+                // A claim to model a kernel is the claiming file's own: a
+                // proposal built on linux-6.18 models no kernel.
+                if sec == "spec" && (k == "name" || k == "extends" || k == "kernels") {
                     continue;
                 }
                 dst.entry(k.clone()).or_insert_with(|| v.clone());

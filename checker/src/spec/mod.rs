@@ -12,6 +12,7 @@ mod extends;
 mod props;
 mod sections;
 mod validate;
+mod versions;
 
 use crate::input;
 use crate::verdict::Verdict;
@@ -51,6 +52,9 @@ pub struct Spec {
     pub source: String,
     pub file: PathBuf,
     pub extends: Option<String>,
+    /// The kernel series this spec claims to model (`[spec] kernels`),
+    /// each proved by `check conform --kernel SERIES`; empty for a proposal.
+    pub kernels: Vec<String>,
     pub semantics: Semantics,
     /// The `[semantics]` and `[intent]` settings as written (after `extends`), for reports.
     pub knobs: Vec<(String, String)>,

@@ -87,7 +87,7 @@ pub(super) type Sections = BTreeMap<String, BTreeMap<String, Entry>>;
 pub(super) type Located = (String, (usize, usize), PathBuf);
 
 const SECTIONS: &[(&str, &[&str])] = &[
-    ("spec", &["name", "title", "source", "extends"]),
+    ("spec", &["name", "title", "source", "extends", "kernels"]),
     (
         "semantics",
         &[
@@ -101,6 +101,9 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "pmadv_default_exact",
             "pmadv_default_cap",
             "def_needs_future",
+            "thp_disable_flags",
+            "process_madvise_checks",
+            "smaps_vm_flags",
         ],
     ),
     ("intent", &["default_survives_fork", "default_survives_exec", "dropped_by_secure_exec", "promised_by"]),

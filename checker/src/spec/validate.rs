@@ -11,16 +11,16 @@ use mmflags_model::suggest::did_you_mean;
 use mmflags_model::{alphabet, variants, Bounds, Semantics};
 use std::path::Path;
 
-struct Reader<'a> {
-    sections: &'a Sections,
+pub(super) struct Reader<'a> {
+    pub(super) sections: &'a Sections,
 }
 
 impl<'a> Reader<'a> {
-    fn get(&self, sec: &str, key: &str) -> Option<&'a Entry> {
+    pub(super) fn get(&self, sec: &str, key: &str) -> Option<&'a Entry> {
         self.sections.get(sec).and_then(|s| s.get(key))
     }
 
-    fn string(&self, sec: &str, key: &str) -> Result<Option<String>, SpecError> {
+    pub(super) fn string(&self, sec: &str, key: &str) -> Result<Option<String>, SpecError> {
         match self.get(sec, key) {
             None => Ok(None),
             Some(e) => e.value.as_str().map(|s| Some(s.to_string())).ok_or_else(|| {
@@ -33,7 +33,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn boolean(&self, sec: &str, key: &str) -> Result<Option<bool>, SpecError> {
+    pub(super) fn boolean(&self, sec: &str, key: &str) -> Result<Option<bool>, SpecError> {
         match self.get(sec, key) {
             None => Ok(None),
             Some(e) => e.value.as_bool_val().map(Some).ok_or_else(|| {
@@ -75,7 +75,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An array of strings, each with its position.
-    fn strings(&self, sec: &str, key: &str) -> Result<Option<Vec<Located>>, SpecError> {
+    pub(super) fn strings(&self, sec: &str, key: &str) -> Result<Option<Vec<Located>>, SpecError> {
         let Some(e) = self.get(sec, key) else {
             return Ok(None);
         };
@@ -97,7 +97,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An array of flag names, parsed with `lookup`.
-    fn flags<T>(
+    pub(super) fn flags<T>(
         &self,
         sec: &str,
         key: &str,
@@ -219,6 +219,7 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
             return Err(err(&e.file, e.value_at, msg));
         }
     }
+    super::versions::kernel_knobs(&r, &mut sem)?;
     let i = &sem.intent;
     knobs.extend([
         ("vm_init_def_mask".to_string(), sem.vm_init_def_mask.kernel_names()),
@@ -230,6 +231,9 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         ("pmadv_default_exact".to_string(), sem.pmadv_default_exact.to_string()),
         ("pmadv_default_cap".to_string(), sem.pmadv_default_cap.to_string()),
         ("def_needs_future".to_string(), sem.def_needs_future.to_string()),
+        ("thp_disable_flags".to_string(), sem.thp_disable_flags.to_string()),
+        ("process_madvise_checks".to_string(), super::versions::checks_text(&sem.pmadv_checks)),
+        ("smaps_vm_flags".to_string(), sem.smaps_vm_flags.kernel_names()),
         ("intent.default_survives_fork".to_string(), i.default_survives_fork.to_string()),
         ("intent.default_survives_exec".to_string(), i.default_survives_exec.to_string()),
         ("intent.dropped_by_secure_exec".to_string(), i.dropped_by_secure_exec.to_string()),
@@ -329,8 +333,10 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
     let defined = super::props::user_properties(sections)?;
     let expect = super::expect::expectations(file, sections, &defined)?;
 
+    let kernels = super::versions::kernels(&r)?;
     Ok(Spec {
         name,
+        kernels,
         title: r.string("spec", "title")?.unwrap_or_default(),
         source: r.string("spec", "source")?.unwrap_or_default(),
         file: file.to_path_buf(),

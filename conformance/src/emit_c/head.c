@@ -44,9 +44,6 @@
 #ifndef PR_THP_DISABLE_EXCEPT_ADVISED
 #define PR_THP_DISABLE_EXCEPT_ADVISED (1 << 1)
 #endif
-#ifndef PIDFD_SELF
-#define PIDFD_SELF -10000 /* PIDFD_SELF_THREAD, v6.15+ */
-#endif
 #ifndef MCL_ONFAULT
 #define MCL_ONFAULT 4
 #endif

@@ -177,14 +177,15 @@ MAYBE_UNUSED static long do_mmap(void)
 	return n;
 }
 
-/* A pidfd for target P<target>, or PIDFD_SELF for -1 (`self`); a name
+/* A pidfd for target P<target>, or of the caller itself for -1 (`self`:
+ * every kernel since 5.10 takes that, PIDFD_SELF only 6.15+); a name
  * whose process is gone gives ESRCH from pidfd_open itself. */
 MAYBE_UNUSED static int pidfd_of(int target)
 {
 	struct shared sh;
 
 	if (target < 0)
-		return PIDFD_SELF;
+		return syscall(__NR_pidfd_open, getpid(), 0);
 	shared_get(&sh);
 	return syscall(__NR_pidfd_open, sh.pid[target], 0);
 }
@@ -204,8 +205,7 @@ MAYBE_UNUSED static long do_pmadv(int target, const unsigned long (*iov)[2], int
 	}
 	r = ret(syscall(__NR_process_madvise, pidfd, n < 0 ? NULL : v,
 			n < 0 ? (size_t)-1 : (size_t)n, advice, flags));
-	if (target >= 0)
-		close(pidfd);
+	close(pidfd);
 	return r;
 }
 

@@ -79,7 +79,7 @@ pub enum Iovec {
     Null,
 }
 
-/// Who a pidfd names: the caller (`self`, i.e. `PIDFD_SELF`) or process `Pn`.
+/// Who a pidfd names: the caller (`self`: a pidfd of its own process) or process `Pn`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
     SelfProc,

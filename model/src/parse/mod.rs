@@ -14,7 +14,7 @@ use lex::{lex, Lexer};
 use std::fmt;
 use std::str::FromStr;
 
-pub use trace::{Trace, TraceError};
+pub use trace::{Trace, TraceError, DEFAULT_SPEC};
 
 /// A parse error at a column of one line.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ mod process_madvise;
 mod task;
 
 pub use madvise::{behavior, walk, Behavior, Errors, Naming, Walked, BEHAVIORS};
-pub use process_madvise::may_access_remote;
+pub use process_madvise::{may_access_remote, PmadvCheck};
 
 use crate::action::{Call, Errno, Ret};
 use crate::semantics::Semantics;
@@ -111,14 +111,14 @@ pub fn apply(
         Call::Mmap => mmap::mmap(sem, me, cap.vmas)?,
         Call::Munmap(range) => mmap::munmap(me, *range),
         Call::Madvise(range, advice) => madvise::madvise(me, *range, *advice),
-        Call::PrctlSetThpDisable(a2, flags) => prctl::set_thp_disable(me, *a2, *flags),
+        Call::PrctlSetThpDisable(a2, flags) => prctl::set_thp_disable(sem, me, *a2, *flags),
         Call::PrctlGetThpDisable => prctl::get_thp_disable(me),
         Call::PrctlSetNoNewPrivs(a2) => prctl::set_no_new_privs(me, *a2),
         Call::Mlockall(flags) => mlock::mlockall(me, *flags),
         Call::Munlockall => mlock::munlockall(me),
         Call::Execve(image) => task::execve(sem, me, *image),
         Call::Setresuid => task::setresuid(me),
-        Call::VmFlags(item) => observe::vmflags(me, *item),
+        Call::VmFlags(item) => observe::vmflags(sem, me, *item),
         Call::ThpEligible(item) => observe::thp_eligible(sysfs, me, *item),
         Call::ThpEnabled => observe::thp_enabled(me),
         Call::ProcessMadvise { .. }

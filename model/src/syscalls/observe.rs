@@ -2,6 +2,7 @@
 //! Observations read the state and never change it.
 
 use crate::action::{Item, Ret};
+use crate::semantics::Semantics;
 use crate::state::{Process, Sysfs};
 use crate::thp;
 
@@ -12,9 +13,9 @@ fn vma_flags(me: &Process, item: Item) -> Option<crate::flags::VmFlags> {
     }
 }
 
-/// `vmflags(v)`: the modelled smaps mnemonics, or `unmapped`.
-pub fn vmflags(me: &Process, item: Item) -> Ret {
-    vma_flags(me, item).map_or(Ret::Unmapped, Ret::Flags)
+/// `vmflags(v)`: the modelled flags smaps has a mnemonic for, or `unmapped`.
+pub fn vmflags(sem: &Semantics, me: &Process, item: Item) -> Ret {
+    vma_flags(me, item).map_or(Ret::Unmapped, |f| Ret::Flags(f.intersection(sem.smaps_vm_flags)))
 }
 
 /// `thp_eligible(v)`: smaps `THPeligible`, or `unmapped`.

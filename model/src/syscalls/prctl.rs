@@ -1,19 +1,22 @@
-//! kernel/sys.c: `prctl_set_thp_disable` / `prctl_get_thp_disable` (v6.18,
-//! with `PR_THP_DISABLE_EXCEPT_ADVISED`) and `PR_SET_NO_NEW_PRIVS`.
+//! kernel/sys.c: `prctl_set_thp_disable` / `prctl_get_thp_disable` (v6.18
+//! added `PR_THP_DISABLE_EXCEPT_ADVISED`; `Semantics::thp_disable_flags`
+//! says whether a kernel has it) and `PR_SET_NO_NEW_PRIVS`.
 
 use super::defaults::{note_prctl_set, Setter};
 use crate::action::{Errno, Ret, ThpDisableFlags};
 use crate::flags::MmfFlags;
 use crate::ghost::Ghost;
+use crate::semantics::Semantics;
 use crate::state::Process;
 
 /// `prctl(PR_SET_THP_DISABLE, arg2, flags)`: a three-state machine on the
 /// MMF pair. Any nonzero arg2 disables; flags only with a disable; bit 0
-/// and unknown bits are -EINVAL. No privilege needed, always reversible.
-pub fn set_thp_disable(me: &mut Process, arg2: u32, flags: ThpDisableFlags) -> Ret {
+/// and bits the kernel does not know (before 6.18: every bit) are -EINVAL.
+/// No privilege needed, always reversible.
+pub fn set_thp_disable(sem: &Semantics, me: &mut Process, arg2: u32, flags: ThpDisableFlags) -> Ret {
     me.ghost.set(Ghost::EXEC_FRESH, false);
     let except = ThpDisableFlags::PR_THP_DISABLE_EXCEPT_ADVISED;
-    if flags.0 & !except.0 != 0 || (arg2 == 0 && flags.0 != 0) {
+    if flags.0 & !sem.thp_disable_flags.0 != 0 || (arg2 == 0 && flags.0 != 0) {
         return Ret::Err(Errno::EINVAL);
     }
     let new = match (arg2 != 0, flags.contains(except)) {

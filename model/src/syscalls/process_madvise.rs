@@ -1,6 +1,7 @@
-//! mm/madvise.c: `process_madvise()`: the order of its checks (flags,
-//! iovec, pidfd, `mm_access`, the remote allow-list, CAP_SYS_NICE) and
-//! `vector_madvise`, which stops at the first failing iovec entry.
+//! mm/madvise.c: `process_madvise()`: its checks (flags, iovec, pidfd,
+//! `mm_access`, the advice allow-list, CAP_SYS_NICE) in the order a kernel
+//! makes them (`PmadvCheck`, a table per kernel), and `vector_madvise`,
+//! which stops at the first failing iovec entry.
 //!
 //! The proposals' flags are implemented here as the seed RFC posted them
 //! (patches 2-5 of "add process_madvise() flags to modify behaviour"); a
@@ -61,6 +62,70 @@ pub fn process_madvise(
     ret
 }
 
+/// One of `process_madvise()`'s checks before any VMA is touched. A
+/// kernel is the list of them in its order (`Semantics::pmadv_checks`):
+/// the order decides which error a call with several faults gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PmadvCheck {
+    /// `flags` has a bit the kernel does not know: -EINVAL.
+    Flags,
+    /// `import_iovec`: a NULL vector (vlen -1) only with
+    /// `PMADV_ENTIRE_ADDRESS_SPACE`, and that flag only with NULL: -EINVAL.
+    Iovec,
+    /// `pidfd_get_task`: the pidfd's process is gone: -ESRCH.
+    Pidfd,
+    /// `process_madvise_behavior_valid` on every target, the caller's own
+    /// mm included (before 6.13): only COLD/PAGEOUT/WILLNEED/COLLAPSE, else -EINVAL.
+    Advice,
+    /// `mm_access(PTRACE_MODE_READ_FSCREDS)` on another process: -EACCES.
+    MmAccess,
+    /// `process_madvise_remote_valid`, for another process's mm only (6.13+): -EINVAL.
+    RemoteAdvice,
+    /// `capable(CAP_SYS_NICE)` on every target, one's own mm included
+    /// (6.1; observed gone by 6.12): -EPERM.
+    CapSysNice,
+    /// `capable(CAP_SYS_NICE)` for another process's mm only: -EPERM.
+    RemoteCapSysNice,
+}
+
+impl PmadvCheck {
+    /// Spec-file name and check, in the order they are listed in docs.
+    pub const NAMES: [(PmadvCheck, &'static str); 8] = [
+        (PmadvCheck::Flags, "flags"),
+        (PmadvCheck::Iovec, "iovec"),
+        (PmadvCheck::Pidfd, "pidfd"),
+        (PmadvCheck::Advice, "advice"),
+        (PmadvCheck::MmAccess, "mm_access"),
+        (PmadvCheck::RemoteAdvice, "remote_advice"),
+        (PmadvCheck::CapSysNice, "cap_sys_nice"),
+        (PmadvCheck::RemoteCapSysNice, "remote_cap_sys_nice"),
+    ];
+    /// Linux 6.13 to 6.18 ("mm/madvise: unrestrict process_madvise() for
+    /// current process"): one's own mm takes every advice, with no
+    /// capability; the advice is checked after mm_access.
+    pub const MAINLINE: [PmadvCheck; 6] = [
+        PmadvCheck::Flags,
+        PmadvCheck::Iovec,
+        PmadvCheck::Pidfd,
+        PmadvCheck::MmAccess,
+        PmadvCheck::RemoteAdvice,
+        PmadvCheck::RemoteCapSysNice,
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(c, _)| *c == self).map(|(_, n)| *n).unwrap_or("?")
+    }
+
+    pub fn from_name(s: &str) -> Option<PmadvCheck> {
+        Self::NAMES.iter().find(|(_, n)| *n == s).map(|(c, _)| *c)
+    }
+
+    /// Reads the target process: must come after `Pidfd`.
+    pub fn reads_target(self) -> bool {
+        matches!(self, PmadvCheck::MmAccess | PmadvCheck::RemoteAdvice | PmadvCheck::RemoteCapSysNice)
+    }
+}
+
 /// The checks before any VMA is touched, in the kernel's order.
 fn check(
     sem: &Semantics,
@@ -71,35 +136,47 @@ fn check(
     advice: Advice,
     flags: PmadvFlags,
 ) -> Result<Plan, Errno> {
-    // check_process_madvise_flags
-    if flags.0 & !sem.pmadv_flags.0 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    // PMADV_ENTIRE_ADDRESS_SPACE wants (NULL, -1); otherwise import_iovec
-    // rejects a NULL vector with vlen -1 (> UIO_MAXIOV).
     let entire = flags.contains(PmadvFlags::PMADV_ENTIRE_ADDRESS_SPACE);
-    let entries = match (iov, entire) {
-        (Iovec::Null, true) => None,
-        (Iovec::List(l), false) => Some(l),
-        _ => return Err(Errno::EINVAL),
-    };
     let tpid = match target {
         Target::SelfProc => pid,
         Target::Pid(t) => t as usize,
     };
-    let (Some(me), Some(tp)) = (state.proc(pid), state.proc(tpid)) else {
+    let Some(me) = state.proc(pid) else {
         return Err(Errno::ESRCH);
     };
-    if tpid != pid {
-        if !may_access_remote(me, tp) {
-            return Err(Errno::EACCES);
+    let tp = state.proc(tpid);
+    let remote = tpid != pid;
+    let remote_valid = || behavior(advice).is_some_and(|b| b.remote);
+    let mut entries = None;
+    for c in &sem.pmadv_checks {
+        let fails = match c {
+            PmadvCheck::Flags => (flags.0 & !sem.pmadv_flags.0 != 0).then_some(Errno::EINVAL),
+            // PMADV_ENTIRE_ADDRESS_SPACE wants (NULL, -1); otherwise
+            // import_iovec rejects a NULL vector with vlen -1 (> UIO_MAXIOV).
+            PmadvCheck::Iovec => match (iov, entire) {
+                (Iovec::Null, true) => None,
+                (Iovec::List(l), false) => {
+                    entries = Some(l);
+                    None
+                }
+                _ => Some(Errno::EINVAL),
+            },
+            PmadvCheck::Pidfd => tp.is_none().then_some(Errno::ESRCH),
+            PmadvCheck::Advice => (!remote_valid()).then_some(Errno::EINVAL),
+            PmadvCheck::MmAccess => match tp {
+                None => Some(Errno::ESRCH),
+                Some(t) => (remote && !may_access_remote(me, t)).then_some(Errno::EACCES),
+            },
+            PmadvCheck::RemoteAdvice => (remote && !remote_valid()).then_some(Errno::EINVAL),
+            PmadvCheck::CapSysNice => (!me.cred.has_caps()).then_some(Errno::EPERM),
+            PmadvCheck::RemoteCapSysNice => (remote && !me.cred.has_caps()).then_some(Errno::EPERM),
+        };
+        if let Some(e) = fails {
+            return Err(e);
         }
-        if !behavior(advice).is_some_and(|b| b.remote) {
-            return Err(Errno::EINVAL);
-        }
-        if !me.cred.has_caps() {
-            return Err(Errno::EPERM);
-        }
+    }
+    if tp.is_none() {
+        return Err(Errno::ESRCH);
     }
     // vector_madvise: can_set_default_behavior(), before any VMA is touched.
     let asked = PmadvFlags(flags.0 & sem.pmadv_default_flags.0);

@@ -1,0 +1,404 @@
+//! The kernel matrix: every series in kernels.toml against the spec that
+//! claims it (`[spec] kernels`), in each THP mode, as independent jobs
+//! (`check conform --kernel SERIES --sysfs MODE --json`), each with its own
+//! JSON under `reports/kernels/`, and `reports/kernels.md` made from those
+//! files. A batch engine can run the jobs anywhere and `check kernels
+//! report` assembles the page; `check reports --check` only checks that the
+//! specs the page names exist and claim those series.
+
+use super::guest::run_guest;
+use super::{ConformArgs, Out};
+use mmflags_checker::run as specs;
+use mmflags_checker::spec;
+use mmflags_guest::{apt, kernels};
+use mmflags_model::Sysfs;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// One job of the matrix: a series in some modes, or its litmus files.
+#[derive(Clone, Debug)]
+pub(crate) struct Job {
+    pub(crate) series: String,
+    pub(crate) modes: Vec<Sysfs>,
+    pub(crate) litmus: bool,
+}
+
+impl Job {
+    /// `6.12-always`, `6.12-litmus`, `6.12` (every mode): the job's file name.
+    pub(crate) fn label(&self) -> String {
+        if self.litmus {
+            format!("{}-litmus", self.series)
+        } else if self.modes.len() == 1 {
+            format!("{}-{}", self.series, self.modes[0].name())
+        } else {
+            self.series.clone()
+        }
+    }
+}
+
+/// Every spec with the series it claims.
+fn claims() -> Result<Vec<(String, Vec<String>)>, String> {
+    specs::all_specs()
+        .iter()
+        .map(|f| spec::load(f).map(|s| (s.name, s.kernels)).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// The one spec that claims `series`.
+pub(crate) fn claiming(series: &str) -> Result<String, String> {
+    let all = claims()?;
+    let who: Vec<&String> =
+        all.iter().filter(|(_, k)| k.iter().any(|s| s == series)).map(|(n, _)| n).collect();
+    match who.as_slice() {
+        [one] => Ok(one.to_string()),
+        [] => Err(format!(
+            "no spec claims kernel series {series}: add it to the `[spec] kernels` of the spec that models it \
+             (a series whose traces disagree with every spec gets a spec of its own)"
+        )),
+        many => Err(format!(
+            "kernel series {series} is claimed by {}; a series is modelled by one spec",
+            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" and ")
+        )),
+    }
+}
+
+#[derive(clap::Subcommand)]
+pub enum KernelsCmd {
+    /// The kernels checked: series, Debian suites and package, the spec
+    /// that claims each (with --resolve, the newest package today).
+    List {
+        #[arg(long)]
+        resolve: bool,
+    },
+    /// Download and unpack the kernel images (into the cache).
+    Fetch {
+        /// Series to fetch (default: all).
+        series: Vec<String>,
+        /// Fetch the package indexes again even if they are fresh.
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Run every kernel against its spec in every THP mode (one job per
+    /// series and mode, plus its litmus files) and write reports/kernels.md.
+    Matrix {
+        /// Series to run (default: all in kernels.toml).
+        #[arg(long = "series", value_name = "SERIES")]
+        series: Vec<String>,
+        #[arg(long, default_value_t = 3)]
+        depth: usize,
+        #[arg(long, default_value_t = 2000)]
+        walks: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Keep a job's JSON from an earlier run with the same budget and
+        /// the same package instead of running it again.
+        #[arg(long)]
+        resume: bool,
+        /// Where the jobs' JSON files go.
+        #[arg(long, default_value = "reports/kernels")]
+        out: PathBuf,
+    },
+    /// Write reports/kernels.md from the jobs' JSON files.
+    Report {
+        #[arg(long, default_value = "reports/kernels")]
+        dir: PathBuf,
+    },
+}
+
+fn litmus_files() -> Vec<PathBuf> {
+    let dir = specs::specs_dir().join("litmus");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "litmus"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn conform_args(job: &Job, depth: usize, walks: usize, seed: u64) -> ConformArgs {
+    ConformArgs {
+        traces: if job.litmus { litmus_files() } else { Vec::new() },
+        spec: None,
+        kernel: Some(job.series.clone()),
+        sysfs: job.modes.clone(),
+        guest_timeout: 7200,
+        depth,
+        walks,
+        seed,
+        jobs: None,
+        step_timeout: 10.0,
+        json: false,
+        json_to: None,
+        set_sysfs: true,
+        agent: None,
+    }
+}
+
+fn same_budget(v: &Value, depth: usize, walks: usize, seed: u64, version: &str) -> bool {
+    let litmus = v.get("depth").is_none();
+    (litmus || (v["depth"] == depth && v["walks"] == walks && v["seed"] == seed))
+        && v["kernel_package"]["version"] == version
+}
+
+pub fn run(cmd: &KernelsCmd, interrupt: &AtomicBool) -> ExitCode {
+    match cmd {
+        KernelsCmd::List { resolve } => list(*resolve),
+        KernelsCmd::Fetch { series, refresh } => fetch(series, *refresh),
+        KernelsCmd::Matrix { series, depth, walks, seed, resume, out } => {
+            matrix(series, *depth, *walks, *seed, *resume, out, interrupt)
+        }
+        KernelsCmd::Report { dir } => match write_report(dir) {
+            Ok(p) => {
+                println!("wrote {}", p.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn selected(series: &[String]) -> Result<Vec<kernels::Kernel>, String> {
+    if series.is_empty() {
+        return Ok(kernels::all());
+    }
+    series.iter().map(|s| kernels::by_series(s)).collect()
+}
+
+fn list(resolve: bool) -> ExitCode {
+    println!("{:<6} {:<40} {:<42} spec", "series", "package", "suites");
+    for k in kernels::all() {
+        let spec = claiming(&k.series).unwrap_or_else(|e| format!("({e})"));
+        let pkg = if resolve {
+            match apt::fetch(&k, &kernels::all(), false) {
+                Ok(f) => format!("{} {}", f.package.name, f.package.version),
+                Err(e) => format!("({e})"),
+            }
+        } else {
+            k.package.clone()
+        };
+        println!("{:<6} {:<40} {:<42} {spec}", k.series, pkg, k.suites.join(","));
+    }
+    ExitCode::SUCCESS
+}
+
+fn fetch(series: &[String], refresh: bool) -> ExitCode {
+    let ks = match selected(series) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut code = ExitCode::SUCCESS;
+    for k in ks {
+        match apt::fetch(&k, &kernels::all(), refresh) {
+            Ok(f) => println!(
+                "{}: {} {} ({}) -> {} (sha256 {})",
+                k.series,
+                f.package.name,
+                f.package.version,
+                f.package.suite,
+                f.vmlinuz.display(),
+                f.vmlinuz_sha256
+            ),
+            Err(e) => {
+                eprintln!("error: {}: {e}", k.series);
+                code = ExitCode::from(3);
+            }
+        }
+    }
+    code
+}
+
+fn matrix(
+    series: &[String],
+    depth: usize,
+    walks: usize,
+    seed: u64,
+    resume: bool,
+    out: &Path,
+    interrupt: &AtomicBool,
+) -> ExitCode {
+    let ks = match selected(series) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(out) {
+        eprintln!("error: {}: {e}", out.display());
+        return ExitCode::from(2);
+    }
+    let start = Instant::now();
+    let say = Out { json: false };
+    let mut worst = 0u8;
+    for k in &ks {
+        let mut jobs = vec![Job { series: k.series.clone(), modes: Vec::new(), litmus: true }];
+        jobs.extend(Sysfs::ALL.iter().map(|&m| Job {
+            series: k.series.clone(),
+            modes: vec![m],
+            litmus: false,
+        }));
+        for job in jobs {
+            if interrupt.load(Ordering::Relaxed) {
+                break;
+            }
+            let file = out.join(format!("{}.json", job.label()));
+            if resume {
+                let old = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+                let version =
+                    apt::fetch(k, &kernels::all(), false).map(|f| f.package.version).unwrap_or_default();
+                if old.as_ref().is_some_and(|v| same_budget(v, depth, walks, seed, &version)) {
+                    println!("matrix: {}: kept from an earlier run ({})", job.label(), file.display());
+                    continue;
+                }
+            }
+            println!("matrix: {} ({:.0} s so far)", job.label(), start.elapsed().as_secs_f64());
+            let a = conform_args(&job, depth, walks, seed);
+            let r = run_guest(&a, &job, interrupt, &say);
+            worst = worst.max(r.code);
+            let v = r.json.unwrap_or_else(|| {
+                serde_json::json!({"error": "the guest run failed; see its console", "exit": r.code,
+                    "kernel_package": {"series": job.series}})
+            });
+            let mut v = v;
+            v["exit"] = r.code.into();
+            if let Err(e) = std::fs::write(&file, serde_json::to_string_pretty(&v).expect("JSON") + "\n") {
+                eprintln!("error: {}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    println!("matrix: {} series in {:.0} s", ks.len(), start.elapsed().as_secs_f64());
+    match write_report(out) {
+        Ok(p) => println!("wrote {}", p.display()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if interrupt.load(Ordering::Relaxed) {
+        return ExitCode::from(3);
+    }
+    ExitCode::from(worst)
+}
+
+fn count(v: &Value, key: &str) -> usize {
+    v[key].as_array().map_or(0, |a| a.len())
+}
+
+fn skipped_steps(v: &Value) -> u64 {
+    v["skipped"].as_array().map_or(0, |a| a.iter().map(|s| s["steps"].as_u64().unwrap_or(0)).sum())
+}
+
+/// reports/kernels.md from the JSON files in `dir` (next to it).
+fn write_report(dir: &Path) -> Result<PathBuf, String> {
+    let mut jobs: Vec<(String, Value)> = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "json") {
+            let v: Value =
+                serde_json::from_slice(&std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?)
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+            jobs.push((p.file_stem().unwrap_or_default().to_string_lossy().into_owned(), v));
+        }
+    }
+    let order = |s: &str| -> (Vec<u32>, usize) {
+        let (series, kind) = s.split_once('-').unwrap_or((s, ""));
+        let nums = series.split('.').map(|n| n.parse().unwrap_or(0)).collect();
+        (nums, ["litmus", "never", "madvise", "always"].iter().position(|k| *k == kind).unwrap_or(9))
+    };
+    jobs.sort_by_key(|(n, _)| order(n));
+    let mut md = String::from(
+        "# The kernel matrix\n\n\
+         Every kernel series in `kernels.toml`, as Debian ships it today, booted under qemu with the \
+         checker and its agent in a busybox initramfs, against the spec that claims the series \
+         (`[spec] kernels`). Each row is one independent job with its own JSON in \
+         [`kernels/`](kernels/): the litmus files for that spec (`specs/litmus/`, run in every THP mode \
+         they assume), then every trace of the spec to the depth plus seeded random walks, in one THP \
+         mode each, as real root in the guest. Generated by `check kernels matrix`; one job is \
+         `check conform --kernel SERIES --sysfs MODE --json`.\n\n",
+    );
+    let (mut total_mis, mut total_skip, mut total_err, mut total_s) = (0, 0u64, 0, 0.0);
+    md.push_str("| series | package | version | .deb sha256 | spec | job | traces | steps | mismatches | skipped steps | errors | boot s | run s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (name, v) in &jobs {
+        let kp = &v["kernel_package"];
+        let job = name.split_once('-').map_or("all modes", |(_, k)| k);
+        let budget = if job == "litmus" {
+            "litmus".to_string()
+        } else {
+            format!("{job} (depth {} + {} walks)", v["depth"], v["walks"])
+        };
+        let (mis, skip, err) = (count(v, "mismatches"), skipped_steps(v), count(v, "errors"));
+        let failed = v.get("error").is_some();
+        total_mis += mis;
+        total_skip += skip;
+        total_err += err + failed as usize;
+        total_s += v["guest"]["seconds"].as_f64().unwrap_or(0.0);
+        let sha = kp["deb_sha256"].as_str().unwrap_or("");
+        md.push_str(&format!(
+            "| {} | `{}` | `{}` | `{}` | `{}` | {} | {} | {} | {} | {} | {} | {:.1} | {:.0} |\n",
+            kp["series"].as_str().unwrap_or("?"),
+            kp["package"].as_str().unwrap_or("?"),
+            kp["version"].as_str().unwrap_or("?"),
+            &sha[..sha.len().min(16)],
+            v["spec"].as_str().unwrap_or("?"),
+            if failed { format!("{budget}: **guest failed**") } else { budget },
+            v["traces"],
+            v["steps"],
+            mis,
+            skip,
+            err + failed as usize,
+            v["guest"]["boot_seconds"].as_f64().unwrap_or(0.0),
+            v["guest"]["seconds"].as_f64().unwrap_or(0.0),
+        ));
+    }
+    md.push_str(&format!(
+        "\n{} jobs: {total_mis} mismatches, {total_skip} skipped steps, {total_err} errors; {:.0} s of guest time in all.\n",
+        jobs.len(),
+        total_s
+    ));
+    let path = dir.parent().unwrap_or(Path::new(".")).join("kernels.md");
+    std::fs::write(&path, md).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// `check reports --check`'s part: the specs kernels.md names exist and claim those series.
+pub fn check_claims(md: &Path) -> Result<usize, String> {
+    let Ok(text) = std::fs::read_to_string(md) else {
+        return Ok(0);
+    };
+    let all = claims()?;
+    let mut rows = 0;
+    for (i, line) in text.lines().enumerate() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() < 7 || !cells[1].chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let (series, spec) = (cells[1], cells[5].trim_matches('`'));
+        let at = format!("{}:{}", md.display(), i + 1);
+        let Some((_, claimed)) = all.iter().find(|(n, _)| n == spec) else {
+            return Err(format!(
+                "{at}: kernel {series} is reported against spec `{spec}`, which does not exist"
+            ));
+        };
+        if !claimed.iter().any(|s| s == series) {
+            return Err(format!(
+                "{at}: kernel {series} is reported against `{spec}`, which does not claim it (its kernels: {})",
+                claimed.join(", ")
+            ));
+        }
+        rows += 1;
+    }
+    Ok(rows)
+}
