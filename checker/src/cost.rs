@@ -97,7 +97,7 @@ pub fn measure(spec: &Spec, max_states: usize, rounds: usize, threads: usize, on
     let mut opt = Options::new(threads, sys.symmetry);
     opt.limits = Limits { max_states: Some(max_states), ..Limits::default() };
     let x = engine::explore(&sys, &opt);
-    let keys = &x.states[..x.states.len().min(max_states)];
+    let keys: Vec<_> = x.keys().take(max_states).collect();
     let states: Vec<State> = keys.iter().map(unpack).collect();
     // As the engine does: stored states that do not keep the mode stand for each.
     let modes: &[Sysfs] = if sys.projection.sysfs { &[] } else { &sys.bounds.sysfs };

@@ -42,7 +42,7 @@ fn spec(o: &SpecOutcome) -> Value {
         "states_per_second": o.states_per_second(),
         "total_states_per_second": if secs > 0.0 { o.generated as f64 / secs } else { 0.0 },
         "peak_memory_bytes": o.peak_rss,
-        "bytes_per_state": crate::engine::Exploration::BYTES_PER_STATE,
+        "bytes_per_state": o.bytes_per_state,
         "kept_for_user_properties": o.spec.kept_for_user_properties(),
         "coverage": {
             "calls": o.coverage.len(),

@@ -260,8 +260,8 @@ pub fn spec_page(o: &SpecOutcome) -> String {
     let _ = writeln!(s, "- deepest level reached: {}", o.max_depth);
     let _ = writeln!(
         s,
-        "- memory per stored state: {} bytes (key, parent, visited-set slots)",
-        crate::engine::Exploration::BYTES_PER_STATE
+        "- memory per stored state: at most {:.1} bytes (the packed state in the visited table and its place in the breadth-first order; no parent ids)",
+        o.bytes_per_state
     );
     let kept = spec.kept_for_user_properties();
     if !kept.is_empty() {

@@ -131,6 +131,11 @@ pub struct SpecOutcome {
     pub symmetry: mmflags_model::symmetry::Symmetry,
     pub threads: usize,
     pub peak_rss: Option<u64>,
+    /// The most bytes the search holds per stored state
+    /// (`Exploration::bytes_per_state_bound`: independent of the count).
+    pub bytes_per_state: f64,
+    /// Bytes it held per stored state, measured (`Exploration::bytes_per_state`).
+    pub held_bytes_per_state: f64,
 }
 
 impl SpecOutcome {
@@ -157,10 +162,11 @@ impl SpecOutcome {
             let found = x.discoveries[i];
             let verdict = Verdict::decide(def.kind(), found.is_some(), x.complete);
             let trace = found.and_then(|d| {
-                let chain = x.chain(d.id);
                 let hit = |s: &mmflags_model::State| def.hit(sys, s);
-                crate::witness::least_shortest(sys, chain.len() - 1, hit, stop)
-                    .or_else(|| sys.concretize(&chain, x.symmetry, &x.projections, d.sysfs))
+                // The chain the search stored is re-derived only if the
+                // least shortest trace was not found (interrupted).
+                crate::witness::least_shortest(sys, x.depth_of(d.id), hit, stop)
+                    .or_else(|| sys.concretize(&x.chain(d.id), x.symmetry, &x.projections, d.sysfs))
             });
             Some((verdict, trace))
         };
@@ -194,6 +200,8 @@ impl SpecOutcome {
             symmetry: x.symmetry,
             threads,
             peak_rss: crate::limits::peak_rss_bytes(),
+            bytes_per_state: x.bytes_per_state_bound(),
+            held_bytes_per_state: x.bytes_per_state(),
             spec,
         }
     }

@@ -11,9 +11,12 @@ use crate::key::{canonical_key, Canon, Key, Projection};
 use crate::properties::Kind;
 use crate::property::{self, Prop, Reads};
 use crate::semantics::Semantics;
+use crate::state::Process;
 use crate::state::{State, Sysfs, MAX_PROCS, MAX_VMAS};
 use crate::symmetry::Symmetry;
-use crate::syscalls::{apply, StepError, StepMode};
+use crate::syscalls::{
+    apply, apply_to_caller, check_flags_defined, fork_child, process_madvise_on, StepError, StepMode, Target2,
+};
 use stateright::{Model, Property};
 
 /// The question a spec asks: how many processes and VMAs, which sysfs
@@ -142,19 +145,48 @@ impl System {
     #[inline]
     fn normalize(&self, s: &mut State) {
         for p in s.procs.iter_mut().flatten() {
-            if !p.mm.def_flags.intersects(VmFlags::THP_MASK) {
-                p.ghost = p.ghost.difference(Ghost::DEFAULT_ORIGIN);
-            }
-            if !p.mm.flags.intersects(MmfFlags::PRCTL_THP) {
-                p.ghost = p.ghost.difference(Ghost::PRCTL_ORIGIN);
-            }
-            if !p.mm.flags.intersects(MmfFlags::THP_RAISING) {
-                p.ghost.set(Ghost::PRCTL_RAISING_BY_UNPRIV, false);
-            }
-            if !p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) {
-                p.ghost.set(Ghost::DEFAULT_HG_BY_PRCTL, false);
-            }
+            normalize_process(p);
         }
+    }
+
+    /// `step_in_place` for a call of the caller alone (`Reach::Caller`),
+    /// on the caller's process: the same semantics by construction (`apply`
+    /// runs such a call through `apply_to_caller` too, and normalising is
+    /// per process, a no-op on the processes of a state that was stepped
+    /// before), so a checker may compute it once per distinct process and
+    /// call. `sysfs` is the mode of the state the process is in.
+    #[inline]
+    pub fn step_caller(&self, p: &mut Process, sysfs: Sysfs, call: &Call) -> Result<Ret, StepError> {
+        if let Some(err) = check_flags_defined(&self.semantics, call).filter(|_| self.strict) {
+            return Err(err);
+        }
+        let ret = apply_to_caller(&self.semantics, self.capacity(), sysfs, p, call)?;
+        normalize_process(p);
+        Ok(ret)
+    }
+
+    /// `step_in_place` for a `process_madvise` by `me` naming another live
+    /// process `target` (`Reach::Pair`): the same semantics by construction
+    /// (`apply` runs it through `process_madvise_on` too).
+    #[inline]
+    pub fn step_pair(&self, me: &mut Process, target: &mut Process, call: &Call) -> Option<Ret> {
+        let Call::ProcessMadvise { iov, advice, flags, .. } = call else { return None };
+        if self.strict && check_flags_defined(&self.semantics, call).is_some() {
+            return None;
+        }
+        let ret = process_madvise_on(&self.semantics, me, Target2::Other(target), *iov, *advice, *flags);
+        normalize_process(me);
+        normalize_process(target);
+        Some(ret)
+    }
+
+    /// The child `fork()` puts in the lowest free slot (`Reach::Forks`),
+    /// normalised as `step_in_place` leaves it.
+    #[inline]
+    pub fn fork_child(&self, parent: &Process) -> Process {
+        let mut child = fork_child(&self.semantics, parent);
+        normalize_process(&mut child);
+        child
     }
 
     /// The projection that keeps what `props` (the undecided properties) read.
@@ -167,16 +199,25 @@ impl System {
     #[inline]
     pub fn enabled(&self, s: &State, pid: usize, call: &Call) -> bool {
         let Some(p) = s.proc(pid) else { return false };
-        let cap = self.capacity();
         let live_other = |t: Target| match t {
             Target::SelfProc => true,
             Target::Pid(t) => t as usize != pid && s.proc(t as usize).is_some(),
         };
         match call {
-            Call::Mmap => p.mm.vmas[..cap.vmas].iter().any(|v| !v.is_mapped()),
-            Call::Munmap(r) => (0..cap.vmas).any(|i| r.covers(i) && p.mm.vmas[i].is_mapped()),
-            Call::Fork => s.free_pid(cap.procs).is_some(),
+            Call::Fork => s.free_pid(self.capacity().procs).is_some(),
             Call::ProcessMadvise { target, .. } | Call::Mctl { target, .. } => live_other(*target),
+            _ => self.caller_may(p, call),
+        }
+    }
+
+    /// The part of `enabled` that reads the caller only (all of it for the
+    /// `Reach::Caller` calls and `exit`).
+    #[inline]
+    pub fn caller_may(&self, p: &Process, call: &Call) -> bool {
+        let vmas = self.capacity().vmas;
+        match call {
+            Call::Mmap => p.mm.vmas[..vmas].iter().any(|v| !v.is_mapped()),
+            Call::Munmap(r) => (0..vmas).any(|i| r.covers(i) && p.mm.vmas[i].is_mapped()),
             _ => true,
         }
     }
@@ -258,6 +299,24 @@ impl System {
 
     pub fn property(&self, name: &str) -> Option<&Prop> {
         self.properties.iter().find(|p| p.name() == name)
+    }
+}
+
+/// Forgets who set a default or a prctl control once none is in force,
+/// so the provenance ghosts cannot split otherwise equal states.
+#[inline]
+fn normalize_process(p: &mut Process) {
+    if !p.mm.def_flags.intersects(VmFlags::THP_MASK) {
+        p.ghost = p.ghost.difference(Ghost::DEFAULT_ORIGIN);
+    }
+    if !p.mm.flags.intersects(MmfFlags::PRCTL_THP) {
+        p.ghost = p.ghost.difference(Ghost::PRCTL_ORIGIN);
+    }
+    if !p.mm.flags.intersects(MmfFlags::THP_RAISING) {
+        p.ghost.set(Ghost::PRCTL_RAISING_BY_UNPRIV, false);
+    }
+    if !p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) {
+        p.ghost.set(Ghost::DEFAULT_HG_BY_PRCTL, false);
     }
 }
 

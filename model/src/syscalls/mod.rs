@@ -12,11 +12,12 @@ mod process_madvise;
 mod task;
 
 pub use madvise::{behavior, walk, Behavior, Errors, Naming, Walked, BEHAVIORS};
-pub use process_madvise::{may_access_remote, PmadvCheck};
+pub use process_madvise::{may_access_remote, process_madvise_on, PmadvCheck, Target2};
+pub use task::fork_child;
 
-use crate::action::{Call, Errno, Ret};
+use crate::action::{Call, Errno, Ret, Target};
 use crate::semantics::Semantics;
-use crate::state::State;
+use crate::state::{Process, State, Sysfs};
 use std::fmt;
 
 /// How a step is run: how many process and VMA slots it may use (the
@@ -78,19 +79,18 @@ pub fn apply(
         return Err(err);
     }
     let sysfs = state.sysfs;
-    // Calls that touch more than the caller's own process.
-    match call {
-        Call::ProcessMadvise { target, iov, advice, flags } => {
-            return Ok(process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags))
+    match reach(call) {
+        Reach::Caller => {
+            let me = state.proc_mut(pid).expect("checked live above");
+            apply_to_caller(sem, cap, sysfs, me, call)
         }
-        Call::Fork => return task::fork(sem, state, pid, cap.procs),
-        Call::Exit => return Ok(task::exit(state, pid)),
-        Call::PrctlSetThpPolicy(_)
-        | Call::PrctlGetThpPolicy
-        | Call::PrctlSetThpAlways(_)
-        | Call::PrctlGetThpAlways
-        | Call::Mctl { .. } => {
-            return match sem.variant.call(sem, state, pid, call) {
+        Reach::FreesCaller => Ok(task::exit(state, pid)),
+        Reach::Forks => task::fork(sem, state, pid, cap.procs),
+        Reach::Pair(_) | Reach::State => match call {
+            Call::ProcessMadvise { target, iov, advice, flags } => {
+                Ok(process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags))
+            }
+            _ => match sem.variant.call(sem, state, pid, call) {
                 Some(ret) => Ok(ret),
                 None if !cap.strict => Ok(Ret::Err(if matches!(call, Call::Mctl { .. }) {
                     Errno::ENOSYS
@@ -102,11 +102,58 @@ pub fn apply(
                     call.name(),
                     sem.variant.name()
                 ))),
-            }
-        }
-        _ => {}
+            },
+        },
     }
-    let me = state.proc_mut(pid).expect("checked live above");
+}
+
+/// What part of the state a call reads and writes. `apply` dispatches on
+/// it, so it is the semantics' own structure, not a claim beside them: a
+/// checker may compute successors piecewise by it (and mmflags' does:
+/// most calls are `Caller`, a function of the caller's process alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// The caller's own process (and the sysfs mode) only:
+    /// `apply_to_caller`, which is given nothing else.
+    Caller,
+    /// `exit()`: frees the caller's slot and reads nothing.
+    FreesCaller,
+    /// `fork()`: the lowest free slot (below the bound) gets `fork_child`
+    /// of the caller; nothing else changes.
+    Forks,
+    /// `process_madvise` naming another process by its slot: the caller
+    /// and that process only (`process_madvise_on`), when the target is
+    /// another live process.
+    Pair(usize),
+    /// Anything: a variant module's call (`mctl` may name anyone), which
+    /// sees the whole state.
+    State,
+}
+
+pub fn reach(call: &Call) -> Reach {
+    match call {
+        Call::Exit => Reach::FreesCaller,
+        Call::Fork => Reach::Forks,
+        Call::ProcessMadvise { target: Target::Pid(t), .. } => Reach::Pair(*t as usize),
+        Call::PrctlSetThpPolicy(_)
+        | Call::PrctlGetThpPolicy
+        | Call::PrctlSetThpAlways(_)
+        | Call::PrctlGetThpAlways
+        | Call::Mctl { .. } => Reach::State,
+        _ => Reach::Caller,
+    }
+}
+
+/// Runs a `Reach::Caller` call on the caller's process `me` (the rest of
+/// the state is out of its reach by type).
+pub fn apply_to_caller(
+    sem: &Semantics,
+    cap: StepMode,
+    sysfs: Sysfs,
+    me: &mut Process,
+    call: &Call,
+) -> Result<Ret, StepError> {
+    debug_assert_eq!(reach(call), Reach::Caller, "{call:?} touches more than its caller");
     Ok(match call {
         Call::Mmap => mmap::mmap(sem, me, cap.vmas)?,
         Call::Munmap(range) => mmap::munmap(me, *range),
@@ -121,6 +168,9 @@ pub fn apply(
         Call::VmFlags(item) => observe::vmflags(sem, me, *item),
         Call::ThpEligible(item) => observe::thp_eligible(sysfs, me, *item),
         Call::ThpEnabled => observe::thp_enabled(me),
+        Call::ProcessMadvise { target: Target::SelfProc, iov, advice, flags } => {
+            process_madvise::process_madvise_on(sem, me, Target2::Own, *iov, *advice, *flags)
+        }
         Call::ProcessMadvise { .. }
         | Call::Fork
         | Call::Exit
@@ -128,14 +178,14 @@ pub fn apply(
         | Call::PrctlGetThpPolicy
         | Call::PrctlSetThpAlways(_)
         | Call::PrctlGetThpAlways
-        | Call::Mctl { .. } => unreachable!("handled above"),
+        | Call::Mctl { .. } => unreachable!("not a call of the caller alone: see reach()"),
     })
 }
 
 /// A named `process_madvise` flag the spec does not define is an input
 /// error, not an -EINVAL: the trace was written for another proposal.
 /// (An unnamed bit such as 0x80000000 is how a trace asks for -EINVAL.)
-fn check_flags_defined(sem: &Semantics, call: &Call) -> Option<StepError> {
+pub fn check_flags_defined(sem: &Semantics, call: &Call) -> Option<StepError> {
     let Call::ProcessMadvise { flags, .. } = call else {
         return None;
     };
