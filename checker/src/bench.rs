@@ -72,6 +72,11 @@ pub struct BenchArgs {
     /// Print the calls every live process may make (the alphabet), then run.
     #[arg(long)]
     alphabet: bool,
+    /// Also count the states a search without symmetry reduction would
+    /// store: the sum of the orbits of the representatives (`orbits`), for
+    /// bounds too large to run without it.
+    #[arg(long)]
+    unreduced: bool,
 }
 
 fn bad_input(e: impl std::fmt::Display) -> ExitCode {
@@ -191,8 +196,8 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
         let (procs, vmas) = (spec.bounds.processes, spec.bounds.vmas);
         let written = std::fs::File::create(path).and_then(|f| {
             let mut w = std::io::BufWriter::new(f);
-            for k in &x.states {
-                writeln!(w, "{}", dump_line(&unpack(k), procs, vmas))?;
+            for k in x.keys() {
+                writeln!(w, "{}", dump_line(&unpack(&k), procs, vmas))?;
             }
             w.flush()
         });
@@ -202,10 +207,11 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
     }
 
     let (procs, vmas) = (spec.bounds.processes, spec.bounds.vmas);
+    let unreduced = a.unreduced.then(|| mmflags_checker::orbits::unreduced(&x, procs, vmas));
     let sysfs: Vec<&str> = spec.bounds.sysfs.iter().map(|m| m.name()).collect();
     let phases = x.phases;
     let level_sizes: Vec<usize> =
-        x.levels.iter().zip(x.levels.iter().skip(1).chain([&x.states.len()])).map(|(a, b)| b - a).collect();
+        x.levels.iter().zip(x.levels.iter().skip(1).chain([&x.unique()])).map(|(a, b)| b - a).collect();
     let o = SpecOutcome::from_exploration(spec, &sys, x, threads);
     let secs = o.elapsed.as_secs_f64();
     let total_rate = if secs > 0.0 { o.generated as f64 / secs } else { 0.0 };
@@ -230,6 +236,9 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
             "states_per_second": o.states_per_second(),
             "total_states_per_second": total_rate,
             "peak_memory_bytes": peak,
+            "bytes_per_state": (o.held_bytes_per_state * 10.0).round() / 10.0,
+            "bytes_per_state_bound": o.bytes_per_state,
+            "unreduced_states": unreduced.map(|n| n.to_string()),
             "level_sizes": level_sizes,
             "phase_seconds": {
                 "expand": phases.expand.as_secs_f64(),
@@ -237,7 +246,7 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
                 "properties": phases.properties.as_secs_f64(),
             },
             "verdicts": o.properties.iter().map(|p| json!({
-                "name": p.def.name,
+                "name": p.def.name(),
                 "verdict": p.verdict.word(),
             })).collect::<Vec<_>>(),
         });
@@ -259,6 +268,13 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
             peak.map_or("?".to_string(), |b| (b >> 20).to_string()),
         );
         println!("  states per depth: {level_sizes:?}");
+        println!(
+            "  memory: {:.1} bytes held per stored state (at most {:.1} past the first table)",
+            o.held_bytes_per_state, o.bytes_per_state
+        );
+        if let Some(n) = unreduced {
+            println!("  without symmetry the same bounds have {n} states (the representatives' orbits)");
+        }
         println!(
             "  phases: expand {:.3}s, merge {:.3}s, properties {:.3}s",
             phases.expand.as_secs_f64(),

@@ -4,18 +4,25 @@
 //! Why not stateright's own BFS: it ignores symmetry, finds shortest traces
 //! only with one thread, and its results depend on the thread count. Here
 //! each BFS level is expanded by all threads in parallel (probing the
-//! visited set read-only), then merged in a fixed order, so state ids,
-//! counts, first discoveries and therefore traces are the same for any
-//! number of threads. The first state (lowest id) that violates or
-//! witnesses a property is at the smallest depth: traces are shortest.
-//! Tests cross-check counts and verdicts against stateright's checkers.
+//! store read-only), then merged in a fixed order, so state ids, counts,
+//! first discoveries and therefore traces are the same for any number of
+//! threads. The first state (lowest id) that violates or witnesses a
+//! property is at the smallest depth: traces are shortest. Tests
+//! cross-check counts and verdicts against stateright's checkers.
+//!
+//! States are stored packed (`store`, `intern`) and expanded on their
+//! packed form (`expand`); `Exploration` decodes them back into
+//! `key::Key`s for everything else.
 
+use crate::expand::{ChunkOut, Decoder, Level, Scratch};
+pub use crate::exploration::{Exploration, Packing, Stored};
+use crate::intern::{Local, Moves, Slots, MOVES_MAX};
 use crate::limits::{Limits, Stop};
-use crate::visited::{hash32, Visited};
-use mmflags_model::key::{unpack, Key, Projection};
-use mmflags_model::properties::Kind;
+use crate::store::{field_bits, Packed, Store};
+use mmflags_model::key::Projection;
 use mmflags_model::state::MAX_PROCS;
 use mmflags_model::symmetry::Symmetry;
+use mmflags_model::syscalls::{reach, Reach};
 use mmflags_model::{Sysfs, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -79,169 +86,13 @@ pub struct Phases {
     pub properties: Duration,
 }
 
-/// What a search found.
-pub struct Exploration {
-    /// Stored keys (projected representatives) in BFS order; a state's id is its index.
-    pub states: Vec<Key>,
-    /// The projection states of each depth were stored under: it narrows as
-    /// properties are decided (a decided property's ghosts are no longer kept).
-    pub projections: Vec<Projection>,
-    /// Parent id of each state (`u32::MAX` for initial states).
-    pub parents: Vec<u32>,
-    /// Index of the first state of each depth.
-    pub levels: Vec<usize>,
-    /// Successors computed, duplicates included (stateright's `state_count`).
-    pub generated: u64,
-    /// Per checked property (in `System::properties` order): the first state
-    /// that violates (`always`) or witnesses (`sometimes`) it, and under
-    /// which sysfs mode.
-    pub discoveries: Vec<Option<Discovery>>,
-    /// Per alphabet entry, summed over processes.
-    pub coverage: Vec<Coverage>,
-    /// Every state within the spec's bounds was explored.
-    pub complete: bool,
-    /// Why the search stopped early (`None` when complete).
-    pub stopped: Option<Stop>,
-    pub elapsed: Duration,
-    /// Where the time went: expanding levels, merging them, checking properties.
-    pub phases: Phases,
-    pub symmetry: Symmetry,
-}
-
-impl Exploration {
-    pub fn unique(&self) -> usize {
-        self.states.len()
-    }
-
-    /// Bytes the search holds per stored state: the key, its parent id, and
-    /// two visited-set slots (the set is kept at most half full).
-    pub const BYTES_PER_STATE: usize = std::mem::size_of::<Key>() + 4 + 2 * 8;
-
-    /// Deepest level that holds a state.
-    pub fn max_depth(&self) -> usize {
-        self.levels.len().saturating_sub(1)
-    }
-
-    /// The chain of keys from an initial state to `id`.
-    pub fn chain(&self, id: u32) -> Vec<Key> {
-        let mut ids = vec![id];
-        while let Some(&p) = self.parents.get(*ids.last().unwrap() as usize) {
-            if p == u32::MAX {
-                break;
-            }
-            ids.push(p);
-        }
-        ids.iter().rev().map(|&i| self.states[i as usize]).collect()
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Candidate {
-    hash: u32,
-    state: Key,
-    parent: u32,
-}
-
-#[derive(Default)]
-struct ChunkOut {
-    cands: Vec<Candidate>,
-    coverage: Vec<Coverage>,
-    generated: u64,
-}
-
-const CHUNK: usize = 512;
-
-fn expand_chunk(
-    sys: &System,
-    sym: Symmetry,
-    proj: &Projection,
-    states: &[Key],
-    visited: &Visited,
-    ids: std::ops::Range<usize>,
-) -> ChunkOut {
-    let n = sys.alphabet.len();
-    let mut out = ChunkOut { coverage: vec![Coverage::default(); n], ..Default::default() };
-    // Every distinct successor of each state in the chunk, then one
-    // pipelined pass over the visited set (see `probe_pipelined`).
-    let mut succ: Vec<Candidate> = Vec::with_capacity(64 * (ids.len()));
-    // One state's successors are told apart in a small open-addressing
-    // table (generation-stamped, so it is never cleared): a linear scan
-    // over them cost more than the rest of the expansion.
-    let cap = (2 * n * sys.bounds.processes.clamp(1, MAX_PROCS)).next_power_of_two();
-    let mut seen: Vec<(u32, u32)> = vec![(0, 0); cap];
-    let canon = sys.canon(proj, sym);
-    for (k, id) in ids.enumerate() {
-        let s = &unpack(&states[id]);
-        let generation = k as u32 + 1;
-        sys.for_each_action_but_twins(s, sym, |aid, a| {
-            let mut t = *s;
-            let Ok(ret) = sys.step_in_place(&mut t, &a) else {
-                return;
-            };
-            let cov = &mut out.coverage[aid % n];
-            cov.fired += 1;
-            cov.errors += ret.is_err() as u64;
-            out.generated += 1;
-            let c = canon.key(&t);
-            // "Changed" is what the search can see: the stored key.
-            let changed = c != states[id];
-            cov.changed += changed as u64;
-            if !changed {
-                // Back to the state being expanded (up to what is stored).
-                return;
-            }
-            let h = hash32(&c);
-            let mut slot = h as usize & (cap - 1);
-            loop {
-                let (g, at) = seen[slot];
-                if g != generation {
-                    seen[slot] = (generation, succ.len() as u32);
-                    succ.push(Candidate { hash: h, state: c, parent: id as u32 });
-                    break;
-                }
-                let x = &succ[at as usize];
-                if x.hash == h && x.state == c {
-                    break;
-                }
-                slot = (slot + 1) & (cap - 1);
-            }
-        });
-    }
-    probe_pipelined(visited, states, succ, &mut out.cands);
-    out
-}
-
-/// Keeps the successors not in `visited`. Probing is memory-bound (a slot,
-/// then the stored key to confirm a hit, both likely cache misses), so it
-/// is software-pipelined: the slot of item `i + FAR` and the key that slot
-/// points at for item `i + NEAR` are requested while item `i` is decided.
-fn probe_pipelined(visited: &Visited, states: &[Key], succ: Vec<Candidate>, out: &mut Vec<Candidate>) {
-    const FAR: usize = 16;
-    const NEAR: usize = 8;
-    for c in succ.iter().take(FAR) {
-        visited.prefetch(c.hash);
-    }
-    for i in 0..succ.len() {
-        if let Some(c) = succ.get(i + FAR) {
-            visited.prefetch(c.hash);
-        }
-        if let Some(c) = succ.get(i + NEAR) {
-            visited.prefetch_key(states, c.hash);
-        }
-        let c = &succ[i];
-        if !visited.contains(states, c.hash, &c.state) {
-            out.push(Candidate { hash: c.hash, state: c.state, parent: c.parent });
-        }
-    }
-}
-
 /// First state in `range` (lowest id) for each undiscovered property,
 /// trying each sysfs mode of the spec (in its order) when the stored states
 /// do not record the mode.
-fn check_properties(
+fn check_properties<K: Packed>(
     sys: &System,
     proj: &Projection,
-    states: &[Key],
+    st: (&Store<K>, &Slots, u32),
     range: std::ops::Range<usize>,
     found: &mut [Option<Discovery>],
     threads: usize,
@@ -250,14 +101,9 @@ fn check_properties(
     if pending.is_empty() || range.is_empty() {
         return;
     }
-    let hit = |i: usize, s: &mmflags_model::State| {
-        let p = sys.properties[i];
-        let holds = (p.condition)(sys, s);
-        match p.kind {
-            Kind::Always => !holds,
-            Kind::Sometimes => holds,
-        }
-    };
+    let (store, slots, bits) = st;
+    let procs = sys.bounds.processes.clamp(1, MAX_PROCS);
+    let hit = |i: usize, s: &mmflags_model::State| sys.properties[i].hit(sys, s);
     let modes: &[Sysfs] = if proj.sysfs { &[] } else { &sys.bounds.sysfs };
     let chunk = range.len().div_ceil(threads).max(1);
     let results: Vec<Vec<Option<Discovery>>> = std::thread::scope(|scope| {
@@ -268,8 +114,14 @@ fn check_properties(
                 let pending = &pending;
                 scope.spawn(move || {
                     let mut first: Vec<Option<Discovery>> = vec![None; pending.len()];
-                    for (id, key) in states.iter().enumerate().take(hi).skip(lo) {
-                        let mut s = unpack(key);
+                    let mut n = [0u32; MAX_PROCS];
+                    let mut decoder = Decoder::default();
+                    for id in lo..hi {
+                        let k = store.get(id);
+                        for (i, f) in n.iter_mut().enumerate().take(procs) {
+                            *f = k.field(i, bits);
+                        }
+                        let mut s = decoder.state(slots, &n[..procs]);
                         let own = [s.sysfs];
                         let try_modes = if modes.is_empty() { &own[..] } else { modes };
                         for (k, &i) in pending.iter().enumerate() {
@@ -299,54 +151,62 @@ fn check_properties(
     }
 }
 
+/// States per chunk (a unit of work for one thread).
+const CHUNK: usize = 512;
 /// States per batch of a level (see `explore`).
 const BATCH: usize = 64 * CHUNK;
 
+/// What stopping the workers shares.
+struct Abort {
+    flag: AtomicBool,
+    reason: OnceLock<Stop>,
+}
+
 /// Expands the chunks of `ids` on `opt.threads` threads; returns each
 /// chunk's output with its index, sorted (stopping early leaves gaps).
-#[allow(clippy::too_many_arguments)]
-fn expand_batch(
-    sys: &System,
-    sym: Symmetry,
-    proj: &Projection,
-    states: &[Key],
-    visited: &Visited,
+fn expand_batch<K: Packed>(
+    level: &Level<'_, K>,
     ids: std::ops::Range<usize>,
     opt: &Options,
-    abort: &AtomicBool,
-    abort_reason: &OnceLock<Stop>,
+    abort: &Abort,
     start: Instant,
-) -> Vec<(usize, ChunkOut)> {
+    scratches: &mut [Scratch<K>],
+) -> Vec<(usize, ChunkOut<K>)> {
     let (lo, hi) = (ids.start, ids.end);
     let next_chunk = AtomicUsize::new(0);
     let nchunks = (hi - lo).div_ceil(CHUNK);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..opt.threads.min(nchunks))
-            .map(|_| {
+        let handles: Vec<_> = scratches
+            .iter_mut()
+            .take(nchunks)
+            .map(|scratch| {
                 let next_chunk = &next_chunk;
                 scope.spawn(move || {
                     let mut mine = Vec::new();
-                    while !abort.load(Ordering::Relaxed) {
+                    while !abort.flag.load(Ordering::Relaxed) {
                         let k = next_chunk.fetch_add(1, Ordering::Relaxed);
                         if k >= nchunks {
                             break;
                         }
                         let chunk = lo + k * CHUNK..(lo + (k + 1) * CHUNK).min(hi);
-                        let out = expand_chunk(sys, sym, proj, states, visited, chunk);
+                        let out = level.expand_chunk(chunk, scratch);
                         opt.counters.generated.fetch_add(out.generated, Ordering::Relaxed);
+                        let overflow = out.overflow;
                         mine.push((k, out));
-                        if let Some(stop) = opt.limits.during(&opt.interrupt, start) {
+                        if overflow {
+                            abort.flag.store(true, Ordering::Relaxed);
+                        } else if let Some(stop) = opt.limits.during(&opt.interrupt, start) {
                             // reliab: keep the reason as it was seen (memory
                             // read again later may have been freed).
-                            let _ = abort_reason.set(stop);
-                            abort.store(true, Ordering::Relaxed);
+                            let _ = abort.reason.set(stop);
+                            abort.flag.store(true, Ordering::Relaxed);
                         }
                     }
                     mine
                 })
             })
             .collect();
-        let mut all: Vec<(usize, ChunkOut)> =
+        let mut all: Vec<(usize, ChunkOut<K>)> =
             handles.into_iter().flat_map(|h| h.join().expect("expansion worker panicked")).collect();
         all.sort_by_key(|(k, _)| *k);
         all
@@ -356,20 +216,61 @@ fn expand_batch(
 /// Explores `sys` within its bounds (or until a limit in `opt` stops it).
 pub fn explore(sys: &System, opt: &Options) -> Exploration {
     let start = Instant::now();
+    // States are packed into 64 bits while their slots' forms can be
+    // numbered in a share of them (16 bits each for four processes), and
+    // into 128 bits from the start again if they cannot.
+    if let Ok(x) = explore_as::<u64>(sys, opt, start, MOVES_MAX) {
+        return x;
+    }
+    match explore_as::<u128>(sys, opt, start, MOVES_MAX) {
+        Ok(x) => x,
+        Err(mut x) => {
+            x.complete = false;
+            x.stopped = Some(Stop::SlotNumbers(x.stored.slot_capacity() as u64));
+            *x
+        }
+    }
+}
+
+/// `explore` with states packed in `K`; `Err` (with what was explored) when
+/// the slots' forms outgrew `K`'s fields (or `most` numbers).
+fn explore_as<K: Packed>(
+    sys: &System,
+    opt: &Options,
+    start: Instant,
+    most: u32,
+) -> Result<Exploration, Box<Exploration>>
+where
+    Store<K>: Into<Packing>,
+{
     let sym = opt.symmetry;
-    let mut states: Vec<Key> = Vec::new();
-    let mut parents: Vec<u32> = Vec::new();
-    let mut visited = Visited::new();
+    let procs = sys.bounds.processes.clamp(1, MAX_PROCS);
+    let bits = field_bits::<K>(procs);
+    let cap = (1u64 << bits).min(most as u64) as u32;
+    let slots = Slots::new(cap);
+    let moves = Moves::new(sys.alphabet.len(), cap);
+    let mut store: Store<K> = Store::new();
     let mut proj = sys.projection;
-    for s in stateright::Model::init_states(sys) {
-        let c = sys.key(&s, &proj, sym);
-        if visited.insert(&mut states, hash32(&c), c) {
-            parents.push(u32::MAX);
+    let mut overflow = false;
+    {
+        let canon = sys.canon(&proj, sym);
+        let mut local = Local::new();
+        for s in stateright::Model::init_states(sys) {
+            let key = canon.key(&s);
+            let n: Option<Vec<u32>> =
+                (0..procs).map(|i| local.intern(&slots, key.words[i], key.ghosts[i])).collect();
+            match n {
+                Some(n) => {
+                    let k = K::pack(&n, bits);
+                    store.insert(k, k.hash());
+                }
+                None => overflow = true,
+            }
         }
     }
     let mut x = Exploration {
         discoveries: vec![None; sys.properties.len()],
-        coverage: vec![Coverage::default(); sys.alphabet.len()],
+        coverage: vec![Default::default(); sys.alphabet.len()],
         levels: vec![0],
         generated: 0,
         complete: false,
@@ -377,27 +278,41 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         elapsed: Duration::ZERO,
         phases: Phases::default(),
         symmetry: sym,
-        states: Vec::new(),
-        parents: Vec::new(),
         projections: vec![proj],
+        stored: Stored::empty(),
+        held_bytes: 0,
+        sys: sys.clone(),
     };
-    check_properties(sys, &proj, &states, 0..states.len(), &mut x.discoveries, opt.threads);
-    opt.counters.unique.store(states.len() as u64, Ordering::Relaxed);
+    check_properties(sys, &proj, (&store, &slots, bits), 0..store.len(), &mut x.discoveries, opt.threads);
+    opt.counters.unique.store(store.len() as u64, Ordering::Relaxed);
     // A decided property's ghosts need not be kept any more.
     let narrowed = |found: &[Option<Discovery>]| {
         if !opt.narrow {
             return sys.projection;
         }
-        sys.projection_for(sys.properties.iter().zip(found).filter(|(_, f)| f.is_none()).map(|(p, _)| *p))
+        sys.projection_for(sys.properties.iter().zip(found).filter(|(_, f)| f.is_none()).map(|(p, _)| p))
     };
     proj = narrowed(&x.discoveries);
+    // Stamps of the projections `moves` rows were computed under.
+    let mut stamp = 1;
+    let mut stamped = proj;
 
-    let abort = AtomicBool::new(false);
-    let abort_reason: OnceLock<Stop> = OnceLock::new();
+    let abort = Abort { flag: AtomicBool::new(false), reason: OnceLock::new() };
+    let mut scratches: Vec<Scratch<K>> = (0..opt.threads.max(1)).map(|_| Scratch::new()).collect();
+    let pair_index: Vec<u16> = sys
+        .alphabet
+        .iter()
+        .scan(0u16, |n, c| {
+            let i = *n;
+            *n += matches!(reach(c), Reach::Pair(_)) as u16;
+            Some(i)
+        })
+        .collect();
+    let pair_calls = sys.alphabet.iter().filter(|c| matches!(reach(c), Reach::Pair(_))).count();
     let mut depth = 0;
-    loop {
+    while !overflow {
         let lo = x.levels[depth];
-        let hi = states.len();
+        let hi = store.len();
         if lo == hi {
             x.levels.pop();
             x.complete = true;
@@ -407,11 +322,15 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
             x.complete = true;
             break;
         }
-        if let Some(stop) = opt.limits.before_level(depth, states.len(), start, &opt.interrupt) {
+        if let Some(stop) = opt.limits.before_level(depth, store.len(), start, &opt.interrupt) {
             x.stopped = Some(stop);
             break;
         }
         opt.counters.depth.store(depth, Ordering::Relaxed);
+        if proj != stamped {
+            stamp += 1;
+            stamped = proj;
+        }
 
         // Expand [lo, hi) a batch at a time: within a batch, threads take
         // chunks in order; the batch is then merged in chunk order, so ids
@@ -423,27 +342,34 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
         while batch_lo < hi && merged_all {
             let batch_hi = (batch_lo + BATCH).min(hi);
             let t0 = Instant::now();
-            let outs = expand_batch(
+            let level = Level {
                 sys,
                 sym,
-                &proj,
-                &states,
-                &visited,
-                batch_lo..batch_hi,
-                opt,
-                &abort,
-                &abort_reason,
-                start,
-            );
+                canon: sys.canon(&proj, sym),
+                stamp,
+                narrowed: x.projections[depth] != proj,
+                slots: &slots,
+                moves: &moves,
+                store: &store,
+                bits,
+                pair_index: &pair_index,
+                pair_calls,
+            };
+            let outs = expand_batch(&level, batch_lo..batch_hi, opt, &abort, start, &mut scratches);
             let t1 = Instant::now();
-            // reliab: refuse a merge that would not fit under --max-memory.
-            let incoming = outs.iter().map(|(_, o)| o.cands.len()).sum();
-            if let Some(stop) = opt.limits.before_merge(depth + 1, incoming, states.len(), visited.bytes()) {
-                let _ = abort_reason.set(stop);
-                abort.store(true, Ordering::Relaxed);
+            x.phases.expand += t1 - t0;
+            if outs.iter().any(|(_, o)| o.overflow) {
+                overflow = true;
+                merged_all = false;
                 break;
             }
-            x.phases.expand += t1 - t0;
+            // reliab: refuse a merge that would not fit under --max-memory.
+            let incoming = outs.iter().map(|(_, o)| o.cands.len()).sum();
+            if let Some(stop) = opt.limits.before_merge(depth + 1, incoming, store.bytes_to_add(incoming)) {
+                let _ = abort.reason.set(stop);
+                abort.flag.store(true, Ordering::Relaxed);
+                break;
+            }
             let nchunks = (batch_hi - batch_lo).div_ceil(CHUNK);
             merged_all = outs.len() == nchunks && outs.iter().enumerate().all(|(i, (k, _))| *k == i);
             for (_, out) in outs.into_iter().take_while(|_| merged_all) {
@@ -455,43 +381,79 @@ pub fn explore(sys: &System, opt: &Options) -> Exploration {
                 }
                 for (k, cand) in out.cands.iter().enumerate() {
                     if let Some(ahead) = out.cands.get(k + 8) {
-                        visited.prefetch(ahead.hash);
+                        store.prefetch(ahead.hash);
                     }
-                    if visited.insert(&mut states, cand.hash, cand.state) {
-                        parents.push(cand.parent);
-                    }
+                    store.insert(cand.state, cand.hash);
                 }
             }
             x.phases.merge += t1.elapsed();
-            opt.counters.unique.store(states.len() as u64, Ordering::Relaxed);
+            opt.counters.unique.store(store.len() as u64, Ordering::Relaxed);
             batch_lo = batch_hi;
         }
-        let merged_all = merged_all && !abort.load(Ordering::Relaxed);
-        opt.counters.unique.store(states.len() as u64, Ordering::Relaxed);
+        if overflow {
+            break;
+        }
+        let merged_all = merged_all && !abort.flag.load(Ordering::Relaxed);
+        opt.counters.unique.store(store.len() as u64, Ordering::Relaxed);
         let t2 = Instant::now();
-        check_properties(sys, &proj, &states, hi..states.len(), &mut x.discoveries, opt.threads);
+        let range = hi..store.len();
+        check_properties(sys, &proj, (&store, &slots, bits), range, &mut x.discoveries, opt.threads);
         x.phases.properties += t2.elapsed();
-        if hi < states.len() {
+        if hi < store.len() {
             x.levels.push(hi);
             x.projections.push(proj);
         }
         proj = narrowed(&x.discoveries);
         if !merged_all {
-            x.stopped = abort_reason.get().copied().or(Some(Stop::Interrupted));
+            x.stopped = abort.reason.get().copied().or(Some(Stop::Interrupted));
             break;
         }
-        if hi == states.len() {
+        if hi == store.len() {
             x.complete = true;
             break;
         }
         depth += 1;
-        if let Some(stop) = opt.limits.after_merge(states.len()) {
+        if let Some(stop) = opt.limits.after_merge(store.len()) {
             x.stopped = Some(stop);
             break;
         }
     }
-    x.states = states;
-    x.parents = parents;
+    // The move table only speeds up expansion: traces need the store and
+    // the slot forms alone.
+    drop(moves);
+    slots.seal();
+    x.held_bytes = store.bytes() + slots.bytes();
+    x.stored = Stored::new(store.into(), slots, bits, procs);
     x.elapsed = start.elapsed();
-    x
+    if overflow {
+        Err(Box::new(x))
+    } else {
+        Ok(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Running out of slot numbers starts the search again on 128-bit
+    /// states, and either width finds the same states in the same order.
+    #[test]
+    fn wide_states_give_the_same_search() {
+        let mut spec = crate::spec::load(&crate::run::resolve("linux-6.18-thp").unwrap()).unwrap();
+        spec.bounds.processes = 3;
+        spec.bounds.vmas = 1;
+        let sys = spec.system();
+        let opt = Options::new(2, sys.symmetry);
+        let start = Instant::now();
+        let cut = explore_as::<u64>(&sys, &opt, start, 20).err().expect("20 slot forms are too few");
+        assert!(cut.unique() < 1000);
+        let narrow = explore_as::<u64>(&sys, &opt, start, MOVES_MAX).ok().unwrap();
+        let wide = explore_as::<u128>(&sys, &opt, start, MOVES_MAX).ok().unwrap();
+        assert!(narrow.complete && wide.complete);
+        assert!(narrow.keys().eq(wide.keys()));
+        assert_eq!((narrow.generated, &narrow.coverage), (wide.generated, &wide.coverage));
+        assert_eq!(narrow.discoveries, wide.discoveries);
+        assert!(wide.bytes_per_state_bound() > narrow.bytes_per_state_bound());
+    }
 }

@@ -4,20 +4,25 @@
 //! the model crate knows nothing of files, terminals or HTTP.
 
 pub mod changelog;
+pub mod cost;
 pub mod diff;
 pub mod engine;
+pub mod expand;
+pub mod exploration;
 pub mod explore;
 pub mod fuzz;
 pub mod html;
 pub mod http;
 pub mod input;
+pub mod intern;
 pub mod json;
 pub mod limits;
+pub mod orbits;
 pub mod render;
 pub mod replay;
 pub mod report;
 pub mod run;
 pub mod spec;
+pub mod store;
 pub mod verdict;
-pub mod visited;
 pub mod witness;

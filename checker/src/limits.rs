@@ -37,6 +37,8 @@ pub enum Stop {
         states: usize,
     },
     Interrupted,
+    /// More distinct process slots than a packed state can number.
+    SlotNumbers(u64),
 }
 
 impl fmt::Display for Stop {
@@ -56,6 +58,9 @@ impl fmt::Display for Stop {
                 rss >> 20
             ),
             Stop::Interrupted => f.write_str("interrupted (Ctrl-C)"),
+            Stop::SlotNumbers(n) => {
+                write!(f, "stopped: more than {n} distinct process slots, more than a stored state can number")
+            }
         }
     }
 }
@@ -131,24 +136,6 @@ pub fn max_memory_arg(mib: Option<u64>) -> Result<Option<u64>, String> {
     }
 }
 
-/// Most bytes that storing `incoming` candidates (all of them new, at
-/// worst) adds to the resident set at the merge's peak: a key and a parent
-/// id each, and the visited table (`table_bytes` now, 8 bytes a slot, at
-/// most half full) grown to fit, with its previous size still held while
-/// it is rehashed. The candidates themselves are already resident.
-pub fn merge_bytes(incoming: usize, stored: usize, table_bytes: usize) -> u64 {
-    let per_state = (std::mem::size_of::<mmflags_model::key::Key>() + std::mem::size_of::<u32>()) as u64;
-    let slots = (table_bytes / 8) as u64;
-    let wanted = 2 * (stored as u64 + incoming as u64);
-    let table = if wanted > slots {
-        let final_bytes = wanted.next_power_of_two() * 8;
-        (final_bytes + final_bytes / 2).saturating_sub(table_bytes as u64)
-    } else {
-        0
-    };
-    per_state * incoming as u64 + table
-}
-
 impl Limits {
     fn memory(&self) -> Option<Stop> {
         let limit = self.max_memory?;
@@ -190,18 +177,12 @@ impl Limits {
     }
 
     /// Checked before the candidates for level `depth` are merged into the
-    /// store: refuses a merge whose estimated peak (`merge_bytes`) would
-    /// take the resident set above `--max-memory`, before it is attempted.
-    pub fn before_merge(
-        &self,
-        depth: usize,
-        incoming: usize,
-        stored: usize,
-        table_bytes: usize,
-    ) -> Option<Stop> {
+    /// store: refuses a merge whose estimated peak (`need` more bytes: see
+    /// `store::Store::bytes_to_add`) would take the resident set above
+    /// `--max-memory`, before it is attempted.
+    pub fn before_merge(&self, depth: usize, incoming: usize, need: u64) -> Option<Stop> {
         let limit = self.max_memory?;
         let rss = rss_bytes()?;
-        let need = merge_bytes(incoming, stored, table_bytes);
         (rss.saturating_add(need) > limit).then_some(Stop::MemoryEstimate {
             limit,
             rss,

@@ -130,6 +130,20 @@ enum Cmd {
     /// Explore one spec at the given bounds and print counts, time, rate
     /// and peak memory (for bench/run; verdicts are not gated).
     Bench(bench::BenchArgs),
+    /// What each property of a spec costs per state (ns), catalogue and
+    /// spec-defined alike, over the states of an exploration of the spec.
+    Cost {
+        spec: String,
+        /// Measure over at most this many explored states.
+        #[arg(long, default_value_t = 500_000)]
+        max_states: usize,
+        /// Time each property this many times and keep the least.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Time only this property (repeat for more).
+        #[arg(long)]
+        only: Vec<String>,
+    },
     /// Run model traces (or trace files) on this kernel, or on another
     /// booted under qemu (--kernel), and compare every step and
     /// observation with the model.
@@ -171,6 +185,7 @@ fn main() -> ExitCode {
             cmd::compare::cmd_diff(spec_a, spec_b, *depth, *max_pairs)
         }
         Some(Cmd::Bench(args)) => bench::cmd_bench(args, interrupt),
+        Some(Cmd::Cost { spec, max_states, rounds, only }) => cmd::cost(spec, *max_states, *rounds, only),
         Some(Cmd::Conform(a)) => conform::run(a, interrupt),
         Some(Cmd::Kernels(k)) => conform::kernels::run(k, &interrupt),
     }

@@ -65,8 +65,8 @@ fn every_printed_trace_runs_on_every_spec() {
         let q = small::catalogue_at(s.clone(), 2, 2, Some(5));
         let o = small::run(&q, 2, true);
         for p in &o.properties {
-            let premises = p.premises.iter().map(|q| (q.def.name, q.trace.as_ref()));
-            for (name, t) in std::iter::once((p.def.name, p.trace.as_ref())).chain(premises) {
+            let premises = p.premises.iter().map(|q| (q.def.name(), q.trace.as_ref()));
+            for (name, t) in std::iter::once((p.def.name(), p.trace.as_ref())).chain(premises) {
                 let Some(t) = t else { continue };
                 let text = trace_text(t, 2, true);
                 let agreed = runs_everywhere(&format!("{} / {name}", s.name), &text, &sys);

@@ -239,25 +239,34 @@ impl Canon {
         }
     }
 
+    /// One process slot's stored form: its packed word under the
+    /// projection (VMA fields sorted when VMA slots are interchangeable)
+    /// and its kept ghost bits. A free slot is the word of the mode alone.
+    /// The key of a state is its slots' forms, sorted when process slots
+    /// are interchangeable.
+    #[inline]
+    pub fn slot(&self, p: Option<&Process>, sysfs: Sysfs) -> (u64, u16) {
+        let base = sysfs_code(sysfs) << SYSFS_SHIFT;
+        let (word, ghost) = match p {
+            Some(p) => (base | pack_proc(p), p.ghost.0),
+            None => (base, 0),
+        };
+        let mut word = word & self.word_mask;
+        if self.sym.vmas && word & ALIVE != 0 {
+            word = sort_vmas(word, self.vmas);
+        }
+        (word, ghost & self.ghost_mask)
+    }
+
     /// `s` projected, then sorted for symmetry. Written on plain locals and
     /// a sorting network: this runs for every successor, and round trips
     /// through memory of differently sized pieces stalled store forwarding.
     #[inline]
     pub fn key(&self, s: &State) -> Key {
-        let base = sysfs_code(s.sysfs) << SYSFS_SHIFT;
         let mut w = [0u64; MAX_PROCS];
         let mut g = [0u16; MAX_PROCS];
         for i in 0..MAX_PROCS {
-            let (word, ghost) = match &s.procs[i] {
-                Some(p) => (base | pack_proc(p), p.ghost.0),
-                None => (base, 0),
-            };
-            let mut word = word & self.word_mask;
-            if self.sym.vmas && word & ALIVE != 0 {
-                word = sort_vmas(word, self.vmas);
-            }
-            w[i] = word;
-            g[i] = ghost & self.ghost_mask;
+            (w[i], g[i]) = self.slot(s.procs[i].as_ref(), s.sysfs);
         }
         if self.sym.procs {
             let mut cx = |i: usize, j: usize| {
@@ -285,6 +294,45 @@ impl Canon {
         }
         Key { words: w, ghosts: g }
     }
+
+    /// Process slots the key covers (the spec's bound).
+    pub fn procs(&self) -> usize {
+        self.procs
+    }
+
+    /// Whether process slots are sorted (interchangeable).
+    pub fn sorts_procs(&self) -> bool {
+        self.sym.procs
+    }
+}
+
+/// Whether a slot's stored word holds a live process.
+#[inline]
+pub fn slot_alive(word: u64) -> bool {
+    word & ALIVE != 0
+}
+
+/// The sysfs mode a slot's stored word records (`never` when the
+/// projection drops the mode: see `Projection::sysfs`).
+#[inline]
+pub fn slot_sysfs(word: u64) -> Sysfs {
+    match word >> SYSFS_SHIFT {
+        0 => Sysfs::Never,
+        1 => Sysfs::Madvise,
+        _ => Sysfs::Always,
+    }
+}
+
+/// The process a live slot's stored form stands for (`unpack` of one slot).
+#[inline]
+pub fn unpack_slot(word: u64, ghost: u16) -> Process {
+    unpack_proc(word, ghost)
+}
+
+/// The free slot of a state whose slots record `word`'s mode.
+#[inline]
+pub fn free_slot_like(word: u64) -> u64 {
+    word & (3 << SYSFS_SHIFT)
 }
 
 /// The stored form of `s`: projected, then sorted for symmetry.

@@ -8,11 +8,13 @@ use crate::diff::{describe, diff};
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask};
 use crate::key::{canonical_key, Canon, Key, Projection};
-use crate::properties::{Kind, PropertyDef};
+use crate::properties::Kind;
+use crate::property::{self, Prop, Reads};
 use crate::semantics::Semantics;
+use crate::state::Process;
 use crate::state::{State, Sysfs, MAX_PROCS, MAX_VMAS};
 use crate::symmetry::Symmetry;
-use crate::syscalls::{apply, StepError, StepMode};
+use crate::syscalls::{apply, apply_to_caller, fork_child, process_madvise_on, StepError, StepMode, Target2};
 use stateright::{Model, Property};
 
 /// The question a spec asks: how many processes and VMAs, which sysfs
@@ -53,23 +55,23 @@ pub struct System {
     pub bounds: Bounds,
     /// The calls every live process may make (after `[actions]`).
     pub alphabet: Vec<Call>,
-    pub properties: Vec<&'static PropertyDef>,
+    pub properties: Vec<Prop>,
     /// What the checker must keep of a state to answer this spec's
     /// question: the ghosts its properties read, and the history fields only
     /// when something reads them.
     pub projection: Projection,
+    /// What it must keep whatever the properties: what transitions read.
+    pub base_projection: Projection,
     /// The renamings this alphabet permits (the checker may turn them off).
     pub symmetry: Symmetry,
 }
 
 impl System {
-    pub fn new(
-        semantics: Semantics,
-        bounds: Bounds,
-        alphabet: Vec<Call>,
-        properties: Vec<&'static PropertyDef>,
-    ) -> System {
-        let ghosts = properties.iter().fold(GhostMask::NONE, |m, p| m.union(p.ghosts));
+    pub fn new(semantics: Semantics, bounds: Bounds, alphabet: Vec<Call>, properties: Vec<Prop>) -> System {
+        assert!(
+            properties.len() <= property::MAX_PROPERTIES,
+            "more properties than stateright's table holds"
+        );
         let remote = alphabet.iter().any(|c| {
             matches!(
                 c,
@@ -78,12 +80,15 @@ impl System {
             )
         });
         let vm_flags = VmFlags::ALL.difference(crate::key::UNREAD_VM_FLAGS);
-        let projection = Projection { ghosts, image: false, dumpable: remote, sysfs: false, vm_flags };
+        let base_projection =
+            Projection { ghosts: GhostMask::NONE, image: false, dumpable: remote, sysfs: false, vm_flags };
+        let projection =
+            properties.iter().fold(Reads::default(), |r, p| r.union(p.reads())).keep_in(base_projection);
         let symmetry = Symmetry {
             procs: alphabet::symmetric_procs(&alphabet, bounds.processes),
             vmas: alphabet::symmetric_vmas(&alphabet, bounds.vmas),
         };
-        System { semantics, bounds, alphabet, properties, projection, symmetry }
+        System { semantics, bounds, alphabet, properties, projection, base_projection, symmetry }
     }
 
     /// A system for replaying traces: full capacity, every property's ghosts,
@@ -91,7 +96,7 @@ impl System {
     pub fn replayer(semantics: Semantics) -> System {
         let bounds = Bounds::capacity();
         let alphabet = alphabet::candidates(&semantics, bounds.processes, bounds.vmas);
-        let props = crate::properties::CATALOGUE.iter().collect();
+        let props = crate::properties::CATALOGUE.iter().map(Prop::Catalogue).collect();
         System::new(semantics, bounds, alphabet, props)
     }
 
@@ -122,25 +127,47 @@ impl System {
     #[inline]
     fn normalize(&self, s: &mut State) {
         for p in s.procs.iter_mut().flatten() {
-            if !p.mm.def_flags.intersects(VmFlags::THP_MASK) {
-                p.ghost = p.ghost.difference(Ghost::DEFAULT_ORIGIN);
-            }
-            if !p.mm.flags.intersects(MmfFlags::PRCTL_THP) {
-                p.ghost = p.ghost.difference(Ghost::PRCTL_ORIGIN);
-            }
-            if !p.mm.flags.intersects(MmfFlags::THP_RAISING) {
-                p.ghost.set(Ghost::PRCTL_RAISING_BY_UNPRIV, false);
-            }
-            if !p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) {
-                p.ghost.set(Ghost::DEFAULT_HG_BY_PRCTL, false);
-            }
+            normalize_process(p);
         }
     }
 
+    /// `step_in_place` for a call of the caller alone (`Reach::Caller`),
+    /// on the caller's process: the same semantics by construction (`apply`
+    /// runs such a call through `apply_to_caller` too, and normalising is
+    /// per process, a no-op on the processes of a state that was stepped
+    /// before), so a checker may compute it once per distinct process and
+    /// call. `sysfs` is the mode of the state the process is in.
+    #[inline]
+    pub fn step_caller(&self, p: &mut Process, sysfs: Sysfs, call: &Call) -> Result<Ret, StepError> {
+        let ret = apply_to_caller(&self.semantics, self.capacity(), sysfs, p, call)?;
+        normalize_process(p);
+        Ok(ret)
+    }
+
+    /// `step_in_place` for a `process_madvise` by `me` naming another live
+    /// process `target` (`Reach::Pair`): the same semantics by construction
+    /// (`apply` runs it through `process_madvise_on` too).
+    #[inline]
+    pub fn step_pair(&self, me: &mut Process, target: &mut Process, call: &Call) -> Option<Ret> {
+        let Call::ProcessMadvise { iov, advice, flags, .. } = call else { return None };
+        let ret = process_madvise_on(&self.semantics, me, Target2::Other(target), *iov, *advice, *flags);
+        normalize_process(me);
+        normalize_process(target);
+        Some(ret)
+    }
+
+    /// The child `fork()` puts in the lowest free slot (`Reach::Forks`),
+    /// normalised as `step_in_place` leaves it.
+    #[inline]
+    pub fn fork_child(&self, parent: &Process) -> Process {
+        let mut child = fork_child(&self.semantics, parent);
+        normalize_process(&mut child);
+        child
+    }
+
     /// The projection that keeps what `props` (the undecided properties) read.
-    pub fn projection_for(&self, props: impl Iterator<Item = &'static PropertyDef>) -> Projection {
-        let ghosts = props.fold(GhostMask::NONE, |m, p| m.union(p.ghosts));
-        Projection { ghosts, ..self.projection }
+    pub fn projection_for<'a>(&self, props: impl Iterator<Item = &'a Prop>) -> Projection {
+        props.fold(Reads::default(), |r, p| r.union(p.reads())).keep_in(self.base_projection)
     }
 
     /// Cheap enabling conditions, so exploration does not try calls that
@@ -148,16 +175,25 @@ impl System {
     #[inline]
     pub fn enabled(&self, s: &State, pid: usize, call: &Call) -> bool {
         let Some(p) = s.proc(pid) else { return false };
-        let cap = self.capacity();
         let live_other = |t: Target| match t {
             Target::SelfProc => true,
             Target::Pid(t) => t as usize != pid && s.proc(t as usize).is_some(),
         };
         match call {
-            Call::Mmap => p.mm.vmas[..cap.vmas].iter().any(|v| !v.is_mapped()),
-            Call::Munmap(r) => (0..cap.vmas).any(|i| r.covers(i) && p.mm.vmas[i].is_mapped()),
-            Call::Fork => s.free_pid(cap.procs).is_some(),
+            Call::Fork => s.free_pid(self.capacity().procs).is_some(),
             Call::ProcessMadvise { target, .. } | Call::Mctl { target, .. } => live_other(*target),
+            _ => self.caller_may(p, call),
+        }
+    }
+
+    /// The part of `enabled` that reads the caller only (all of it for the
+    /// `Reach::Caller` calls and `exit`).
+    #[inline]
+    pub fn caller_may(&self, p: &Process, call: &Call) -> bool {
+        let vmas = self.capacity().vmas;
+        match call {
+            Call::Mmap => p.mm.vmas[..vmas].iter().any(|v| !v.is_mapped()),
+            Call::Munmap(r) => (0..vmas).any(|i| r.covers(i) && p.mm.vmas[i].is_mapped()),
             _ => true,
         }
     }
@@ -237,8 +273,26 @@ impl System {
         Some(Walk { init, steps })
     }
 
-    pub fn property(&self, name: &str) -> Option<&'static PropertyDef> {
-        self.properties.iter().copied().find(|p| p.name == name)
+    pub fn property(&self, name: &str) -> Option<&Prop> {
+        self.properties.iter().find(|p| p.name() == name)
+    }
+}
+
+/// Forgets who set a default or a prctl control once none is in force,
+/// so the provenance ghosts cannot split otherwise equal states.
+#[inline]
+fn normalize_process(p: &mut Process) {
+    if !p.mm.def_flags.intersects(VmFlags::THP_MASK) {
+        p.ghost = p.ghost.difference(Ghost::DEFAULT_ORIGIN);
+    }
+    if !p.mm.flags.intersects(MmfFlags::PRCTL_THP) {
+        p.ghost = p.ghost.difference(Ghost::PRCTL_ORIGIN);
+    }
+    if !p.mm.flags.intersects(MmfFlags::THP_RAISING) {
+        p.ghost.set(Ghost::PRCTL_RAISING_BY_UNPRIV, false);
+    }
+    if !p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) {
+        p.ghost.set(Ghost::DEFAULT_HG_BY_PRCTL, false);
     }
 }
 
@@ -296,12 +350,22 @@ impl Model for System {
         Some(crate::svg::render(self, &walk))
     }
 
+    /// A catalogue property is its own function; one a spec defines is
+    /// evaluated through `property::condition_of` its index.
     fn properties(&self) -> Vec<Property<Self>> {
         self.properties
             .iter()
-            .map(|p| match p.kind {
-                Kind::Always => Property::always(p.name, p.condition),
-                Kind::Sometimes => Property::sometimes(p.name, p.condition),
+            .enumerate()
+            .map(|(i, p)| {
+                let condition = match p {
+                    Prop::Catalogue(d) => d.condition,
+                    Prop::Spec(_) => property::condition_of(i),
+                };
+                let name = p.static_name();
+                match p.kind() {
+                    Kind::Always => Property::always(name, condition),
+                    Kind::Sometimes => Property::sometimes(name, condition),
+                }
             })
             .collect()
     }

@@ -34,14 +34,7 @@ pub trait Variant: Send + Sync + fmt::Debug {
 
     /// Runs `prctl(option, arg2)` if the variant defines that option
     /// number; `None` leaves it to the kernel's own table.
-    fn prctl(
-        &self,
-        _sem: &Semantics,
-        _state: &mut State,
-        _pid: usize,
-        _option: u32,
-        _arg2: u32,
-    ) -> Option<Ret> {
+    fn prctl(&self, _sem: &Semantics, _me: &mut Process, _option: u32, _arg2: u32) -> Option<Ret> {
         None
     }
 

@@ -12,11 +12,12 @@ mod process_madvise;
 mod task;
 
 pub use madvise::{behavior, walk, Behavior, Errors, Naming, Walked, BEHAVIORS};
-pub use process_madvise::{may_access_remote, PmadvCheck};
+pub use process_madvise::{may_access_remote, process_madvise_on, PmadvCheck, Target2};
+pub use task::fork_child;
 
-use crate::action::{Call, Errno, Ret};
+use crate::action::{Call, Errno, Ret, Target};
 use crate::semantics::Semantics;
-use crate::state::State;
+use crate::state::{Process, State, Sysfs};
 use std::fmt;
 
 /// How a step is run: how many process and VMA slots it may use (the
@@ -70,24 +71,71 @@ pub fn apply(
         return Err(StepError::NoSuchProcess(pid));
     }
     let sysfs = state.sysfs;
-    // Calls that touch more than the caller's own process, and those a
-    // kernel answers by number (prctl options, syscalls a spec may lack).
-    if let Some((option, args)) = call.prctl_args() {
-        return Ok(prctl::call(sem, state, pid, option, args));
+    match reach(call) {
+        Reach::Caller => {
+            let me = state.proc_mut(pid).expect("checked live above");
+            apply_to_caller(sem, cap, sysfs, me, call)
+        }
+        Reach::FreesCaller => Ok(task::exit(state, pid)),
+        Reach::Forks => task::fork(sem, state, pid, cap.procs),
+        Reach::Pair(_) | Reach::State => Ok(match call {
+            Call::ProcessMadvise { target, iov, advice, flags } => {
+                process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags)
+            }
+            // mctl() is a proposal's syscall: a kernel without it has no entry.
+            _ => sem.variant.call(sem, state, pid, call).unwrap_or(Ret::Err(Errno::ENOSYS)),
+        }),
     }
+}
+
+/// What part of the state a call reads and writes. `apply` dispatches on
+/// it, so it is the semantics' own structure, not a claim beside them: a
+/// checker may compute successors piecewise by it (and mmflags' does:
+/// most calls are `Caller`, a function of the caller's process alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// The caller's own process (and the sysfs mode) only:
+    /// `apply_to_caller`, which is given nothing else.
+    Caller,
+    /// `exit()`: frees the caller's slot and reads nothing.
+    FreesCaller,
+    /// `fork()`: the lowest free slot (below the bound) gets `fork_child`
+    /// of the caller; nothing else changes.
+    Forks,
+    /// `process_madvise` naming another process by its slot: the caller
+    /// and that process only (`process_madvise_on`), when the target is
+    /// another live process.
+    Pair(usize),
+    /// Anything: a variant module's syscall (`mctl` may name anyone), which
+    /// sees the whole state.
+    State,
+}
+
+pub fn reach(call: &Call) -> Reach {
     match call {
-        Call::ProcessMadvise { target, iov, advice, flags } => {
-            return Ok(process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags))
-        }
-        Call::Fork => return task::fork(sem, state, pid, cap.procs),
-        Call::Exit => return Ok(task::exit(state, pid)),
-        // mctl() is a proposal's syscall: a kernel without it has no entry.
-        Call::Mctl { .. } => {
-            return Ok(sem.variant.call(sem, state, pid, call).unwrap_or(Ret::Err(Errno::ENOSYS)))
-        }
-        _ => {}
+        Call::Exit => Reach::FreesCaller,
+        Call::Fork => Reach::Forks,
+        Call::ProcessMadvise { target: Target::Pid(t), .. } => Reach::Pair(*t as usize),
+        Call::Mctl { .. } => Reach::State,
+        _ => Reach::Caller,
     }
-    let me = state.proc_mut(pid).expect("checked live above");
+}
+
+/// Runs a `Reach::Caller` call on the caller's process `me` (the rest of
+/// the state is out of its reach by type).
+pub fn apply_to_caller(
+    sem: &Semantics,
+    cap: StepMode,
+    sysfs: Sysfs,
+    me: &mut Process,
+    call: &Call,
+) -> Result<Ret, StepError> {
+    debug_assert_eq!(reach(call), Reach::Caller, "{call:?} touches more than its caller");
+    // prctl() by option number: the kernel's table, or a proposal's
+    // option (every prctl of the model acts on the caller's mm alone).
+    if let Some((option, args)) = call.prctl_args() {
+        return Ok(prctl::call(sem, me, option, args));
+    }
     Ok(match call {
         Call::Mmap => mmap::mmap(sem, me, cap.vmas)?,
         Call::Munmap(range) => mmap::munmap(me, *range),
@@ -99,17 +147,19 @@ pub fn apply(
         Call::VmFlags(item) => observe::vmflags(sem, me, *item),
         Call::ThpEligible(item) => observe::thp_eligible(sysfs, me, *item),
         Call::ThpEnabled => observe::thp_enabled(me),
-        Call::ProcessMadvise { .. }
-        | Call::Fork
-        | Call::Exit
-        | Call::Mctl { .. }
-        | Call::PrctlSetThpDisable(..)
+        Call::ProcessMadvise { target: Target::SelfProc, iov, advice, flags } => {
+            process_madvise::process_madvise_on(sem, me, Target2::Own, *iov, *advice, *flags)
+        }
+        Call::ProcessMadvise { .. } | Call::Fork | Call::Exit | Call::Mctl { .. } => {
+            unreachable!("not a call of the caller alone: see reach()")
+        }
+        Call::PrctlSetThpDisable(..)
         | Call::PrctlGetThpDisable
         | Call::PrctlSetNoNewPrivs(_)
         | Call::PrctlSetThpPolicy(_)
         | Call::PrctlGetThpPolicy
         | Call::PrctlSetThpAlways(_)
         | Call::PrctlGetThpAlways
-        | Call::PrctlRaw(..) => unreachable!("handled above"),
+        | Call::PrctlRaw(..) => unreachable!("dispatched by number above"),
     })
 }

@@ -15,14 +15,12 @@ use crate::ghost::Ghost;
 use crate::semantics::ForeignPrctls;
 use crate::semantics::Semantics;
 use crate::state::Process;
-use crate::state::State;
 
-/// `prctl(option, arg2, arg3, 0, 0)` by process `pid`.
-pub fn call(sem: &Semantics, state: &mut State, pid: usize, option: u32, args: [u32; 2]) -> Ret {
-    if let Some(r) = sem.variant.prctl(sem, state, pid, option, args[0]) {
+/// `prctl(option, arg2, arg3, 0, 0)` by the process `me`.
+pub fn call(sem: &Semantics, me: &mut Process, option: u32, args: [u32; 2]) -> Ret {
+    if let Some(r) = sem.variant.prctl(sem, me, option, args[0]) {
         return r;
     }
-    let Some(me) = state.proc_mut(pid) else { return Ret::Err(Errno::ESRCH) };
     match option {
         PR_SET_THP_DISABLE => set_thp_disable(sem, me, args[0], ThpDisableFlags(args[1])),
         PR_GET_THP_DISABLE if args == [0, 0] => get_thp_disable(me),

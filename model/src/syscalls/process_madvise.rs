@@ -26,15 +26,26 @@ pub fn may_access_remote(caller: &Process, target: &Process) -> bool {
             && target.mm.flags.contains(MmfFlags::MMF_DUMPABLE))
 }
 
-/// What the checks established: the target, its entries, and the default
-/// (if any) the call sets.
+/// What the checks established: the target's entries, and the default (if
+/// any) the call sets.
 struct Plan {
-    tpid: usize,
     /// `None`: the RFC's `PMADV_ENTIRE_ADDRESS_SPACE` single synthetic entry.
     entries: Option<crate::action::IovList>,
     default: Option<VmFlags>,
 }
 
+/// The process a `process_madvise` names, as the checks see it.
+pub enum Target2<'a> {
+    /// The caller itself (`self`, or its own pid).
+    Own,
+    /// Another live process.
+    Other(&'a mut Process),
+    /// No live process (`-ESRCH`, after the argument checks).
+    Missing,
+}
+
+/// `process_madvise()` on a whole state: finds the target and runs
+/// `process_madvise_on`.
 pub fn process_madvise(
     sem: &Semantics,
     state: &mut State,
@@ -44,18 +55,53 @@ pub fn process_madvise(
     advice: Advice,
     flags: PmadvFlags,
 ) -> Ret {
-    let Some(me) = state.proc_mut(pid) else {
-        return Ret::Err(Errno::ESRCH);
+    let tpid = match target {
+        Target::SelfProc => pid,
+        Target::Pid(t) => t as usize,
     };
+    if state.proc(pid).is_none() {
+        return Ret::Err(Errno::ESRCH);
+    }
+    if tpid == pid {
+        let me = state.proc_mut(pid).expect("checked live");
+        return process_madvise_on(sem, me, Target2::Own, iov, advice, flags);
+    }
+    let mut tp = state.proc(tpid).copied();
+    let me = state.proc_mut(pid).expect("checked live");
+    let t = match tp.as_mut() {
+        Some(t) => Target2::Other(t),
+        None => Target2::Missing,
+    };
+    let ret = process_madvise_on(sem, me, t, iov, advice, flags);
+    if let Some(t) = tp {
+        state.procs[tpid] = Some(t);
+    }
+    ret
+}
+
+/// `process_madvise()` by `me` on `target`: it reads and writes these two
+/// processes only (see `syscalls::Reach::Pair`).
+pub fn process_madvise_on(
+    sem: &Semantics,
+    me: &mut Process,
+    target: Target2<'_>,
+    iov: Iovec,
+    advice: Advice,
+    flags: PmadvFlags,
+) -> Ret {
     me.ghost.set(Ghost::EXEC_FRESH, false);
     let caller = Setter::of(me, false);
-    let plan = match check(sem, state, pid, target, iov, advice, flags) {
+    let plan = match check(sem, me, &target, iov, advice, flags) {
         Ok(p) => p,
         Err(e) => return Ret::Err(e),
     };
-    let tp = state.proc_mut(plan.tpid).expect("checked live");
+    let (tp, owner) = match target {
+        Target2::Own => (me, true),
+        Target2::Other(t) => (t, false),
+        Target2::Missing => unreachable!("checked live"),
+    };
     let before = tp.mm.def_flags;
-    let ret = vector_madvise(sem, tp, &plan, advice, flags, caller, plan.tpid == pid);
+    let ret = vector_madvise(sem, tp, &plan, advice, flags, caller, owner);
     if ret.is_err() && before != tp.mm.def_flags {
         tp.ghost.set(Ghost::FAILED_CALL_CHANGED_DEFAULT, true);
     }
@@ -129,23 +175,20 @@ impl PmadvCheck {
 /// The checks before any VMA is touched, in the kernel's order.
 fn check(
     sem: &Semantics,
-    state: &State,
-    pid: usize,
-    target: Target,
+    me: &Process,
+    target: &Target2<'_>,
     iov: Iovec,
     advice: Advice,
     flags: PmadvFlags,
 ) -> Result<Plan, Errno> {
     let entire = flags.contains(PmadvFlags::PMADV_ENTIRE_ADDRESS_SPACE);
-    let tpid = match target {
-        Target::SelfProc => pid,
-        Target::Pid(t) => t as usize,
+    let tp: Option<&Process> = match target {
+        Target2::Own => Some(me),
+        Target2::Other(t) => Some(t),
+        Target2::Missing => None,
     };
-    let Some(me) = state.proc(pid) else {
-        return Err(Errno::ESRCH);
-    };
-    let tp = state.proc(tpid);
-    let remote = tpid != pid;
+    // Missing is always another pid: the caller is live.
+    let remote = !matches!(target, Target2::Own);
     let remote_valid = || behavior(advice).is_some_and(|b| b.remote);
     let mut entries = None;
     for c in &sem.pmadv_checks {
@@ -197,7 +240,7 @@ fn check(
         }
         Some(value)
     };
-    Ok(Plan { tpid, entries, default })
+    Ok(Plan { entries, default })
 }
 
 /// `vector_madvise()`: one walk per entry. Mainline stops at the first

@@ -77,13 +77,19 @@ fn dup_mmap(parent: &Mm, child: &mut Mm) {
 pub fn fork(sem: &Semantics, state: &mut State, pid: usize, procs: usize) -> Result<Ret, StepError> {
     let slot =
         state.free_pid(procs).ok_or(StepError::NoFreeProcessSlot(procs.min(crate::state::MAX_PROCS)))?;
-    let parent = *state.proc(pid).ok_or(StepError::NoSuchProcess(pid))?;
+    let parent = state.proc(pid).ok_or(StepError::NoSuchProcess(pid))?;
+    state.procs[slot] = Some(fork_child(sem, parent));
+    Ok(Ret::Pid(slot as u8))
+}
+
+/// The child `fork()` makes of `parent` (`copy_process`, `dup_mm`): a
+/// function of the parent alone, which fork leaves as it was.
+pub fn fork_child(sem: &Semantics, parent: &Process) -> Process {
     let mut mm = mm_init(sem, &parent.mm, false, false);
     dup_mmap(&parent.mm, &mut mm);
-    let mut child = Process { ghost: inherited_ghost(sem, parent.ghost, false, false), mm, ..parent };
-    sem.variant.mm_init(sem, &parent, &mut child, false);
-    state.procs[slot] = Some(child);
-    Ok(Ret::Pid(slot as u8))
+    let mut child = Process { ghost: inherited_ghost(sem, parent.ghost, false, false), mm, ..*parent };
+    sem.variant.mm_init(sem, parent, &mut child, false);
+    child
 }
 
 /// `execve()`: a new mm from `mm_init`, credentials from `bprm_fill_uid` /

@@ -13,7 +13,7 @@ use crate::flags::MmfFlags;
 use crate::flags::VmFlags;
 use crate::ghost::Ghost;
 use crate::semantics::{Semantics, Variant};
-use crate::state::{Process, State};
+use crate::state::Process;
 use crate::syscalls::defaults::{clear_default, set_default, Setter};
 use crate::syscalls::{behavior, walk, Errors, Naming};
 
@@ -74,8 +74,7 @@ impl Variant for PrctlThpPolicy {
     }
 
     /// PR_SET_THP_POLICY (78) and PR_GET_THP_POLICY (79), as posted.
-    fn prctl(&self, sem: &Semantics, state: &mut State, pid: usize, option: u32, arg2: u32) -> Option<Ret> {
-        let me = state.proc_mut(pid)?;
+    fn prctl(&self, sem: &Semantics, me: &mut Process, option: u32, arg2: u32) -> Option<Ret> {
         match option {
             PR_SET_THP_PROPOSED => Some(set_policy(sem, me, ThpPolicy(arg2))),
             PR_GET_THP_PROPOSED => Some(get_policy(me)),
