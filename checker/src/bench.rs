@@ -246,7 +246,7 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
                 "properties": phases.properties.as_secs_f64(),
             },
             "verdicts": o.properties.iter().map(|p| json!({
-                "name": p.def.name,
+                "name": p.def.name(),
                 "verdict": p.verdict.word(),
             })).collect::<Vec<_>>(),
         });

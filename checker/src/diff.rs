@@ -72,7 +72,6 @@ fn observe(sys: &System, s: &State) -> Vec<(String, Ret)> {
 fn lenient(spec: &Spec, alphabet: &[Call]) -> System {
     let mut sys = spec.system();
     sys.alphabet = alphabet.to_vec();
-    sys.strict = false;
     sys
 }
 
@@ -85,11 +84,12 @@ const OBSERVABLE: Projection = Projection {
     vm_flags: VmFlags::ALL,
 };
 
-/// Compares `a` and `b` on the union of their alphabets, at `a`'s process
+/// Compares `a` and `b` on the union of their alphabets and the prctl
+/// numbers the proposals posted (which kernels have come to use), at `a`'s process
 /// and VMA bounds, for the sysfs modes both list, up to `depth` steps.
 pub fn diff(a: &Spec, b: &Spec, depth: usize, max_pairs: usize) -> DiffOutcome {
     let mut alphabet = a.system().alphabet;
-    for c in b.system().alphabet {
+    for c in b.system().alphabet.into_iter().chain(mmflags_model::alphabet::prctl_probes()) {
         if !alphabet.contains(&c) {
             alphabet.push(c);
         }

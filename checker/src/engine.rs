@@ -20,7 +20,6 @@ use crate::intern::{Local, Moves, Slots, MOVES_MAX};
 use crate::limits::{Limits, Stop};
 use crate::store::{field_bits, Candidate, Packed, Store};
 use mmflags_model::key::Projection;
-use mmflags_model::properties::Kind;
 use mmflags_model::state::MAX_PROCS;
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::syscalls::{reach, Reach};
@@ -104,14 +103,7 @@ fn check_properties<K: Packed>(
     }
     let (store, slots, bits) = st;
     let procs = sys.bounds.processes.clamp(1, MAX_PROCS);
-    let hit = |i: usize, s: &mmflags_model::State| {
-        let p = sys.properties[i];
-        let holds = (p.condition)(sys, s);
-        match p.kind {
-            Kind::Always => !holds,
-            Kind::Sometimes => holds,
-        }
-    };
+    let hit = |i: usize, s: &mmflags_model::State| sys.properties[i].hit(sys, s);
     let modes: &[Sysfs] = if proj.sysfs { &[] } else { &sys.bounds.sysfs };
     let chunk = range.len().div_ceil(threads).max(1);
     let results: Vec<Vec<Option<Discovery>>> = std::thread::scope(|scope| {
@@ -298,7 +290,7 @@ where
         if !opt.narrow {
             return sys.projection;
         }
-        sys.projection_for(sys.properties.iter().zip(found).filter(|(_, f)| f.is_none()).map(|(p, _)| *p))
+        sys.projection_for(sys.properties.iter().zip(found).filter(|(_, f)| f.is_none()).map(|(p, _)| p))
     };
     proj = narrowed(&x.discoveries);
     // Stamps of the projections `moves` rows were computed under.

@@ -13,11 +13,17 @@
 //!   step, and a whole trace prints and re-reads to the same steps;
 //! - a parsed trace replays on the semantics of every spec in `specs/`
 //!   without a panic (the model is fed any sequence of calls, not only the
-//!   ones exploration would try).
+//!   ones exploration would try);
+//! - a predicate (a user property's text) compiles or is rejected at a
+//!   byte inside it; one that compiles evaluates on assorted states, and
+//!   its canonical form compiles to the same answers; the same text in a
+//!   spec's `[properties]` is rejected at the same message, at a line and
+//!   column inside the input, or loads and takes its first steps.
 
 use crate::replay::replay_on;
 use crate::spec::{self, Spec, SpecError};
-use mmflags_model::{Action, Call, Ret, Step, System, Trace};
+use mmflags_model::predicate::{canonical, Predicate};
+use mmflags_model::{Action, Call, Ret, State, Step, Sysfs, System, Trace};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -124,5 +130,95 @@ where
             Ok(w) => assert_eq!(w, v, "`{line}` printed as `{printed}`, which reads back differently"),
             Err(_) => panic!("`{line}` printed as `{printed}`, which does not parse"),
         }
+    }
+}
+
+/// States with something in every field a predicate reads: the initial
+/// state under each mode, and a busy one (every process slot, every VMA
+/// slot, every flag and ghost word somewhere).
+fn assorted_states() -> Vec<State> {
+    use mmflags_model::flags::{MmfFlags, VmFlags};
+    use mmflags_model::ghost::{Ghost, VmaGhost};
+    use mmflags_model::state::{Cred, Image, Process, Vma};
+    let mut out: Vec<State> = Sysfs::ALL.iter().map(|&m| State::init(m)).collect();
+    for (k, &m) in Sysfs::ALL.iter().enumerate() {
+        let mut s = State::init(m);
+        for (i, slot) in s.procs.iter_mut().enumerate() {
+            let mut p = Process::INIT;
+            p.cred = Cred::ALL[(i + k) % 3];
+            p.image = Image::ALL[i % 2];
+            p.no_new_privs = i % 2 == 1;
+            p.secure_exec = (i + k) % 2 == 0;
+            p.ghost = Ghost(0x1fff_u16.rotate_left((3 * i + k) as u32) & 0x1fff);
+            p.mm.def_flags = VmFlags((0x15 << i) as u8 & 0x3f);
+            p.mm.flags = MmfFlags((0x5a >> i) as u8 & 0x7f);
+            for (j, v) in p.mm.vmas.iter_mut().enumerate() {
+                if (i + j + k) % 3 != 0 {
+                    *v = Vma {
+                        flags: Some(VmFlags(((i * 7 + j * 11 + k) % 64) as u8)),
+                        ghost: VmaGhost(((i + j) % 4) as u8),
+                    };
+                }
+            }
+            *slot = Some(p);
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// `text` as a TOML basic string.
+fn toml_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The predicate oracles for `data` as a predicate's text; a spec that
+/// holds it is loaded as `dir/fuzz.toml` (so `extends` finds the specs).
+pub fn predicate_bytes(dir: &Path, data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let compiled = Predicate::compile(text);
+    match &compiled {
+        Err(e) => {
+            assert!(e.at <= text.len(), "error at byte {} of {} bytes: {e}", e.at, text.len());
+            assert!(!e.msg.is_empty());
+        }
+        Ok(p) => {
+            let states = assorted_states();
+            let answers: Vec<bool> = states.iter().map(|s| p.holds(s)).collect();
+            let c = canonical(text).expect("what compiles parses");
+            let again = Predicate::compile(&c)
+                .unwrap_or_else(|e| panic!("`{text}` printed as `{c}`, which does not compile: {e}"));
+            let twice: Vec<bool> = states.iter().map(|s| again.holds(s)).collect();
+            assert_eq!(answers, twice, "`{text}` and its canonical form `{c}` disagree");
+            assert_eq!(canonical(&c).as_deref(), Ok(c.as_str()), "the canonical form is not a fixpoint");
+            assert_eq!(again.reads(), p.reads(), "`{c}` reads other fields than `{text}`");
+        }
+    }
+    let spec = format!(
+        "[spec]\nname = \"fuzz\"\n\n[bounds]\nprocesses = 2\nvmas = 1\nsysfs = [\"madvise\"]\ndepth = 2\n\n\
+         [properties.fuzzed]\nalways = {}\nmeaning = \"fuzzed\"\n\n[expect]\nfuzzed = \"holds\"\n",
+        toml_string(text)
+    );
+    let file = dir.join("fuzz.toml");
+    match (spec::load_bytes(&file, spec.as_bytes()), &compiled) {
+        (Err(e), Err(pe)) => {
+            check_error(&file, spec.as_bytes(), &e);
+            assert_eq!(e.msg, pe.msg, "the loader reports the predicate's own error");
+            assert_eq!(e.line, 11, "the error is on the line of `always`: {e}");
+            assert!(e.col > "always = \"".len(), "the column is inside the string: {e}");
+        }
+        (Ok(s), Ok(_)) => first_steps(&s),
+        (Err(e), Ok(_)) => panic!("`{text}` compiles but its spec does not load: {e}"),
+        (Ok(_), Err(pe)) => panic!("`{text}` does not compile ({pe}) but its spec loads"),
     }
 }

@@ -13,7 +13,7 @@ use crate::render::trace_text;
 use crate::spec::Spec;
 use crate::verdict::{Trace, Verdict};
 use mmflags_model::diff::{describe, diff};
-use mmflags_model::properties::PropertyDef;
+use mmflags_model::property::Prop;
 use mmflags_model::{svg, Walk};
 use std::fmt::Write;
 
@@ -122,13 +122,21 @@ fn call_html(call: &str, ret: &str, err: bool) -> String {
     )
 }
 
+/// The meaning, and for a property the spec defines, its predicate.
+fn meaning_line(def: &Prop) -> String {
+    match def.predicate() {
+        Some(p) => format!("{} — {} {}", def.meaning(), def.kind(), p.text()),
+        None => def.meaning().to_string(),
+    }
+}
+
 fn pre(lines: &[String]) -> String {
     format!("<pre>{}</pre>", esc(&lines.join("\n")))
 }
 
 /// The viewer for `t`, the shortest trace of property `def` of `spec`.
 /// `spec_arg` is how the commands it prints name the spec.
-pub fn trace_page(spec: &Spec, spec_arg: &str, def: &PropertyDef, verdict: Verdict, t: &Trace) -> String {
+pub fn trace_page(spec: &Spec, spec_arg: &str, def: &Prop, verdict: Verdict, t: &Trace) -> String {
     let sys = spec.system();
     let vmas = spec.bounds.vmas;
     let n = t.steps.len();
@@ -145,12 +153,12 @@ pub fn trace_page(spec: &Spec, spec_arg: &str, def: &PropertyDef, verdict: Verdi
          <header>\n<div class=\"kicker\">mmflags · {1} — {2}</div>\n\
          <h1><code>{0}</code><span class=\"verdict {vclass}\">{3} {4}</span></h1>\n\
          <p class=\"meaning\">{5}</p>\n<p class=\"meta\">shortest {kind}: {n} step{6} · sysfs {7} · bounds: {8} processes × {9} VMAs</p>\n</header>\n",
-        esc(def.name),
+        esc(def.name()),
         esc(&spec.name),
         esc(&spec.title),
         verdict.symbol(),
         verdict,
-        esc(def.meaning),
+        esc(&meaning_line(def)),
         if n == 1 { "" } else { "s" },
         t.init.sysfs,
         spec.bounds.processes,

@@ -2,7 +2,8 @@
 //! plus what honesty needs: why a run stopped (`stopped`), whether each
 //! `[expect]` was met (`as_expected`: never on an incomplete run), which
 //! `holds` are vacuous (with each premise's verdict and witness), and which
-//! calls never fired.
+//! calls never fired; for a property a spec defines, its `predicate`, and
+//! which fields such properties made the checker keep.
 
 use crate::verdict::SpecOutcome;
 use serde_json::{json, Value};
@@ -42,6 +43,7 @@ fn spec(o: &SpecOutcome) -> Value {
         "total_states_per_second": if secs > 0.0 { o.generated as f64 / secs } else { 0.0 },
         "peak_memory_bytes": o.peak_rss,
         "bytes_per_state": o.bytes_per_state,
+        "kept_for_user_properties": o.spec.kept_for_user_properties(),
         "coverage": {
             "calls": o.coverage.len(),
             "never_fired": o.never_fired().collect::<Vec<_>>(),
@@ -49,18 +51,21 @@ fn spec(o: &SpecOutcome) -> Value {
         },
         "properties": o.properties.iter().map(|p| {
             let mut v = json!({
-                "name": p.def.name,
-                "kind": p.def.kind.to_string(),
+                "name": p.def.name(),
+                "kind": p.def.kind().to_string(),
                 "verdict": p.verdict.word(),
                 "expected": p.expected.word(),
                 "as_expected": p.as_expected(),
                 "vacuous": p.vacuous(),
                 "premises": p.premises.iter().map(|q| {
                     let mut w = json!({
-                        "name": q.def.name,
-                        "meaning": q.def.meaning,
+                        "name": q.def.name(),
+                        "meaning": q.def.meaning(),
                         "verdict": q.verdict.word(),
                     });
+                    if let Some(pred) = q.def.predicate() {
+                        w["predicate"] = json!(pred.text());
+                    }
                     if let Some(t) = q.trace.as_ref().filter(|_| q.verdict.has_trace()) {
                         w["trace"] = json!(t.lines());
                         w["sysfs"] = json!(t.init.sysfs.name());
@@ -71,6 +76,10 @@ fn spec(o: &SpecOutcome) -> Value {
             if let Some(t) = p.trace.as_ref().filter(|_| p.verdict.has_trace()) {
                 v["trace"] = json!(t.lines());
                 v["sysfs"] = json!(t.init.sysfs.name());
+            }
+            if let Some(pred) = p.def.predicate() {
+                v["meaning"] = json!(p.def.meaning());
+                v["predicate"] = json!(pred.text());
             }
             v
         }).collect::<Vec<_>>(),

@@ -4,6 +4,7 @@
 //! the model crate knows nothing of files, terminals or HTTP.
 
 pub mod changelog;
+pub mod cost;
 pub mod diff;
 pub mod engine;
 pub mod expand;

@@ -82,9 +82,22 @@ enum Cmd {
         #[command(flatten)]
         run: RunArgs,
     },
-    /// Run a trace or litmus file through a spec's model; fail on the first
-    /// result that differs from the one written in the file.
-    Replay { spec: String, file: PathBuf },
+    /// Run a trace or litmus file through a spec's model (`replay SPEC
+    /// TRACE`: every step with its result and what it changed), or through
+    /// many (`replay TRACE --spec A --spec B`, `--all-specs`: a table of
+    /// which specs answer every written result as written); fails on the
+    /// first result that differs.
+    Replay {
+        /// `SPEC TRACE`, or `TRACE` with --spec or --all-specs.
+        #[arg(num_args = 1..=2, required = true, value_name = "SPEC] [TRACE")]
+        args: Vec<String>,
+        /// Replay on this spec too (repeat for more).
+        #[arg(long = "spec", value_name = "SPEC")]
+        specs: Vec<String>,
+        /// Replay on every spec in specs/.
+        #[arg(long)]
+        all_specs: bool,
+    },
     /// The shortest traces after which two variants can be told apart by a
     /// result or by what /proc shows.
     Diff {
@@ -117,6 +130,20 @@ enum Cmd {
     /// Explore one spec at the given bounds and print counts, time, rate
     /// and peak memory (for bench/run; verdicts are not gated).
     Bench(bench::BenchArgs),
+    /// What each property of a spec costs per state (ns), catalogue and
+    /// spec-defined alike, over the states of an exploration of the spec.
+    Cost {
+        spec: String,
+        /// Measure over at most this many explored states.
+        #[arg(long, default_value_t = 500_000)]
+        max_states: usize,
+        /// Time each property this many times and keep the least.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Time only this property (repeat for more).
+        #[arg(long)]
+        only: Vec<String>,
+    },
     /// Run model traces (or trace files) on this kernel, or on another
     /// booted under qemu (--kernel), and compare every step and
     /// observation with the model.
@@ -152,12 +179,13 @@ fn main() -> ExitCode {
             cmd::trace::cmd_trace(spec, property, html.as_deref(), *emit_c, run, interrupt)
         }
         Some(Cmd::Explore { spec, addr, max_states }) => cmd::explore::cmd_explore(spec, addr, *max_states),
-        Some(Cmd::Replay { spec, file }) => cmd::trace::cmd_replay(spec, file),
+        Some(Cmd::Replay { args, specs, all_specs }) => cmd::replay::cmd_replay(args, specs, *all_specs),
         Some(Cmd::Reports { check }) => cmd::reports::cmd_reports(*check, interrupt),
         Some(Cmd::Diff { spec_a, spec_b, depth, max_pairs }) => {
             cmd::compare::cmd_diff(spec_a, spec_b, *depth, *max_pairs)
         }
         Some(Cmd::Bench(args)) => bench::cmd_bench(args, interrupt),
+        Some(Cmd::Cost { spec, max_states, rounds, only }) => cmd::cost(spec, *max_states, *rounds, only),
         Some(Cmd::Conform(a)) => conform::run(a, interrupt),
         Some(Cmd::Kernels(k)) => conform::kernels::run(k, &interrupt),
     }

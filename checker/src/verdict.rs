@@ -4,7 +4,8 @@
 use crate::engine::{Coverage, Exploration};
 use crate::limits::Stop;
 use crate::spec::Spec;
-use mmflags_model::properties::{self, Kind, PropertyDef};
+use mmflags_model::properties::Kind;
+use mmflags_model::property::Prop;
 use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -70,7 +71,7 @@ pub use mmflags_model::Walk as Trace;
 /// Whether the case an `always` property rules on was reached.
 #[derive(Clone, Debug)]
 pub struct PremiseOutcome {
-    pub def: &'static PropertyDef,
+    pub def: Prop,
     /// `Reachable`, `Unreachable`, or `Inconclusive` on an incomplete run.
     pub verdict: Verdict,
     /// The shortest witness, when reached.
@@ -79,7 +80,7 @@ pub struct PremiseOutcome {
 
 #[derive(Clone, Debug)]
 pub struct PropertyOutcome {
-    pub def: &'static PropertyDef,
+    pub def: Prop,
     pub verdict: Verdict,
     pub expected: Verdict,
     pub trace: Option<Trace>,
@@ -156,12 +157,12 @@ impl SpecOutcome {
         threads: usize,
         stop: &AtomicBool,
     ) -> SpecOutcome {
-        let outcome = |def: &'static PropertyDef| {
-            let i = sys.properties.iter().position(|p| p.name == def.name)?;
+        let outcome = |def: &Prop| {
+            let i = sys.properties.iter().position(|p| p.name() == def.name())?;
             let found = x.discoveries[i];
-            let verdict = Verdict::decide(def.kind, found.is_some(), x.complete);
+            let verdict = Verdict::decide(def.kind(), found.is_some(), x.complete);
             let trace = found.and_then(|d| {
-                let hit = |s: &mmflags_model::State| (def.condition)(sys, s) == (def.kind == Kind::Sometimes);
+                let hit = |s: &mmflags_model::State| def.hit(sys, s);
                 // The chain the search stored is re-derived only if the
                 // least shortest trace was not found (interrupted).
                 crate::witness::least_shortest(sys, x.depth_of(d.id), hit, stop)
@@ -172,11 +173,14 @@ impl SpecOutcome {
         let properties = spec
             .expect
             .iter()
-            .map(|&(def, expected)| {
-                let (verdict, trace) = outcome(def).expect("the system checks every expected property");
-                let premises = properties::premises_of(def)
+            .map(|(def, expected)| {
+                let (def, expected) = (def.clone(), *expected);
+                let (verdict, trace) = outcome(&def).expect("the system checks every expected property");
+                let premises = def
+                    .premises()
+                    .into_iter()
                     .map(|q| {
-                        let (verdict, trace) = outcome(q).expect("the system checks every premise");
+                        let (verdict, trace) = outcome(&q).expect("the system checks every premise");
                         PremiseOutcome { def: q, verdict, trace }
                     })
                     .collect();

@@ -113,10 +113,10 @@ fn without_symmetry_the_least_trace_is_the_stored_parent_chain() {
             let chain = x.chain(d.id);
             let stored =
                 sys.concretize(&chain, x.symmetry, &x.projections, d.sysfs).expect("the chain replays");
-            let hit = |s: &mmflags_model::State| (p.condition)(&sys, s) == (p.kind == Kind::Sometimes);
+            let hit = |s: &mmflags_model::State| p.hit(&sys, s);
             let least =
                 witness::least_shortest(&sys, chain.len() - 1, hit, &stop).expect("a least trace exists");
-            assert_eq!(least, stored, "{} / {}", spec.name, p.name);
+            assert_eq!(least, stored, "{} / {}", spec.name, p.name());
             compared += 1;
         }
     }
@@ -143,14 +143,19 @@ fn our_bfs_and_stateright_bfs_and_dfs_agree_on_every_verdict() {
         let dfs = sys.clone().checker().spawn_dfs().join();
         assert!(bfs.is_done() && dfs.is_done(), "{}", spec.name);
         for (p, d) in sys.properties.iter().zip(&ours.discoveries) {
-            let v = Verdict::decide(p.kind, d.is_some(), true);
-            let found = [("bfs", bfs.discovery(p.name).is_some()), ("dfs", dfs.discovery(p.name).is_some())];
+            let v = Verdict::decide(p.kind(), d.is_some(), true);
+            let found = [
+                ("bfs", bfs.discovery(p.static_name()).is_some()),
+                ("dfs", dfs.discovery(p.static_name()).is_some()),
+            ];
             for (how, c) in found {
-                let theirs = Verdict::decide(p.kind, c, true);
+                let theirs = Verdict::decide(p.kind(), c, true);
                 assert_eq!(
-                    theirs, v,
+                    theirs,
+                    v,
                     "{} / {}: stateright {how} says {theirs}, we say {v}",
-                    spec.name, p.name
+                    spec.name,
+                    p.name()
                 );
             }
         }

@@ -8,6 +8,7 @@ use mmflags_checker::spec;
 use mmflags_checker::verdict::Verdict;
 use mmflags_model::key::Projection;
 use mmflags_model::properties::{Kind, CATALOGUE};
+use mmflags_model::property::Prop;
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::{alphabet, Bounds, Semantics, Sysfs, System};
 use stateright::{Checker, Model};
@@ -23,7 +24,12 @@ fn small(procs: usize, vmas: usize, sysfs: Vec<Sysfs>, depth: Option<usize>, cal
     let sem = mainline();
     let calls: Vec<String> = calls.iter().map(|s| s.to_string()).collect();
     let alpha = alphabet::select(&alphabet::candidates(&sem, procs, vmas), &calls, &[]).0;
-    System::new(sem, Bounds { processes: procs, vmas, sysfs, depth }, alpha, CATALOGUE.iter().collect())
+    System::new(
+        sem,
+        Bounds { processes: procs, vmas, sysfs, depth },
+        alpha,
+        CATALOGUE.iter().map(Prop::Catalogue).collect(),
+    )
 }
 
 /// The THP calls plus remote process_madvise: small enough for stateright's
@@ -49,7 +55,7 @@ fn verdicts(sys: &System, sym: Symmetry, threads: usize) -> (usize, Vec<Verdict>
         .properties
         .iter()
         .zip(&x.discoveries)
-        .map(|(p, d)| Verdict::decide(p.kind, d.is_some(), true))
+        .map(|(p, d)| Verdict::decide(p.kind(), d.is_some(), true))
         .collect();
     (x.unique(), v)
 }
@@ -76,9 +82,11 @@ fn verdicts_equal_stateright_bfs_and_dfs() {
     let bfs = sys.clone().checker().spawn_bfs().join();
     let dfs = sys.clone().checker().spawn_dfs().join();
     for (p, v) in sys.properties.iter().zip(&ours) {
-        for (name, c) in [("bfs", bfs.discovery(p.name).is_some()), ("dfs", dfs.discovery(p.name).is_some())]
-        {
-            assert_eq!(Verdict::decide(p.kind, c, true), *v, "{} by stateright {name}", p.name);
+        for (name, c) in [
+            ("bfs", bfs.discovery(p.static_name()).is_some()),
+            ("dfs", dfs.discovery(p.static_name()).is_some()),
+        ] {
+            assert_eq!(Verdict::decide(p.kind(), c, true), *v, "{} by stateright {name}", p.name());
         }
     }
 }
@@ -119,17 +127,17 @@ fn a_truncated_run_never_holds() {
     let x = explore(&sys, &opt);
     assert!(!x.complete && x.stopped.is_some());
     for (p, d) in sys.properties.iter().zip(&x.discoveries) {
-        let v = Verdict::decide(p.kind, d.is_some(), x.complete);
+        let v = Verdict::decide(p.kind(), d.is_some(), x.complete);
         assert!(
             !matches!(v, Verdict::Holds | Verdict::Unreachable),
             "{} decided {v} on a truncated run",
-            p.name
+            p.name()
         );
         if d.is_none() {
             assert_eq!(v, Verdict::Inconclusive);
         }
     }
-    assert!(sys.properties.iter().any(|p| p.kind == Kind::Always));
+    assert!(sys.properties.iter().any(|p| p.kind() == Kind::Always));
 }
 
 /// Pinned sizes: a change here is a change in the model; update it on purpose.

@@ -33,7 +33,7 @@ fn links_are_stateright_s_own_encoding_of_the_trace() {
     let s = spec::load(&small_spec(&dir)).unwrap();
     let sys = s.system();
     let o = run_spec(s, &config());
-    let p = o.properties.iter().find(|p| p.def.name == "secure_exec_inherits_nothing").unwrap();
+    let p = o.properties.iter().find(|p| p.def.name() == "secure_exec_inherits_nothing").unwrap();
     let t = p.trace.as_ref().unwrap();
     let ours = explore::action_indices(&sys, t).unwrap();
     let actions: Vec<_> = t.steps.iter().map(|s| s.0).collect();

@@ -1,11 +1,13 @@
 //! The fuzz targets' oracles (`mmflags_checker::fuzz`) on stable Rust, in
 //! CI: every spec, every hostile file of `tests/bad/` and
-//! `tests/bad-traces/`, every litmus file (the fuzzers' seeds), and proptest-driven mutations of
-//! them (bytes flipped, cut, spliced, lines repeated). A panic anywhere in
+//! `tests/bad-traces/`, every litmus file, every predicate of
+//! `tests/predicates/` and every predicate a spec file writes (the fuzzers'
+//! seeds), and proptest-driven mutations of them (bytes flipped, cut,
+//! spliced, lines repeated). A panic anywhere in
 //! the loader, the parser or a replay fails the test. The long runs are
 //! `cargo +nightly fuzz` (fuzz/README.md); this keeps what they found.
 
-use mmflags_checker::fuzz::{spec_bytes, trace_bytes};
+use mmflags_checker::fuzz::{predicate_bytes, spec_bytes, trace_bytes};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -46,6 +48,28 @@ fn specs_dir() -> PathBuf {
     root().join("specs")
 }
 
+/// The predicate seeds, and every `always`, `sometimes` and `premise` a
+/// spec file of the repository writes.
+fn predicate_inputs() -> Vec<Vec<u8>> {
+    let r = root();
+    let mut v = files(&r.join("checker/tests/predicates"));
+    for dir in ["specs", "checker/tests/props", "checker/tests/bad"] {
+        for bytes in files(&r.join(dir)) {
+            let Ok(text) = String::from_utf8(bytes) else { continue };
+            let Ok(doc) = text.parse::<toml::Table>() else { continue };
+            let props = doc.get("properties").and_then(|p| p.as_table());
+            for prop in props.into_iter().flat_map(|t| t.values()).filter_map(|p| p.as_table()) {
+                for key in ["always", "sometimes", "premise"] {
+                    if let Some(s) = prop.get(key).and_then(|s| s.as_str()) {
+                        v.push(s.as_bytes().to_vec());
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
 #[test]
 fn every_seed_and_hostile_file_keeps_the_oracles() {
     let (specs, traces) = (spec_inputs(), trace_inputs());
@@ -55,6 +79,11 @@ fn every_seed_and_hostile_file_keeps_the_oracles() {
     }
     for data in &traces {
         trace_bytes(data);
+    }
+    let preds = predicate_inputs();
+    assert!(preds.len() > 60, "{} predicate inputs", preds.len());
+    for data in &preds {
+        predicate_bytes(&specs_dir(), data);
     }
 }
 
@@ -125,6 +154,13 @@ proptest! {
         static INPUTS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
         let inputs = INPUTS.get_or_init(spec_inputs);
         spec_bytes(&specs_dir(), &apply(inputs, which, &ms));
+    }
+
+    #[test]
+    fn mutated_predicates_keep_the_oracles(which in any::<usize>(), ms in proptest::collection::vec(mutation(), 1..6)) {
+        static INPUTS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+        let inputs = INPUTS.get_or_init(predicate_inputs);
+        predicate_bytes(&specs_dir(), &apply(inputs, which, &ms));
     }
 
     #[test]

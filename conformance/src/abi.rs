@@ -30,6 +30,13 @@ pub const USER_GID: u32 = 65534;
 pub const PR_SET_NO_NEW_PRIVS: i32 = 38;
 pub const PR_SET_THP_DISABLE: i32 = 41;
 pub const PR_GET_THP_DISABLE: i32 = 42;
+/// The prctl options an agent makes: every number the trace language can
+/// write (the proposals' 78 and 79 are PR_FUTEX_HASH and an unused option
+/// on the kernels that have no such proposal). Anything else is refused.
+pub const PRCTL_ALLOWED: [i32; 5] = [PR_SET_NO_NEW_PRIVS, PR_SET_THP_DISABLE, PR_GET_THP_DISABLE, 78, 79];
+/// mctl() posted no syscall number; the model's own is one no x86-64
+/// kernel up to 7.3 has, so a kernel without mctl() answers -ENOSYS.
+pub const NR_MCTL: i64 = 1023;
 
 /// The address of slot `n`.
 pub fn slot_addr(n: u8) -> u64 {

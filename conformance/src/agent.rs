@@ -254,11 +254,19 @@ fn call(req: &Request, fd: Option<OwnedFd>) -> i64 {
                 };
                 ret(libc::syscall(sys::SYS_PROCESS_MADVISE, pidfd, ptr, vlen, advice as i32, flags as u32))
             }
-            Request::Prctl { option, .. }
-                if ![abi::PR_SET_THP_DISABLE, abi::PR_GET_THP_DISABLE, abi::PR_SET_NO_NEW_PRIVS]
-                    .contains(&(option as i32)) =>
-            {
+            Request::Prctl { option, .. } if !abi::PRCTL_ALLOWED.contains(&(option as i32)) => {
                 -(libc::EPERM as i64)
+            }
+            Request::Mctl { action, flags } => {
+                let own = match fd {
+                    Some(_) => None,
+                    None => match sys::pidfd_open(libc::getpid()) {
+                        Ok(f) => Some(f),
+                        Err(e) => return -(e as i64),
+                    },
+                };
+                let pidfd = fd.as_ref().or(own.as_ref()).map(|f| f.as_raw_fd()).expect("one of the two");
+                ret(libc::syscall(abi::NR_MCTL, pidfd, action, flags))
             }
             Request::Prctl { option, args } => ret(libc::prctl(
                 option as i32,

@@ -1,6 +1,8 @@
 //! The trace language's calls made concrete: which calls this machine
-//! cannot make at all (`cannot_run`: root steps when not root, a
-//! proposal's calls), which request each other call becomes for an agent
+//! cannot make at all (`cannot_run`: root steps when not root), which
+//! request every other call becomes for an agent (a proposal's calls too:
+//! by number, so the kernel answers them as it answers any unknown option
+//! or syscall)
 //! (`abi` gives the addresses and numbers), which name it returns
 //! (`mmap() = vN`: the lowest slot the kernel shows unmapped), and when the
 //! kernel's answer is about this machine's RLIMIT_MEMLOCK rather than about
@@ -11,7 +13,7 @@ use crate::kernel::{broken, HarnessError, Tree};
 use crate::machine::Machine;
 use crate::procfs;
 use crate::proto::Request;
-use mmflags_model::action::{Call, Iovec, MclFlags, PmadvFlags, Ret, Target};
+use mmflags_model::action::{Call, Iovec, MclFlags, Ret, Target};
 use mmflags_model::state::Image;
 use mmflags_model::Errno;
 use std::os::fd::OwnedFd;
@@ -30,27 +32,7 @@ pub fn cannot_run(machine: &Machine, caller: u8, call: &Call) -> Option<String> 
     if let (false, Some(why)) = (machine.root, needs_root) {
         return Some(format!("{why}; {unpriv}"));
     }
-    if !is_mainline_call(call) {
-        return Some(format!("`{}` is a proposal's call, not one Linux 6.18 has", call.name()));
-    }
-    if let Call::ProcessMadvise { flags, .. } = call {
-        let named = PmadvFlags::NAMES.iter().fold(0, |a, (f, _)| a | f.0);
-        if flags.0 & named != 0 {
-            return Some(format!("process_madvise flag {flags} is a proposal's, not Linux 6.18's"));
-        }
-    }
     None
-}
-
-fn is_mainline_call(call: &Call) -> bool {
-    !matches!(
-        call,
-        Call::PrctlSetThpPolicy(_)
-            | Call::PrctlGetThpPolicy
-            | Call::PrctlSetThpAlways(_)
-            | Call::PrctlGetThpAlways
-            | Call::Mctl { .. }
-    )
 }
 
 /// Would `bytes` exceed the memlock limit for this caller?
@@ -81,7 +63,11 @@ impl Tree<'_> {
                 })
             }
         };
-        if call.is_observation() {
+        let shown = matches!(
+            call,
+            Call::VmFlags(_) | Call::ThpEligible(_) | Call::ThpEnabled | Call::PrctlGetThpDisable
+        );
+        if shown {
             return self.snapshot(p)?.answer(call).ok_or_else(|| {
                 HarnessError::BadStep(format!("`{call}` is not something this kernel shows"))
             });
@@ -138,17 +124,13 @@ impl Tree<'_> {
                 };
                 to_ret(self.syscall(p, &req, pidfd, &what)?)
             }
-            Call::PrctlSetThpDisable(a2, fl) => {
-                let req = Request::Prctl {
-                    option: abi::PR_SET_THP_DISABLE as i64,
-                    args: [a2 as u64, fl.0 as u64, 0, 0],
+            Call::Mctl { target, action, flags } => {
+                let req = Request::Mctl { action: action.0 as i64, flags: flags.0 as u64 };
+                let pidfd = match target {
+                    Target::SelfProc => None,
+                    Target::Pid(t) => Some(self.pidfd_of(t)),
                 };
-                to_ret(self.syscall(p, &req, None, &what)?)
-            }
-            Call::PrctlSetNoNewPrivs(a2) => {
-                let req =
-                    Request::Prctl { option: abi::PR_SET_NO_NEW_PRIVS as i64, args: [a2 as u64, 0, 0, 0] };
-                to_ret(self.syscall(p, &req, None, &what)?)
+                to_ret(self.syscall(p, &req, pidfd, &what)?)
             }
             Call::Mlockall(fl) => {
                 let before = self.memlock(p)?;
@@ -170,9 +152,13 @@ impl Tree<'_> {
             Call::Fork => self.fork(p, &what),
             Call::Execve(image) => self.execve(p, image, &what),
             Call::Exit => self.exit(p, &what),
-            _ => Err(HarnessError::BadStep(format!(
-                "`{call}` is not a Linux 6.18 call; the runner cannot make it"
-            ))),
+            _ => match call.prctl_args() {
+                Some((option, [a2, a3])) => {
+                    let req = Request::Prctl { option: option as i64, args: [a2 as u64, a3 as u64, 0, 0] };
+                    to_ret(self.syscall(p, &req, None, &what)?)
+                }
+                None => Err(HarnessError::BadStep(format!("`{call}` is not a call the runner can make"))),
+            },
         }
     }
 

@@ -12,7 +12,7 @@
 use std::io;
 
 /// Bumped whenever the messages change, so a stale agent binary is refused.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 /// The argument that turns a binary into an agent: `AGENT channel-fd`.
 pub const AGENT_ARG: &str = "__mmflags_agent";
 pub const MAX_MSG: usize = 4096;
@@ -55,6 +55,12 @@ pub enum Request {
         flags: i64,
     },
     Munlockall,
+    /// `syscall(NR_MCTL, pidfd, action, flags)` (`abi::NR_MCTL`), with the
+    /// target's pidfd attached, or a pidfd of the agent itself.
+    Mctl {
+        action: i64,
+        flags: u64,
+    },
     /// `fork()`; the child's channel is attached. The parent replies with
     /// the child's pid, the child says hello on its channel.
     Fork,
@@ -108,6 +114,7 @@ const OP_EXECVE: i64 = 9;
 const OP_SETRESUID: i64 = 10;
 const OP_EXIT: i64 = 11;
 const OP_AUTH: i64 = 12;
+const OP_MCTL: i64 = 13;
 const OP_RET: i64 = 100;
 const OP_HELLO: i64 = 101;
 
@@ -156,6 +163,7 @@ impl Request {
             }
             Request::Mlockall { flags } => encode(&[OP_MLOCKALL, *flags], &[]),
             Request::Munlockall => encode(&[OP_MUNLOCKALL], &[]),
+            Request::Mctl { action, flags } => encode(&[OP_MCTL, *action, u(*flags)], &[]),
             Request::Fork => encode(&[OP_FORK], &[]),
             Request::Execve { path } => encode(&[OP_EXECVE], path),
             Request::Setresuid { uid, gid, keep } => {
@@ -191,6 +199,7 @@ impl Request {
             OP_PRCTL => Request::Prctl { option: arg(1)?, args: [u(2)?, u(3)?, u(4)?, u(5)?] },
             OP_MLOCKALL => Request::Mlockall { flags: arg(1)? },
             OP_MUNLOCKALL => Request::Munlockall,
+            OP_MCTL => Request::Mctl { action: arg(1)?, flags: u(2)? },
             OP_FORK => Request::Fork,
             OP_EXECVE => Request::Execve { path: bytes.to_vec() },
             OP_SETRESUID => Request::Setresuid { uid: arg(1)? as u32, gid: arg(2)? as u32, keep: u(3)? },
@@ -240,6 +249,7 @@ mod tests {
             Request::Madvise { addr: 7, len: 8, advice: 12345 },
             Request::ProcessMadvise { iov: Some(vec![(1, 2), (3, 4)]), advice: 14, flags: 0x8000_0000 },
             Request::ProcessMadvise { iov: None, advice: 20, flags: 0 },
+            Request::Mctl { action: 2, flags: 1 },
             Request::Prctl { option: 41, args: [1, 2, 0, 0] },
             Request::Mlockall { flags: 7 },
             Request::Munlockall,

@@ -33,6 +33,17 @@ fn list(items: &[Range]) -> Iovec {
     Iovec::List(IovList::new(items).expect("1..=MAX_IOV entries"))
 }
 
+/// The prctl numbers the THP proposals posted (78, 79), with the arg2 each
+/// posted: what kernels answer differently since mainline gave the numbers
+/// to PR_FUTEX_HASH (6.16) and PR_RSEQ_SLICE_EXTENSION (7.0). Not in any
+/// spec's alphabet (a proposal has them under its own names); `check diff`
+/// adds them.
+pub fn prctl_probes() -> Vec<Call> {
+    let mut v: Vec<Call> = (0..3).map(|a2| Call::PrctlRaw(PR_SET_THP_PROPOSED, a2)).collect();
+    v.push(Call::PrctlRaw(PR_GET_THP_PROPOSED, 0));
+    v
+}
+
 /// Every call exploration may try at these bounds, before `[actions]`.
 pub fn candidates(sem: &Semantics, procs: usize, vmas: usize) -> Vec<Call> {
     let slots: Vec<Item> = (0..vmas as u8).map(Item::Vma).collect();

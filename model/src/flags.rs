@@ -129,6 +129,10 @@ impl MmfFlags {
     /// Proposal state (Pedro Falcato's split flags): the THP default in
     /// `def_flags` applies to this mm's own new VMAs (`PMADV_FUTURE`).
     pub const MMF_DEF_FUTURE: MmfFlags = MmfFlags(1 << 6);
+    /// Not an MMF bit: the mm's futex hash has been chosen with
+    /// `PR_FUTEX_HASH` (6.16+), which a THP proposal's prctl number reaches.
+    /// Kept here because it is per mm and fork and exec start without it.
+    pub const FUTEX_HASH_CHOSEN: MmfFlags = MmfFlags(1 << 7);
 
     /// `MMF_DISABLE_THP_MASK`.
     pub const MMF_DISABLE_THP_MASK: MmfFlags =
@@ -150,7 +154,7 @@ impl MmfFlags {
     /// Bits set by a `prctl` THP control (for `prctl_only_reduces`).
     pub const PRCTL_THP: MmfFlags = MmfFlags(Self::MMF_DISABLE_THP_MASK.0 | Self::MMF_THP_ALWAYS.0);
 
-    pub const NAMES: [(MmfFlags, &'static str); 7] = [
+    pub const NAMES: [(MmfFlags, &'static str); 8] = [
         (Self::MMF_DUMPABLE, "MMF_DUMPABLE"),
         (Self::MMF_DISABLE_THP_COMPLETELY, "MMF_DISABLE_THP_COMPLETELY"),
         (Self::MMF_DISABLE_THP_EXCEPT_ADVISED, "MMF_DISABLE_THP_EXCEPT_ADVISED"),
@@ -158,6 +162,7 @@ impl MmfFlags {
         (Self::MMF_DEF_INHERIT_FORK, "MMF_DEF_INHERIT_FORK"),
         (Self::MMF_DEF_INHERIT_EXEC, "MMF_DEF_INHERIT_EXEC"),
         (Self::MMF_DEF_FUTURE, "MMF_DEF_FUTURE"),
+        (Self::FUTEX_HASH_CHOSEN, "FUTEX_HASH_CHOSEN"),
     ];
 
     pub fn from_name(name: &str) -> Option<MmfFlags> {

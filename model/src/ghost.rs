@@ -56,7 +56,8 @@ impl Ghost {
         Ghost(Self::PRCTL_BY_UNPRIV.0 | Self::PRCTL_WITHOUT_NNP.0 | Self::PRCTL_RAISING_BY_UNPRIV.0);
     pub const ORIGIN: Ghost = Ghost(Self::DEFAULT_ORIGIN.0 | Self::PRCTL_ORIGIN.0);
 
-    const NAMES: [(Ghost, &'static str); 13] = [
+    /// Each bit's word, as traces print it (and user properties spell it).
+    pub const NAMES: [(Ghost, &'static str); 13] = [
         (Self::EXEC_FRESH, "exec-fresh"),
         (Self::CALLED_MLOCKALL, "called-mlockall"),
         (Self::DEFAULT_BY_UNPRIV, "default-by-unpriv"),
@@ -129,6 +130,10 @@ impl VmaGhost {
     /// set by prctl, or a prctl that advised every VMA).
     pub const RAISED_BY_PRCTL: VmaGhost = VmaGhost(1 << 1);
 
+    /// Each bit's word, as traces print it (and user properties spell it).
+    pub const NAMES: [(VmaGhost, &'static str); 2] =
+        [(Self::OPTED_OUT, "opted-out"), (Self::RAISED_BY_PRCTL, "raised-by-prctl")];
+
     pub fn set(&mut self, g: VmaGhost, on: bool) {
         *self = if on { self.union(g) } else { self.difference(g) };
     }
@@ -139,11 +144,10 @@ crate::bit_set!(VmaGhost);
 
 impl fmt::Display for VmaGhost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.contains(Self::OPTED_OUT) {
-            f.write_str("(opted-out)")?;
-        }
-        if self.contains(Self::RAISED_BY_PRCTL) {
-            f.write_str("(raised-by-prctl)")?;
+        for (g, name) in Self::NAMES {
+            if self.contains(g) {
+                write!(f, "({name})")?;
+            }
         }
         Ok(())
     }
@@ -163,4 +167,39 @@ impl GhostMask {
     pub fn union(self, o: GhostMask) -> GhostMask {
         GhostMask { process: Ghost(self.process.0 | o.process.0), vma: VmaGhost(self.vma.0 | o.vma.0) }
     }
+
+    /// `self` with every ghost bit its bits are computed from: a run that
+    /// keeps a bit must keep what a transition reads to set it, or the bit
+    /// is never set (a dropped ghost reads as clear). The catalogue's masks
+    /// are closed already; a user property names only what it reads.
+    pub fn closure(self) -> GhostMask {
+        let mut m = self;
+        for (bit, from) in DERIVED_FROM {
+            if m.process.intersects(bit.process) || m.vma.intersects(bit.vma) {
+                m = m.union(from);
+            }
+        }
+        m
+    }
 }
+
+/// Which ghost bits are computed from which (`note_secure_exec` in
+/// syscalls/task.rs, `mmap` in syscalls/mmap.rs). No entry's bits appear
+/// in another's sources, so one pass closes a mask.
+const DERIVED_FROM: [(GhostMask, GhostMask); 3] = [
+    (
+        GhostMask { process: Ghost::SECURE_EXEC_RAISED, vma: VmaGhost::EMPTY },
+        GhostMask {
+            process: Ghost(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_RAISING_BY_UNPRIV.0),
+            vma: VmaGhost::EMPTY,
+        },
+    ),
+    (
+        GhostMask { process: Ghost::SECURE_EXEC_KEPT, vma: VmaGhost::EMPTY },
+        GhostMask { process: Ghost::ORIGIN, vma: VmaGhost::EMPTY },
+    ),
+    (
+        GhostMask { process: Ghost::EMPTY, vma: VmaGhost::RAISED_BY_PRCTL },
+        GhostMask { process: Ghost::DEFAULT_HG_BY_PRCTL, vma: VmaGhost::EMPTY },
+    ),
+];

@@ -8,14 +8,13 @@ use crate::diff::{describe, diff};
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask};
 use crate::key::{canonical_key, Canon, Key, Projection};
-use crate::properties::{Kind, PropertyDef};
+use crate::properties::Kind;
+use crate::property::{self, Prop, Reads};
 use crate::semantics::Semantics;
 use crate::state::Process;
 use crate::state::{State, Sysfs, MAX_PROCS, MAX_VMAS};
 use crate::symmetry::Symmetry;
-use crate::syscalls::{
-    apply, apply_to_caller, check_flags_defined, fork_child, process_madvise_on, StepError, StepMode, Target2,
-};
+use crate::syscalls::{apply, apply_to_caller, fork_child, process_madvise_on, StepError, StepMode, Target2};
 use stateright::{Model, Property};
 
 /// The question a spec asks: how many processes and VMAs, which sysfs
@@ -56,26 +55,23 @@ pub struct System {
     pub bounds: Bounds,
     /// The calls every live process may make (after `[actions]`).
     pub alphabet: Vec<Call>,
-    pub properties: Vec<&'static PropertyDef>,
+    pub properties: Vec<Prop>,
     /// What the checker must keep of a state to answer this spec's
     /// question: the ghosts its properties read, and the history fields only
     /// when something reads them.
     pub projection: Projection,
+    /// What it must keep whatever the properties: what transitions read.
+    pub base_projection: Projection,
     /// The renamings this alphabet permits (the checker may turn them off).
     pub symmetry: Symmetry,
-    /// A call or flag this spec does not define is an input error (see
-    /// `StepMode`); off only to compare two specs on one alphabet.
-    pub strict: bool,
 }
 
 impl System {
-    pub fn new(
-        semantics: Semantics,
-        bounds: Bounds,
-        alphabet: Vec<Call>,
-        properties: Vec<&'static PropertyDef>,
-    ) -> System {
-        let ghosts = properties.iter().fold(GhostMask::NONE, |m, p| m.union(p.ghosts));
+    pub fn new(semantics: Semantics, bounds: Bounds, alphabet: Vec<Call>, properties: Vec<Prop>) -> System {
+        assert!(
+            properties.len() <= property::MAX_PROPERTIES,
+            "more properties than stateright's table holds"
+        );
         let remote = alphabet.iter().any(|c| {
             matches!(
                 c,
@@ -84,12 +80,15 @@ impl System {
             )
         });
         let vm_flags = VmFlags::ALL.difference(crate::key::UNREAD_VM_FLAGS);
-        let projection = Projection { ghosts, image: false, dumpable: remote, sysfs: false, vm_flags };
+        let base_projection =
+            Projection { ghosts: GhostMask::NONE, image: false, dumpable: remote, sysfs: false, vm_flags };
+        let projection =
+            properties.iter().fold(Reads::default(), |r, p| r.union(p.reads())).keep_in(base_projection);
         let symmetry = Symmetry {
             procs: alphabet::symmetric_procs(&alphabet, bounds.processes),
             vmas: alphabet::symmetric_vmas(&alphabet, bounds.vmas),
         };
-        System { semantics, bounds, alphabet, properties, projection, symmetry, strict: true }
+        System { semantics, bounds, alphabet, properties, projection, base_projection, symmetry }
     }
 
     /// A system for replaying traces: full capacity, every property's ghosts,
@@ -97,16 +96,12 @@ impl System {
     pub fn replayer(semantics: Semantics) -> System {
         let bounds = Bounds::capacity();
         let alphabet = alphabet::candidates(&semantics, bounds.processes, bounds.vmas);
-        let props = crate::properties::CATALOGUE.iter().collect();
+        let props = crate::properties::CATALOGUE.iter().map(Prop::Catalogue).collect();
         System::new(semantics, bounds, alphabet, props)
     }
 
     fn capacity(&self) -> StepMode {
-        StepMode {
-            procs: self.bounds.processes.min(MAX_PROCS),
-            vmas: self.bounds.vmas.min(MAX_VMAS),
-            strict: self.strict,
-        }
+        StepMode { procs: self.bounds.processes.min(MAX_PROCS), vmas: self.bounds.vmas.min(MAX_VMAS) }
     }
 
     /// Runs one action: its result and the next state (ghosts normalised,
@@ -144,9 +139,6 @@ impl System {
     /// call. `sysfs` is the mode of the state the process is in.
     #[inline]
     pub fn step_caller(&self, p: &mut Process, sysfs: Sysfs, call: &Call) -> Result<Ret, StepError> {
-        if let Some(err) = check_flags_defined(&self.semantics, call).filter(|_| self.strict) {
-            return Err(err);
-        }
         let ret = apply_to_caller(&self.semantics, self.capacity(), sysfs, p, call)?;
         normalize_process(p);
         Ok(ret)
@@ -158,9 +150,6 @@ impl System {
     #[inline]
     pub fn step_pair(&self, me: &mut Process, target: &mut Process, call: &Call) -> Option<Ret> {
         let Call::ProcessMadvise { iov, advice, flags, .. } = call else { return None };
-        if self.strict && check_flags_defined(&self.semantics, call).is_some() {
-            return None;
-        }
         let ret = process_madvise_on(&self.semantics, me, Target2::Other(target), *iov, *advice, *flags);
         normalize_process(me);
         normalize_process(target);
@@ -177,9 +166,8 @@ impl System {
     }
 
     /// The projection that keeps what `props` (the undecided properties) read.
-    pub fn projection_for(&self, props: impl Iterator<Item = &'static PropertyDef>) -> Projection {
-        let ghosts = props.fold(GhostMask::NONE, |m, p| m.union(p.ghosts));
-        Projection { ghosts, ..self.projection }
+    pub fn projection_for<'a>(&self, props: impl Iterator<Item = &'a Prop>) -> Projection {
+        props.fold(Reads::default(), |r, p| r.union(p.reads())).keep_in(self.base_projection)
     }
 
     /// Cheap enabling conditions, so exploration does not try calls that
@@ -285,8 +273,8 @@ impl System {
         Some(Walk { init, steps })
     }
 
-    pub fn property(&self, name: &str) -> Option<&'static PropertyDef> {
-        self.properties.iter().copied().find(|p| p.name == name)
+    pub fn property(&self, name: &str) -> Option<&Prop> {
+        self.properties.iter().find(|p| p.name() == name)
     }
 }
 
@@ -362,12 +350,22 @@ impl Model for System {
         Some(crate::svg::render(self, &walk))
     }
 
+    /// A catalogue property is its own function; one a spec defines is
+    /// evaluated through `property::condition_of` its index.
     fn properties(&self) -> Vec<Property<Self>> {
         self.properties
             .iter()
-            .map(|p| match p.kind {
-                Kind::Always => Property::always(p.name, p.condition),
-                Kind::Sometimes => Property::sometimes(p.name, p.condition),
+            .enumerate()
+            .map(|(i, p)| {
+                let condition = match p {
+                    Prop::Catalogue(d) => d.condition,
+                    Prop::Spec(_) => property::condition_of(i),
+                };
+                let name = p.static_name();
+                match p.kind() {
+                    Kind::Always => Property::always(name, condition),
+                    Kind::Sometimes => Property::sometimes(name, condition),
+                }
             })
             .collect()
     }

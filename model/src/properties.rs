@@ -374,7 +374,8 @@ pub const PREMISES: &[PropertyDef] = &[
     premise(
         "prctl_control_with_vma",
         "a prctl THP control is in force over a mapped VMA (an MMF_DISABLE_THP_* or MMF_THP_ALWAYS bit, or a VM_HUGEPAGE a prctl put there)",
-        ghosts(0, VmaGhost::RAISED_BY_PRCTL.0),
+        // RAISED_BY_PRCTL is set from DEFAULT_HG_BY_PRCTL (see `GhostMask::closure`).
+        ghosts(Ghost::DEFAULT_HG_BY_PRCTL.0, VmaGhost::RAISED_BY_PRCTL.0),
         prctl_control_with_vma,
     ),
     premise(
@@ -427,14 +428,6 @@ pub fn premises_of(p: &PropertyDef) -> impl Iterator<Item = &'static PropertyDef
     premise_names(p).iter().filter_map(|n| premise_by_name(n))
 }
 
-/// `props` followed by their premises (each once, in `PREMISES` order):
-/// what a run checks so it can tell a vacuous `holds` from a real one.
-pub fn with_premises(props: &[&'static PropertyDef]) -> Vec<&'static PropertyDef> {
-    let mut out = props.to_vec();
-    out.extend(PREMISES.iter().filter(|q| props.iter().any(|p| premise_names(p).contains(&q.name))));
-    out
-}
-
 pub fn names() -> impl Iterator<Item = &'static str> {
     CATALOGUE.iter().map(|p| p.name)
 }
@@ -462,6 +455,9 @@ mod tests {
                 assert_eq!(g.process.0 & !h.process.0, 0, "{} reads ghosts {} does not", q.name, p.name);
                 assert_eq!(g.vma.0 & !h.vma.0, 0, "{} reads VMA ghosts {} does not", q.name, p.name);
             }
+        }
+        for p in CATALOGUE.iter().chain(PREMISES) {
+            assert_eq!(p.ghosts.closure(), p.ghosts, "{}: keeps a ghost bit but not what sets it", p.name);
         }
         let named: Vec<&str> = PREMISES_OF.iter().flat_map(|(_, q)| q.iter().copied()).collect();
         for q in PREMISES {

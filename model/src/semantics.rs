@@ -4,6 +4,7 @@
 //! for the few behaviours no table expresses. Mainline Linux 6.18 is
 //! `Semantics::mainline()`; a spec starts from it and overrides knobs.
 
+pub use crate::action::ForeignPrctls;
 use crate::action::{Call, PmadvFlags, ThpDisableFlags};
 use crate::flags::{MmfFlags, VmFlags};
 use crate::state::{Process, State};
@@ -25,9 +26,15 @@ pub trait Variant: Send + Sync + fmt::Debug {
         Vec::new()
     }
 
-    /// Runs a call the variant defines. `None` means "not mine": the call is
-    /// not defined by this spec.
+    /// Runs a syscall the variant defines (`mctl`). `None` means "not
+    /// mine": the kernel has no such syscall.
     fn call(&self, _sem: &Semantics, _state: &mut State, _pid: usize, _call: &Call) -> Option<Ret> {
+        None
+    }
+
+    /// Runs `prctl(option, arg2)` if the variant defines that option
+    /// number; `None` leaves it to the kernel's own table.
+    fn prctl(&self, _sem: &Semantics, _me: &mut Process, _option: u32, _arg2: u32) -> Option<Ret> {
         None
     }
 
@@ -103,6 +110,9 @@ pub struct Semantics {
     /// The VMA flags smaps `VmFlags` prints a mnemonic for (the kernel's
     /// `mnemonics[]` in `show_smap_vma_flags`; `lf` is not in 6.1's).
     pub smaps_vm_flags: VmFlags,
+    /// prctl options this kernel has beyond the THP model whose numbers a
+    /// proposal's call reaches (PR_FUTEX_HASH is 78 since 6.16).
+    pub foreign_prctls: ForeignPrctls,
     pub intent: Intent,
     pub variant: Arc<dyn Variant>,
 }
@@ -123,6 +133,7 @@ impl Semantics {
             thp_disable_flags: ThpDisableFlags::PR_THP_DISABLE_EXCEPT_ADVISED,
             pmadv_checks: PmadvCheck::MAINLINE.to_vec(),
             smaps_vm_flags: VmFlags::ALL,
+            foreign_prctls: ForeignPrctls::PR_FUTEX_HASH,
             intent: Intent::default(),
             variant: Arc::new(Mainline),
         }
@@ -144,6 +155,7 @@ impl fmt::Debug for Semantics {
             .field("thp_disable_flags", &self.thp_disable_flags.to_string())
             .field("pmadv_checks", &self.pmadv_checks)
             .field("smaps_vm_flags", &self.smaps_vm_flags.kernel_names())
+            .field("foreign_prctls", &self.foreign_prctls.to_string())
             .field("intent", &self.intent)
             .field("variant", &self.variant.name())
             .finish()

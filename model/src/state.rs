@@ -61,6 +61,16 @@ pub enum Cred {
 }
 
 impl Cred {
+    pub const ALL: [Cred; 3] = [Cred::Root, Cred::User, Cred::SetuidRoot];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cred::Root => "root",
+            Cred::User => "user",
+            Cred::SetuidRoot => "setuid-root",
+        }
+    }
+
     /// Capabilities follow an effective uid of 0 (no `capset` in the model).
     pub fn has_caps(self) -> bool {
         matches!(self, Cred::Root | Cred::SetuidRoot)
@@ -75,11 +85,7 @@ impl Cred {
 
 impl fmt::Display for Cred {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Cred::Root => "root",
-            Cred::User => "user",
-            Cred::SetuidRoot => "setuid-root",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -91,6 +97,8 @@ pub enum Image {
 }
 
 impl Image {
+    pub const ALL: [Image; 2] = [Image::Plain, Image::SetuidRoot];
+
     pub fn name(self) -> &'static str {
         match self {
             Image::Plain => "plain",

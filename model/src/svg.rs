@@ -141,9 +141,9 @@ fn properties(c: &mut Canvas, sys: &System, s: &State, width: i32) -> i32 {
     let (mut x, mut y) = (MARGIN, 46);
     let (mut holding, mut unseen) = (0, 0);
     for p in &sys.properties {
-        let (class, label) = match (p.kind, (p.condition)(sys, s)) {
-            (Kind::Always, false) => ("bad", format!("✘ violated: {}", p.name)),
-            (Kind::Sometimes, true) => ("wit", format!("◆ witnessed: {}", p.name)),
+        let (class, label) = match (p.kind(), p.holds(sys, s)) {
+            (Kind::Always, false) => ("bad", format!("✘ violated: {}", p.name())),
+            (Kind::Sometimes, true) => ("wit", format!("◆ witnessed: {}", p.name())),
             (Kind::Always, true) => {
                 holding += 1;
                 continue;
@@ -157,7 +157,7 @@ fn properties(c: &mut Canvas, sys: &System, s: &State, width: i32) -> i32 {
         if x > MARGIN && x + w > width - MARGIN {
             (x, y) = (MARGIN, y + 22);
         }
-        c.open_title(&format!("{} ({}): {}", p.name, p.kind, p.meaning));
+        c.open_title(&format!("{} ({}): {}", p.name(), p.kind(), p.meaning()));
         c.chip(x, y, w, class, &label);
         c.close();
         x += w + 6;

@@ -33,6 +33,7 @@ const VMA_THP_DISABLED: [DisabledRule; 5] = [
 ];
 
 /// `vma_thp_disabled(vma, vm_flags, forced_collapse = false)`.
+#[inline]
 pub fn vma_thp_disabled(vma: VmFlags, mm: MmfFlags) -> bool {
     VMA_THP_DISABLED
         .iter()
@@ -42,6 +43,7 @@ pub fn vma_thp_disabled(vma: VmFlags, mm: MmfFlags) -> bool {
 
 /// The sysfs gate: does the top-level mode allow the PMD ("inherit") order?
 /// `never` allows nothing, `madvise` only VM_HUGEPAGE VMAs, `always` all.
+#[inline]
 pub fn sysfs_allows(mode: Sysfs, vma: VmFlags) -> bool {
     match mode {
         Sysfs::Never => false,
@@ -53,6 +55,7 @@ pub fn sysfs_allows(mode: Sysfs, vma: VmFlags) -> bool {
 /// The mode the gate applies: the system's, unless the mm carries Usama
 /// Arif v1's `MMF_THP_ALWAYS`, which acts "exactly as if the global policy
 /// were always" (even over `never`).
+#[inline]
 pub fn effective_mode(sysfs: Sysfs, mm: MmfFlags) -> Sysfs {
     if mm.contains(MmfFlags::MMF_THP_ALWAYS) {
         Sysfs::Always
@@ -62,6 +65,7 @@ pub fn effective_mode(sysfs: Sysfs, mm: MmfFlags) -> Sysfs {
 }
 
 /// smaps `THPeligible` for a mapped anonymous VMA.
+#[inline]
 pub fn thp_eligible(sysfs: Sysfs, vma: VmFlags, mm: MmfFlags) -> bool {
     sysfs_allows(effective_mode(sysfs, mm), vma) && !vma_thp_disabled(vma, mm)
 }

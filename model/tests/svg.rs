@@ -3,6 +3,7 @@
 //! violated properties, and stays one fixed-width column per process.
 
 use mmflags_model::properties::{Kind, PropertyDef, CATALOGUE};
+use mmflags_model::property::Prop;
 use mmflags_model::state::Sysfs;
 use mmflags_model::{alphabet, ghost::GhostMask, replay, svg, Bounds, Semantics, System, Trace, Walk};
 use stateright::Model;
@@ -11,7 +12,7 @@ fn system(procs: usize, vmas: usize, props: Vec<&'static PropertyDef>) -> System
     let sem = Semantics::mainline();
     let bounds = Bounds { processes: procs, vmas, sysfs: vec![Sysfs::Madvise], depth: None };
     let calls = alphabet::candidates(&sem, procs, vmas);
-    System::new(sem, bounds, calls, props)
+    System::new(sem, bounds, calls, props.into_iter().map(Prop::Catalogue).collect())
 }
 
 fn walk(sys: &System, text: &str) -> Walk {

@@ -25,6 +25,10 @@ pub fn print_table(outcomes: &[SpecOutcome]) {
             o.elapsed.as_secs_f64(),
             o.states_per_second()
         );
+        let kept = o.spec.kept_for_user_properties();
+        if !kept.is_empty() {
+            println!("  {:<16} kept in the state for its own properties: {}", o.spec.name, kept.join(", "));
+        }
         for p in &o.properties {
             let mut got = match &p.trace {
                 Some(t) if p.verdict.has_trace() => {
@@ -42,11 +46,13 @@ pub fn print_table(outcomes: &[SpecOutcome]) {
             } else {
                 format!("   <-- expected {}", p.expected)
             };
-            println!("  {:<16} {:<34} {got:<28} states={}{mark}", o.spec.name, p.def.name, o.unique);
+            println!("  {:<16} {:<34} {got:<28} states={}{mark}", o.spec.name, p.def.name(), o.unique);
             for q in p.unreached().filter(|_| p.vacuous()) {
                 println!(
                     "  {:<16}   vacuous: never reached: {} (`{}`)",
-                    o.spec.name, q.def.meaning, q.def.name
+                    o.spec.name,
+                    q.def.meaning(),
+                    q.def.name()
                 );
             }
         }

@@ -17,10 +17,11 @@ pub fn cmd_diff(a: &str, b: &str, depth: usize, max_pairs: usize) -> ExitCode {
     }
     let d = diff::diff(&a, &b, depth, max_pairs);
     println!(
-        "# {} vs {}: {} kinds of difference within {} processes x {} VMAs, {} steps ({} pairs of states{})",
+        "# {} vs {}: {} kind{} of difference within {} processes x {} VMAs, {} steps ({} pairs of states{})",
         a.name,
         b.name,
         d.divergences.len(),
+        if d.divergences.len() == 1 { "" } else { "s" },
         a.bounds.processes,
         a.bounds.vmas,
         d.depth,

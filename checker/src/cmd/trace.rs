@@ -6,7 +6,7 @@ use crate::RunArgs;
 use mmflags_checker::run;
 use mmflags_checker::spec;
 use mmflags_checker::verdict::Verdict;
-use mmflags_checker::{explore, html, render, replay};
+use mmflags_checker::{explore, html, render};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -28,8 +28,8 @@ pub fn cmd_trace(
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    let Some(&(_, expected)) = spec.expect.iter().find(|(p, _)| p.name == property) else {
-        let names: Vec<&str> = spec.expect.iter().map(|(p, _)| p.name).collect();
+    let Some(expected) = spec.expect.iter().find(|(p, _)| p.name() == property).map(|e| e.1) else {
+        let names: Vec<&str> = spec.expect.iter().map(|(p, _)| p.name()).collect();
         let hint = mmflags_model::suggest::did_you_mean(property, names.iter().copied())
             .map(|s| format!("did you mean `{s}`? "))
             .unwrap_or_default();
@@ -42,9 +42,14 @@ pub fn cmd_trace(
     };
     let vmas = spec.bounds.vmas;
     let o = run::run_spec(spec, &cfg);
-    let p = o.properties.iter().find(|p| p.def.name == property).expect("checked above");
-    let title =
-        format!("{} / {}: {} ({}), expected {expected}", o.spec.name, p.def.name, p.verdict, p.def.meaning);
+    let p = o.properties.iter().find(|p| p.def.name() == property).expect("checked above");
+    let title = format!(
+        "{} / {}: {} ({}), expected {expected}",
+        o.spec.name,
+        p.def.name(),
+        p.verdict,
+        p.def.meaning()
+    );
     if emit_c {
         // Only the C program on stdout, so it can go straight to a file.
         match (&p.trace, p.verdict) {
@@ -55,6 +60,9 @@ pub fn cmd_trace(
         }
     } else {
         println!("# {title}");
+        if let Some(pred) = p.def.predicate() {
+            println!("# {}: {}", p.def.kind(), pred.text().split_whitespace().collect::<Vec<_>>().join(" "));
+        }
     }
     match (&p.trace, p.verdict) {
         _ if emit_c => {}
@@ -67,7 +75,7 @@ pub fn cmd_trace(
             print!("{}", explore::comment(&o.spec.system(), t, spec_arg));
             print!("{}", render::trace_text(t, vmas, true));
             if let Some(file) = html_file {
-                let page = html::trace_page(&o.spec, spec_arg, p.def, p.verdict, t);
+                let page = html::trace_page(&o.spec, spec_arg, &p.def, p.verdict, t);
                 if let Err(e) = std::fs::write(file, page) {
                     return bad_input(format!("{}: {e}", file.display()));
                 }
@@ -87,7 +95,7 @@ pub fn cmd_trace(
         note(format!("# inconclusive: {stop}"));
     }
     for q in p.unreached().filter(|_| p.vacuous()) {
-        note(format!("# holds vacuously: never reached: {} (`{}`)", q.def.meaning, q.def.name));
+        note(format!("# holds vacuously: never reached: {} (`{}`)", q.def.meaning(), q.def.name()));
     }
     if !o.complete {
         ExitCode::from(3)
@@ -95,24 +103,5 @@ pub fn cmd_trace(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
-}
-
-pub fn cmd_replay(spec_arg: &str, file: &Path) -> ExitCode {
-    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
-        Ok(s) => s,
-        Err(e) => return bad_input(e),
-    };
-    match replay::replay_file(&spec, file) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(replay::Failure::BadInput(e)) => bad_input(e),
-        Err(replay::Failure::Mismatch(text, e)) => {
-            print!("{text}");
-            eprintln!("error: {}:{e}", file.display());
-            ExitCode::from(1)
-        }
     }
 }

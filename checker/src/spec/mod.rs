@@ -7,18 +7,21 @@
 //! `input`), and caps what could make it slow (nesting, `extends` chains,
 //! the number and length of `[actions]` patterns).
 
+mod expect;
 mod extends;
+mod props;
 mod sections;
 mod validate;
 mod versions;
 
 use crate::input;
 use crate::verdict::Verdict;
-use mmflags_model::properties::{self, PropertyDef};
+use mmflags_model::property::{self, Prop, SpecProperty};
 use mmflags_model::suggest::did_you_mean;
 use mmflags_model::{alphabet, Bounds, Semantics, System};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use extends::resolve_extends;
 pub use extends::spec_names;
@@ -58,8 +61,12 @@ pub struct Spec {
     pub bounds: Bounds,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
-    /// The properties this spec checks, in catalogue order, with the verdict it expects.
-    pub expect: Vec<(&'static PropertyDef, Verdict)>,
+    /// The properties it defines in `[properties]` (its own and inherited),
+    /// in name order, whether or not `[expect]` checks them.
+    pub properties: Vec<Arc<SpecProperty>>,
+    /// The properties this spec checks, the catalogue's in catalogue order
+    /// and then its own, with the verdict it expects.
+    pub expect: Vec<(Prop, Verdict)>,
 }
 
 impl Spec {
@@ -69,9 +76,18 @@ impl Spec {
     pub fn system(&self) -> System {
         let cands = alphabet::candidates(&self.semantics, self.bounds.processes, self.bounds.vmas);
         let (calls, _) = alphabet::select(&cands, &self.include, &self.exclude);
-        let checked: Vec<&'static PropertyDef> = self.expect.iter().map(|(p, _)| *p).collect();
-        let props = properties::with_premises(&checked);
+        let checked: Vec<Prop> = self.expect.iter().map(|(p, _)| p.clone()).collect();
+        let props = property::with_premises(&checked);
         System::new(self.semantics.clone(), self.bounds.clone(), calls, props)
+    }
+
+    /// What the properties it defines make the checker keep in its states
+    /// that the catalogue's would not: one line per field, for the summary.
+    pub fn kept_for_user_properties(&self) -> Vec<String> {
+        let sys = self.system();
+        let catalogue = sys.projection_for(sys.properties.iter().filter(|p| p.is_catalogue()));
+        let users = sys.properties.iter().filter(|p| !p.is_catalogue());
+        users.fold(property::Reads::default(), |r, p| r.union(p.reads())).beyond(&catalogue)
     }
 }
 

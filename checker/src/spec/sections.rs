@@ -16,6 +16,8 @@ pub(super) enum Val {
     Int(Option<i64>),
     Bool(bool),
     Array(Vec<(Val, (usize, usize))>),
+    /// A table under `[properties]`: its keys as written.
+    Table(BTreeMap<String, Entry>),
     Other(&'static str),
 }
 
@@ -47,6 +49,7 @@ impl Val {
             Val::Int(_) => "integer",
             Val::Bool(_) => "boolean",
             Val::Array(_) => "array",
+            Val::Table(_) => "table",
             Val::Other(t) => t,
         }
     }
@@ -73,6 +76,9 @@ pub(super) struct Entry {
     pub(super) key_at: (usize, usize),
     pub(super) value_at: (usize, usize),
     pub(super) file: PathBuf,
+    /// The value's text as written (a string with its quotes and escapes),
+    /// for positions inside it; kept for the strings of `[properties]`.
+    pub(super) raw: Option<String>,
 }
 
 pub(super) type Sections = BTreeMap<String, BTreeMap<String, Entry>>;
@@ -98,11 +104,13 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "thp_disable_flags",
             "process_madvise_checks",
             "smaps_vm_flags",
+            "foreign_prctls",
         ],
     ),
     ("intent", &["default_survives_fork", "default_survives_exec", "dropped_by_secure_exec", "promised_by"]),
     ("bounds", &["processes", "vmas", "sysfs", "depth"]),
     ("actions", &["include", "exclude"]),
+    ("properties", &[]),
     ("expect", &[]),
 ];
 
@@ -144,7 +152,10 @@ pub(super) fn sections_of(file: &Path, text: &str) -> Result<Sections, SpecError
                     format!("unknown key `{kname}` in [{name}]{}", suggest(kname, keys.iter().copied())),
                 ));
             }
-            let value = Val::of(v.get_ref(), text, 0);
+            let value = match v.get_ref().as_table() {
+                Some(t) if name == "properties" => Val::Table(fields(file, text, t)),
+                _ => Val::of(v.get_ref(), text, 0),
+            };
             entries.insert(
                 kname.to_string(),
                 Entry {
@@ -152,9 +163,30 @@ pub(super) fn sections_of(file: &Path, text: &str) -> Result<Sections, SpecError
                     key_at: kat,
                     value_at: line_col(text, v.span().start),
                     file: file.to_path_buf(),
+                    raw: None,
                 },
             );
         }
     }
     Ok(out)
+}
+
+/// The keys of one `[properties.NAME]` table, each string with its text
+/// as written (so an error can point inside it).
+fn fields(file: &Path, text: &str, t: &DeTable<'_>) -> BTreeMap<String, Entry> {
+    t.iter()
+        .map(|(k, v)| {
+            let span = v.span();
+            let raw = matches!(v.get_ref(), DeValue::String(_))
+                .then(|| text.get(span.clone()).unwrap_or("").to_string());
+            let e = Entry {
+                value: Val::of(v.get_ref(), text, 0),
+                key_at: line_col(text, k.span().start),
+                value_at: line_col(text, span.start),
+                file: file.to_path_buf(),
+                raw,
+            };
+            (k.get_ref().to_string(), e)
+        })
+        .collect()
 }

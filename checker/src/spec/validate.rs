@@ -4,10 +4,8 @@
 
 use super::sections::{Entry, Located, Sections, Val};
 use super::{err, suggest, Spec, SpecError, MAX_PATTERNS, MAX_PATTERN_CHARS};
-use crate::verdict::Verdict;
 use mmflags_model::action::PmadvFlags;
 use mmflags_model::flags::{MmfFlags, VmFlags};
-use mmflags_model::properties::{self, Kind};
 use mmflags_model::state::{Sysfs, MAX_PROCS, MAX_VMAS};
 use mmflags_model::suggest::did_you_mean;
 use mmflags_model::{alphabet, variants, Bounds, Semantics};
@@ -236,6 +234,7 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         ("thp_disable_flags".to_string(), sem.thp_disable_flags.to_string()),
         ("process_madvise_checks".to_string(), super::versions::checks_text(&sem.pmadv_checks)),
         ("smaps_vm_flags".to_string(), sem.smaps_vm_flags.kernel_names()),
+        ("foreign_prctls".to_string(), sem.foreign_prctls.to_string()),
         ("intent.default_survives_fork".to_string(), i.default_survives_fork.to_string()),
         ("intent.default_survives_exec".to_string(), i.default_survives_exec.to_string()),
         ("intent.dropped_by_secure_exec".to_string(), i.dropped_by_secure_exec.to_string()),
@@ -332,49 +331,8 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         return Err(err(file, at, "[actions] leaves no call to explore; loosen include or exclude"));
     }
 
-    let mut expect = Vec::new();
-    for (prop, e) in sections.get("expect").into_iter().flatten() {
-        let def = properties::by_name(prop).ok_or_else(|| {
-            err(&e.file, e.key_at, format!("unknown property `{prop}`{}", suggest(prop, properties::names())))
-        })?;
-        let word = e.value.as_str().ok_or_else(|| {
-            err(
-                &e.file,
-                e.value_at,
-                format!("expected verdict for `{prop}` must be a string, like \"holds\""),
-            )
-        })?;
-        let allowed: &[&'static str] = match def.kind {
-            Kind::Always => &["holds", "violated"],
-            Kind::Sometimes => &["reachable", "unreachable"],
-        };
-        let v = Verdict::from_word(word).filter(|v| allowed.contains(&v.word())).ok_or_else(|| {
-            err(
-                &e.file,
-                e.value_at,
-                format!(
-                    "`{prop}` is {} property: expect {}, not `{word}`{}",
-                    match def.kind {
-                        Kind::Always => "an `always`",
-                        Kind::Sometimes => "a `sometimes`",
-                    },
-                    allowed.join(" or "),
-                    did_you_mean(word, allowed.iter().copied())
-                        .map(|w| format!("; did you mean `{w}`?"))
-                        .unwrap_or_default()
-                ),
-            )
-        })?;
-        expect.push((def, v));
-    }
-    if expect.is_empty() {
-        return Err(err(
-            file,
-            (1, 1),
-            "no [expect] section: list the properties to check, like `thp_flags_exclusive = \"holds\"`",
-        ));
-    }
-    expect.sort_by_key(|(d, _)| properties::CATALOGUE.iter().position(|c| c.name == d.name));
+    let defined = super::props::user_properties(sections)?;
+    let expect = super::expect::expectations(file, sections, &defined)?;
 
     let kernels = super::versions::kernels(&r)?;
     Ok(Spec {
@@ -389,6 +347,7 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         bounds,
         include,
         exclude,
+        properties: defined,
         expect,
     })
 }

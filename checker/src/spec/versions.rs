@@ -1,11 +1,11 @@
 //! What tells one kernel version from another in a spec: the knobs where
 //! the kernel changed a table between 6.1 and 6.18 (`thp_disable_flags`,
-//! `process_madvise_checks`, `smaps_vm_flags`), and `[spec] kernels`, the
+//! `process_madvise_checks`, `smaps_vm_flags`, `foreign_prctls`), and `[spec] kernels`, the
 //! series a spec claims to model (which `check conform --kernel` proves).
 
 use super::validate::Reader;
 use super::{err, suggest, SpecError};
-use mmflags_model::action::ThpDisableFlags;
+use mmflags_model::action::{ForeignPrctls, ThpDisableFlags};
 use mmflags_model::flags::VmFlags;
 use mmflags_model::syscalls::PmadvCheck;
 use mmflags_model::Semantics;
@@ -35,6 +35,12 @@ pub(super) fn kernel_knobs(r: &Reader<'_>, sem: &mut Semantics) -> Result<(), Sp
         ThpDisableFlags(0),
     )? {
         sem.thp_disable_flags = v;
+    }
+    let foreign: Vec<&'static str> = ForeignPrctls::NAMES.iter().map(|n| n.1).collect();
+    if let Some(v) =
+        r.flags(sec, "foreign_prctls", ForeignPrctls::from_name, &foreign, |a, b| a | b, ForeignPrctls(0))?
+    {
+        sem.foreign_prctls = v;
     }
     let vm_names: Vec<&'static str> = VmFlags::NAMES.iter().map(|n| n.1).collect();
     if let Some(v) = r.flags(

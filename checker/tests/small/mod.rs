@@ -10,6 +10,7 @@ use mmflags_checker::run::{self, RunConfig};
 use mmflags_checker::spec::{self, Spec};
 use mmflags_checker::verdict::{SpecOutcome, Verdict};
 use mmflags_model::properties::{Kind, CATALOGUE};
+use mmflags_model::property::Prop;
 use mmflags_model::Sysfs;
 use serde_json::Value;
 use std::sync::atomic::AtomicBool;
@@ -30,7 +31,9 @@ pub fn catalogue_at(mut spec: Spec, processes: usize, vmas: usize, depth: Option
     spec.bounds.depth = depth;
     spec.expect = CATALOGUE
         .iter()
-        .map(|p| (p, if p.kind == Kind::Always { Verdict::Holds } else { Verdict::Reachable }))
+        .map(|p| {
+            (Prop::Catalogue(p), if p.kind == Kind::Always { Verdict::Holds } else { Verdict::Reachable })
+        })
         .collect();
     spec
 }

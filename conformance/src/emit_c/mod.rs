@@ -112,7 +112,12 @@ fn proposal_defines(steps: &[(Action, Ret, State)]) -> String {
                 for (f, n) in PmadvFlags::NAMES {
                     if flags.contains(*f) {
                         let val = format!("{:#x}", f.0);
-                        define(&mut d, n, &val, "the model's number; use the patch's");
+                        let why = if f.0 <= PmadvFlags::PMADV_ENTIRE_ADDRESS_SPACE.0 {
+                            "the seed RFC's number"
+                        } else {
+                            "the model's number: the proposal posted none"
+                        };
+                        define(&mut d, n, &val, why);
                     }
                 }
             }
@@ -124,8 +129,11 @@ fn proposal_defines(steps: &[(Action, Ret, State)]) -> String {
                 define(&mut d, "PR_SET_THP_ALWAYS", "78", "Usama Arif v1");
                 define(&mut d, "PR_GET_THP_ALWAYS", "79", "Usama Arif v1");
             }
-            Call::Mctl { .. } if !d.contains("__NR_mctl") => d.push_str(
-                "#ifndef __NR_mctl\n#error \"define __NR_mctl to the patched kernel's mctl() syscall number\"\n#endif\n",
+            Call::Mctl { .. } => define(
+                &mut d,
+                "__NR_mctl",
+                "1023",
+                "the model's number: the sketch posted none, and no kernel has 1023",
             ),
             _ => {}
         }
@@ -219,6 +227,7 @@ fn step_code(s: usize, a: &Action, expect: &Ret) -> String {
         Call::PrctlGetThpPolicy => r("prctl(PR_GET_THP_POLICY, 0UL, 0UL, 0UL, 0UL)".into()),
         Call::PrctlSetThpAlways(v) => r(format!("prctl(PR_SET_THP_ALWAYS, {v}UL, 0UL, 0UL, 0UL)")),
         Call::PrctlGetThpAlways => r("prctl(PR_GET_THP_ALWAYS, 0UL, 0UL, 0UL, 0UL)".into()),
+        Call::PrctlRaw(o, a2) => r(format!("prctl({o}, {a2}UL, 0UL, 0UL, 0UL)")),
         Call::Mctl {
             target: t,
             action,

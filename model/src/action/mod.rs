@@ -45,6 +45,9 @@ pub enum Call {
     PrctlGetThpPolicy,
     PrctlSetThpAlways(u32),
     PrctlGetThpAlways,
+    /// `prctl(N, arg2)` for an option number two proposals both posted
+    /// (78, 79): each spec's kernel reads it its own way (see `prctl::call`).
+    PrctlRaw(u32, u32),
     Mctl {
         target: Target,
         action: MctlAction,
@@ -78,6 +81,9 @@ impl Call {
             Call::PrctlGetThpPolicy => "prctl(PR_GET_THP_POLICY)",
             Call::PrctlSetThpAlways(_) => "prctl(PR_SET_THP_ALWAYS)",
             Call::PrctlGetThpAlways => "prctl(PR_GET_THP_ALWAYS)",
+            Call::PrctlRaw(PR_SET_THP_PROPOSED, _) => "prctl(78)",
+            Call::PrctlRaw(PR_GET_THP_PROPOSED, _) => "prctl(79)",
+            Call::PrctlRaw(..) => "prctl",
             Call::Mctl { .. } => "mctl",
         }
     }
@@ -121,8 +127,27 @@ impl fmt::Display for Call {
             Call::PrctlGetThpPolicy => f.write_str("prctl(PR_GET_THP_POLICY)"),
             Call::PrctlSetThpAlways(a) => write!(f, "prctl(PR_SET_THP_ALWAYS, {a})"),
             Call::PrctlGetThpAlways => f.write_str("prctl(PR_GET_THP_ALWAYS)"),
+            Call::PrctlRaw(o, a2) if *o == PR_GET_THP_PROPOSED && *a2 == 0 => write!(f, "prctl({o})"),
+            Call::PrctlRaw(o, a2) => write!(f, "prctl({o}, {a2})"),
             Call::Mctl { target, action, flags } => write!(f, "mctl({target}, {action}, {flags})"),
         }
+    }
+}
+
+impl Call {
+    /// A prctl call as the kernel receives it: the option number and
+    /// arg2, arg3 (arg4 and arg5 are always 0 in the language).
+    pub fn prctl_args(&self) -> Option<(u32, [u32; 2])> {
+        Some(match *self {
+            Call::PrctlSetNoNewPrivs(a2) => (PR_SET_NO_NEW_PRIVS, [a2, 0]),
+            Call::PrctlSetThpDisable(a2, fl) => (PR_SET_THP_DISABLE, [a2, fl.0]),
+            Call::PrctlGetThpDisable => (PR_GET_THP_DISABLE, [0, 0]),
+            Call::PrctlSetThpPolicy(p) => (PR_SET_THP_PROPOSED, [p.0, 0]),
+            Call::PrctlSetThpAlways(a2) => (PR_SET_THP_PROPOSED, [a2, 0]),
+            Call::PrctlGetThpPolicy | Call::PrctlGetThpAlways => (PR_GET_THP_PROPOSED, [0, 0]),
+            Call::PrctlRaw(o, a2) => (o, [a2, 0]),
+            _ => return None,
+        })
     }
 }
 
@@ -150,12 +175,15 @@ pub enum Errno {
     ENOMEM,
     EACCES,
     EFAULT,
+    EBUSY,
     EINVAL,
     ENOSYS,
+    /// 524, the kernel's internal "not supported", which some prctls return to userspace.
+    ENOTSUPP,
 }
 
 impl Errno {
-    pub const ALL: [(Errno, &'static str, i32); 10] = [
+    pub const ALL: [(Errno, &'static str, i32); 12] = [
         (Errno::EPERM, "EPERM", 1),
         (Errno::ESRCH, "ESRCH", 3),
         (Errno::EINTR, "EINTR", 4),
@@ -164,8 +192,10 @@ impl Errno {
         (Errno::ENOMEM, "ENOMEM", 12),
         (Errno::EACCES, "EACCES", 13),
         (Errno::EFAULT, "EFAULT", 14),
+        (Errno::EBUSY, "EBUSY", 16),
         (Errno::EINVAL, "EINVAL", 22),
         (Errno::ENOSYS, "ENOSYS", 38),
+        (Errno::ENOTSUPP, "ENOTSUPP", 524),
     ];
 
     pub fn name(self) -> &'static str {

@@ -82,6 +82,15 @@ named_bits! {
 }
 
 named_bits! {
+    /// prctl options a kernel has outside the THP model whose numbers a
+    /// proposal's call reaches (`Semantics::foreign_prctls`).
+    ForeignPrctls {
+        PR_FUTEX_HASH = 1 << 0,
+        PR_RSEQ_SLICE_EXTENSION = 1 << 1,
+    }
+}
+
+named_bits! {
     /// `mctl()` flags (Lorenzo Stoakes' sketch).
     MctlFlags {
         MCTL_SET_DEFAULT_EXEC = 1 << 0,
@@ -131,3 +140,49 @@ named_value! {
         MCTL_CLEAR_HUGEPAGE = 3,
     }
 }
+
+/// `prctl` option numbers (include/uapi/linux/prctl.h, and the numbers the
+/// proposals posted).
+pub const PR_SET_NO_NEW_PRIVS: u32 = 38;
+pub const PR_SET_THP_DISABLE: u32 = 41;
+pub const PR_GET_THP_DISABLE: u32 = 42;
+/// What Usama Arif's patches posted for both PR_SET_THP_ALWAYS (v1) and
+/// PR_SET_THP_POLICY (v2, v3), and what mainline gave PR_FUTEX_HASH in 6.16.
+pub const PR_SET_THP_PROPOSED: u32 = 78;
+/// PR_GET_THP_ALWAYS (v1) and PR_GET_THP_POLICY (v2, v3), and what mainline
+/// gave PR_RSEQ_SLICE_EXTENSION in 7.0.
+pub const PR_GET_THP_PROPOSED: u32 = 79;
+
+/// Every prctl option the trace language knows, by name and number.
+pub const PRCTL_OPTIONS: [(&str, u32); 7] = [
+    ("PR_SET_NO_NEW_PRIVS", PR_SET_NO_NEW_PRIVS),
+    ("PR_SET_THP_DISABLE", PR_SET_THP_DISABLE),
+    ("PR_GET_THP_DISABLE", PR_GET_THP_DISABLE),
+    ("PR_SET_THP_POLICY", PR_SET_THP_PROPOSED),
+    ("PR_GET_THP_POLICY", PR_GET_THP_PROPOSED),
+    ("PR_SET_THP_ALWAYS", PR_SET_THP_PROPOSED),
+    ("PR_GET_THP_ALWAYS", PR_GET_THP_PROPOSED),
+];
+
+/// Linux's `madvise` advice numbers the model does not model
+/// (include/uapi/asm-generic/mman-common.h): a trace may not write them as
+/// numbers, since the model would answer -EINVAL where the kernel acts.
+pub const UNMODELLED_ADVICE: [(u32, &str); 17] = [
+    (0, "MADV_NORMAL"),
+    (1, "MADV_RANDOM"),
+    (2, "MADV_SEQUENTIAL"),
+    (8, "MADV_FREE"),
+    (9, "MADV_REMOVE"),
+    (12, "MADV_MERGEABLE"),
+    (13, "MADV_UNMERGEABLE"),
+    (16, "MADV_DONTDUMP"),
+    (17, "MADV_DODUMP"),
+    (22, "MADV_POPULATE_READ"),
+    (23, "MADV_POPULATE_WRITE"),
+    (24, "MADV_DONTNEED_LOCKED"),
+    (25, "MADV_COLLAPSE"),
+    (100, "MADV_HWPOISON"),
+    (101, "MADV_SOFT_OFFLINE"),
+    (102, "MADV_GUARD_INSTALL"),
+    (103, "MADV_GUARD_REMOVE"),
+];

@@ -99,7 +99,25 @@ pub(super) fn parse_target(lx: &mut Lexer) -> Result<Target, ParseError> {
 
 pub(super) fn parse_advice(lx: &mut Lexer) -> Result<Advice, ParseError> {
     match lx.next() {
-        (Tok::Num(n), col) => Ok(Advice::from_number(number_u32(n, col)?)),
+        (Tok::Num(n), col) => {
+            let n = number_u32(n, col)?;
+            match UNMODELLED_ADVICE.iter().find(|(v, _)| *v == n) {
+                Some((_, name)) => Err(ParseError {
+                    col,
+                    msg: format!(
+                        "advice {n} is {name}, which the model does not model (it would answer -EINVAL \
+                         where the kernel acts); the modelled advice are {}, and numbers no kernel \
+                         defines (such as 12345) are -EINVAL",
+                        Advice::KNOWN
+                            .iter()
+                            .map(|k| format!("{} ({})", k.1, k.2))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }),
+                None => Ok(Advice::from_number(n)),
+            }
+        }
         (Tok::Ident(s), col) => Advice::from_name(&s).ok_or_else(|| {
             let names: Vec<&str> = Advice::KNOWN.iter().map(|k| k.1).collect();
             unknown(&s, col, "advice", &names)

@@ -32,16 +32,6 @@ pub(super) const CALLS: &[&str] = &[
     "mctl",
 ];
 
-pub(super) const PRCTL_OPTIONS: &[&str] = &[
-    "PR_SET_THP_DISABLE",
-    "PR_GET_THP_DISABLE",
-    "PR_SET_NO_NEW_PRIVS",
-    "PR_SET_THP_POLICY",
-    "PR_GET_THP_POLICY",
-    "PR_SET_THP_ALWAYS",
-    "PR_GET_THP_ALWAYS",
-];
-
 pub(super) fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
     let (name, col) = lx.ident("a call such as `mmap()`")?;
     if !CALLS.contains(&name.as_str()) {
@@ -96,7 +86,37 @@ pub(super) fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
             Call::ProcessMadvise { target, iov, advice, flags }
         }
         "prctl" => {
-            let (opt, ocol) = lx.ident("a prctl option such as `PR_SET_THP_DISABLE`")?;
+            // The option by name, or by number (the number a kernel gets).
+            let (opt, ocol) = match lx.peek().clone() {
+                Tok::Num(n) => {
+                    let col = lx.col();
+                    lx.next();
+                    let n = number_u32(n, col)?;
+                    let known = PRCTL_OPTIONS.iter().find(|(_, v)| *v == n).map(|(name, _)| *name);
+                    match known {
+                        // Both proposals posted 78 and 79: the number alone is the call.
+                        Some(_) if n == PR_SET_THP_PROPOSED => {
+                            comma(lx)?;
+                            let a2 = num_arg(lx, "arg2 (a number)")?;
+                            return close(lx, &name, Call::PrctlRaw(n, a2));
+                        }
+                        Some(_) if n == PR_GET_THP_PROPOSED => return close(lx, &name, Call::PrctlRaw(n, 0)),
+                        Some(name) => (name.to_string(), col),
+                        None => {
+                            let list: Vec<String> =
+                                PRCTL_OPTIONS.iter().map(|(name, v)| format!("{v} ({name})")).collect();
+                            return Err(ParseError {
+                                col,
+                                msg: format!(
+                                    "prctl option {n} is not one the trace language knows; it knows {}",
+                                    list.join(", ")
+                                ),
+                            });
+                        }
+                    }
+                }
+                _ => lx.ident("a prctl option such as `PR_SET_THP_DISABLE`")?,
+            };
             match opt.as_str() {
                 "PR_SET_THP_DISABLE" => {
                     comma(lx)?;
@@ -120,7 +140,10 @@ pub(super) fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
                     Call::PrctlSetThpAlways(num_arg(lx, "arg2 (a number)")?)
                 }
                 "PR_GET_THP_ALWAYS" => Call::PrctlGetThpAlways,
-                _ => return Err(unknown(&opt, ocol, "prctl option", PRCTL_OPTIONS)),
+                _ => {
+                    let names: Vec<&str> = PRCTL_OPTIONS.iter().map(|(n, _)| *n).collect();
+                    return Err(unknown(&opt, ocol, "prctl option", &names));
+                }
             }
         }
         "mlockall" => Call::Mlockall(MclFlags(parse_bits(lx, "mlockall flag", &names_of!(MclFlags))?)),
@@ -155,6 +178,11 @@ pub(super) fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
         }
         _ => unreachable!("CALLS lists every name matched above"),
     };
+    close(lx, &name, call)
+}
+
+/// The closing `)` of a call's arguments.
+fn close(lx: &mut Lexer, name: &str, call: Call) -> Result<Call, ParseError> {
     match lx.peek() {
         Tok::RParen => {
             lx.next();

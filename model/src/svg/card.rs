@@ -85,7 +85,7 @@ pub fn history(p: &Process, vmas: usize) -> Vec<String> {
 /// a `sometimes` one that holds there (false). Every catalogue predicate
 /// quantifies over processes, so this names the culprit; a property no
 /// single process decides is shown only in the picture's header.
-pub fn blame(sys: &System, s: &State, pid: usize) -> Vec<(&'static str, bool)> {
+pub fn blame<'a>(sys: &'a System, s: &State, pid: usize) -> Vec<(&'a str, bool)> {
     let mut alone = *s;
     for (i, slot) in alone.procs.iter_mut().enumerate() {
         if i != pid {
@@ -94,9 +94,9 @@ pub fn blame(sys: &System, s: &State, pid: usize) -> Vec<(&'static str, bool)> {
     }
     sys.properties
         .iter()
-        .filter_map(|p| match (p.kind, (p.condition)(sys, &alone)) {
-            (Kind::Always, false) => Some((p.name, true)),
-            (Kind::Sometimes, true) => Some((p.name, false)),
+        .filter_map(|p| match (p.kind(), p.holds(sys, &alone)) {
+            (Kind::Always, false) => Some((p.name(), true)),
+            (Kind::Sometimes, true) => Some((p.name(), false)),
             _ => None,
         })
         .collect()

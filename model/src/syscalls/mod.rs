@@ -21,16 +21,14 @@ use crate::state::{Process, State, Sysfs};
 use std::fmt;
 
 /// How a step is run: how many process and VMA slots it may use (the
-/// spec's bounds while exploring, the model's capacity while replaying),
-/// and whether a call or flag the spec does not define is an input error
-/// (`strict`, for traces written against a spec) or what a kernel without
-/// it returns (-EINVAL for an unknown flag or prctl option, -ENOSYS for an
-/// unknown syscall: for comparing two specs).
+/// spec's bounds while exploring, the model's capacity while replaying).
+/// Every call of the language runs on every spec: one the spec's kernel
+/// does not have is answered as that kernel would (-EINVAL for an unknown
+/// flag bit, advice or prctl option, -ENOSYS for a missing syscall).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StepMode {
     pub procs: usize,
     pub vmas: usize,
-    pub strict: bool,
 }
 
 /// A step the model cannot take at all (as opposed to a syscall that fails
@@ -43,8 +41,6 @@ pub enum StepError {
     NoFreeProcessSlot(usize),
     /// `mmap()` with every VMA slot of the caller in use.
     NoFreeVmaSlot(usize),
-    /// The call (or one of its flags) is not part of this spec's semantics.
-    NotInSpec(String),
 }
 
 impl fmt::Display for StepError {
@@ -57,7 +53,6 @@ impl fmt::Display for StepError {
             StepError::NoFreeVmaSlot(n) => {
                 write!(f, "mmap() needs a free VMA slot, and all {n} are in use")
             }
-            StepError::NotInSpec(what) => f.write_str(what),
         }
     }
 }
@@ -75,9 +70,6 @@ pub fn apply(
     if state.proc(pid).is_none() {
         return Err(StepError::NoSuchProcess(pid));
     }
-    if let Some(err) = check_flags_defined(sem, call).filter(|_| cap.strict) {
-        return Err(err);
-    }
     let sysfs = state.sysfs;
     match reach(call) {
         Reach::Caller => {
@@ -86,24 +78,13 @@ pub fn apply(
         }
         Reach::FreesCaller => Ok(task::exit(state, pid)),
         Reach::Forks => task::fork(sem, state, pid, cap.procs),
-        Reach::Pair(_) | Reach::State => match call {
+        Reach::Pair(_) | Reach::State => Ok(match call {
             Call::ProcessMadvise { target, iov, advice, flags } => {
-                Ok(process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags))
+                process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags)
             }
-            _ => match sem.variant.call(sem, state, pid, call) {
-                Some(ret) => Ok(ret),
-                None if !cap.strict => Ok(Ret::Err(if matches!(call, Call::Mctl { .. }) {
-                    Errno::ENOSYS
-                } else {
-                    Errno::EINVAL
-                })),
-                None => Err(StepError::NotInSpec(format!(
-                    "`{}` is not part of this spec's semantics (variant `{}`)",
-                    call.name(),
-                    sem.variant.name()
-                ))),
-            },
-        },
+            // mctl() is a proposal's syscall: a kernel without it has no entry.
+            _ => sem.variant.call(sem, state, pid, call).unwrap_or(Ret::Err(Errno::ENOSYS)),
+        }),
     }
 }
 
@@ -125,7 +106,7 @@ pub enum Reach {
     /// and that process only (`process_madvise_on`), when the target is
     /// another live process.
     Pair(usize),
-    /// Anything: a variant module's call (`mctl` may name anyone), which
+    /// Anything: a variant module's syscall (`mctl` may name anyone), which
     /// sees the whole state.
     State,
 }
@@ -135,11 +116,7 @@ pub fn reach(call: &Call) -> Reach {
         Call::Exit => Reach::FreesCaller,
         Call::Fork => Reach::Forks,
         Call::ProcessMadvise { target: Target::Pid(t), .. } => Reach::Pair(*t as usize),
-        Call::PrctlSetThpPolicy(_)
-        | Call::PrctlGetThpPolicy
-        | Call::PrctlSetThpAlways(_)
-        | Call::PrctlGetThpAlways
-        | Call::Mctl { .. } => Reach::State,
+        Call::Mctl { .. } => Reach::State,
         _ => Reach::Caller,
     }
 }
@@ -154,13 +131,15 @@ pub fn apply_to_caller(
     call: &Call,
 ) -> Result<Ret, StepError> {
     debug_assert_eq!(reach(call), Reach::Caller, "{call:?} touches more than its caller");
+    // prctl() by option number: the kernel's table, or a proposal's
+    // option (every prctl of the model acts on the caller's mm alone).
+    if let Some((option, args)) = call.prctl_args() {
+        return Ok(prctl::call(sem, me, option, args));
+    }
     Ok(match call {
         Call::Mmap => mmap::mmap(sem, me, cap.vmas)?,
         Call::Munmap(range) => mmap::munmap(me, *range),
         Call::Madvise(range, advice) => madvise::madvise(me, *range, *advice),
-        Call::PrctlSetThpDisable(a2, flags) => prctl::set_thp_disable(sem, me, *a2, *flags),
-        Call::PrctlGetThpDisable => prctl::get_thp_disable(me),
-        Call::PrctlSetNoNewPrivs(a2) => prctl::set_no_new_privs(me, *a2),
         Call::Mlockall(flags) => mlock::mlockall(me, *flags),
         Call::Munlockall => mlock::munlockall(me),
         Call::Execve(image) => task::execve(sem, me, *image),
@@ -171,32 +150,16 @@ pub fn apply_to_caller(
         Call::ProcessMadvise { target: Target::SelfProc, iov, advice, flags } => {
             process_madvise::process_madvise_on(sem, me, Target2::Own, *iov, *advice, *flags)
         }
-        Call::ProcessMadvise { .. }
-        | Call::Fork
-        | Call::Exit
+        Call::ProcessMadvise { .. } | Call::Fork | Call::Exit | Call::Mctl { .. } => {
+            unreachable!("not a call of the caller alone: see reach()")
+        }
+        Call::PrctlSetThpDisable(..)
+        | Call::PrctlGetThpDisable
+        | Call::PrctlSetNoNewPrivs(_)
         | Call::PrctlSetThpPolicy(_)
         | Call::PrctlGetThpPolicy
         | Call::PrctlSetThpAlways(_)
         | Call::PrctlGetThpAlways
-        | Call::Mctl { .. } => unreachable!("not a call of the caller alone: see reach()"),
-    })
-}
-
-/// A named `process_madvise` flag the spec does not define is an input
-/// error, not an -EINVAL: the trace was written for another proposal.
-/// (An unnamed bit such as 0x80000000 is how a trace asks for -EINVAL.)
-pub fn check_flags_defined(sem: &Semantics, call: &Call) -> Option<StepError> {
-    let Call::ProcessMadvise { flags, .. } = call else {
-        return None;
-    };
-    let named = crate::action::PmadvFlags::NAMES.iter().map(|(f, _)| f.0).fold(0, |a, b| a | b);
-    let foreign = flags.0 & named & !sem.pmadv_flags.0;
-    (foreign != 0).then(|| {
-        StepError::NotInSpec(format!(
-            "process_madvise flag {} is not defined by this spec (variant `{}`); \
-             an undefined bit such as 0x80000000 exercises the -EINVAL path",
-            crate::action::PmadvFlags(foreign),
-            sem.variant.name()
-        ))
+        | Call::PrctlRaw(..) => unreachable!("dispatched by number above"),
     })
 }

@@ -1,13 +1,65 @@
-//! kernel/sys.c: `prctl_set_thp_disable` / `prctl_get_thp_disable` (v6.18
-//! added `PR_THP_DISABLE_EXCEPT_ADVISED`; `Semantics::thp_disable_flags`
-//! says whether a kernel has it) and `PR_SET_NO_NEW_PRIVS`.
+//! kernel/sys.c: `prctl()` as a table of option numbers, the way the
+//! kernel's `switch (option)` is: `PR_SET_THP_DISABLE` /
+//! `PR_GET_THP_DISABLE` (v6.18 added `PR_THP_DISABLE_EXCEPT_ADVISED`;
+//! `Semantics::thp_disable_flags` says whether a kernel has it),
+//! `PR_SET_NO_NEW_PRIVS`, the options a proposal's module defines, the
+//! options a kernel has beyond the model that a proposal's number reaches
+//! (`PR_FUTEX_HASH`), and -EINVAL for every other number.
 
 use super::defaults::{note_prctl_set, Setter};
-use crate::action::{Errno, Ret, ThpDisableFlags};
+use crate::action::{
+    Errno, Ret, ThpDisableFlags, PR_GET_THP_DISABLE, PR_SET_NO_NEW_PRIVS, PR_SET_THP_DISABLE,
+};
 use crate::flags::MmfFlags;
 use crate::ghost::Ghost;
+use crate::semantics::ForeignPrctls;
 use crate::semantics::Semantics;
 use crate::state::Process;
+
+/// `prctl(option, arg2, arg3, 0, 0)` by the process `me`.
+pub fn call(sem: &Semantics, me: &mut Process, option: u32, args: [u32; 2]) -> Ret {
+    if let Some(r) = sem.variant.prctl(sem, me, option, args[0]) {
+        return r;
+    }
+    match option {
+        PR_SET_THP_DISABLE => set_thp_disable(sem, me, args[0], ThpDisableFlags(args[1])),
+        PR_GET_THP_DISABLE if args == [0, 0] => get_thp_disable(me),
+        PR_SET_NO_NEW_PRIVS if args[1] == 0 => set_no_new_privs(me, args[0]),
+        PR_FUTEX_HASH if sem.foreign_prctls.contains(ForeignPrctls::PR_FUTEX_HASH) => futex_hash(me, args),
+        // 7.0's time-slice extension, number 79 like the THP proposals'
+        // PR_GET_THP_*: observed -ENOTSUPP for every call on Debian's 7.x
+        // kernels, where the extension is not enabled.
+        PR_RSEQ_SLICE_EXTENSION if sem.foreign_prctls.contains(ForeignPrctls::PR_RSEQ_SLICE_EXTENSION) => {
+            Ret::Err(Errno::ENOTSUPP)
+        }
+        _ => Ret::Err(Errno::EINVAL),
+    }
+}
+
+/// `PR_FUTEX_HASH` (6.16, kernel/futex/core.c), number 78 like the THP
+/// proposals' PR_SET_THP_ALWAYS and PR_SET_THP_POLICY, so a trace written for
+/// those reaches it on a kernel that has it. Modelled only as far as the
+/// language reaches it (arg3 = 0), as observed on 6.18: SET_SLOTS (1) with
+/// 0 slots picks the global hash once per mm (-EBUSY after that; fork and
+/// exec start a new mm), GET_SLOTS (2) reads 0, any other op is -EINVAL.
+const PR_FUTEX_HASH: u32 = 78;
+const PR_RSEQ_SLICE_EXTENSION: u32 = 79;
+const PR_FUTEX_HASH_SET_SLOTS: u32 = 1;
+const PR_FUTEX_HASH_GET_SLOTS: u32 = 2;
+
+fn futex_hash(me: &mut Process, args: [u32; 2]) -> Ret {
+    match (args[0], args[1]) {
+        (PR_FUTEX_HASH_SET_SLOTS, 0) if me.mm.flags.contains(MmfFlags::FUTEX_HASH_CHOSEN) => {
+            Ret::Err(Errno::EBUSY)
+        }
+        (PR_FUTEX_HASH_SET_SLOTS, 0) => {
+            me.mm.flags = me.mm.flags | MmfFlags::FUTEX_HASH_CHOSEN;
+            Ret::Val(0)
+        }
+        (PR_FUTEX_HASH_GET_SLOTS, _) => Ret::Val(0),
+        _ => Ret::Err(Errno::EINVAL),
+    }
+}
 
 /// `prctl(PR_SET_THP_DISABLE, arg2, flags)`: a three-state machine on the
 /// MMF pair. Any nonzero arg2 disables; flags only with a disable; bit 0

@@ -4,11 +4,11 @@
 //! is not in `MMF_INIT_MASK`, so the spec leaves it out of `mmf_init_mask`:
 //! fork and exec drop it.
 
-use crate::action::{Call, Ret};
+use crate::action::{Call, Ret, PR_GET_THP_PROPOSED, PR_SET_THP_PROPOSED};
 use crate::flags::MmfFlags;
 use crate::ghost::Ghost;
 use crate::semantics::{Semantics, Variant};
-use crate::state::State;
+use crate::state::Process;
 use crate::syscalls::defaults::{note_prctl_set, Setter};
 
 #[derive(Debug)]
@@ -23,12 +23,12 @@ impl Variant for PrctlThpAlways {
         vec![Call::PrctlSetThpAlways(1), Call::PrctlSetThpAlways(0)]
     }
 
-    fn call(&self, _sem: &Semantics, state: &mut State, pid: usize, call: &Call) -> Option<Ret> {
-        let me = state.proc_mut(pid)?;
-        match call {
-            Call::PrctlSetThpAlways(arg2) => {
+    /// PR_SET_THP_ALWAYS (78) and PR_GET_THP_ALWAYS (79), as posted.
+    fn prctl(&self, _sem: &Semantics, me: &mut Process, option: u32, arg2: u32) -> Option<Ret> {
+        match option {
+            PR_SET_THP_PROPOSED => {
                 me.ghost.set(Ghost::EXEC_FRESH, false);
-                if *arg2 != 0 {
+                if arg2 != 0 {
                     me.mm.flags = me.mm.flags | MmfFlags::MMF_THP_ALWAYS;
                     let by = Setter::of(me, true);
                     note_prctl_set(me, by, true);
@@ -37,7 +37,7 @@ impl Variant for PrctlThpAlways {
                 }
                 Some(Ret::Val(0))
             }
-            Call::PrctlGetThpAlways => Some(Ret::Val(me.mm.flags.contains(MmfFlags::MMF_THP_ALWAYS) as i64)),
+            PR_GET_THP_PROPOSED => Some(Ret::Val(me.mm.flags.contains(MmfFlags::MMF_THP_ALWAYS) as i64)),
             _ => None,
         }
     }

@@ -8,12 +8,12 @@
 //! it is returned, so it is not modelled; `PR_GET_THP_POLICY` returns the
 //! policy value matching `def_flags` (2 when neither bit is set).
 
-use crate::action::{Advice, Call, Errno, Ret, ThpPolicy};
+use crate::action::{Advice, Call, Errno, Ret, ThpPolicy, PR_GET_THP_PROPOSED, PR_SET_THP_PROPOSED};
 use crate::flags::MmfFlags;
 use crate::flags::VmFlags;
 use crate::ghost::Ghost;
 use crate::semantics::{Semantics, Variant};
-use crate::state::{Process, State};
+use crate::state::Process;
 use crate::syscalls::defaults::{clear_default, set_default, Setter};
 use crate::syscalls::{behavior, walk, Errors, Naming};
 
@@ -73,11 +73,11 @@ impl Variant for PrctlThpPolicy {
         .collect()
     }
 
-    fn call(&self, sem: &Semantics, state: &mut State, pid: usize, call: &Call) -> Option<Ret> {
-        let me = state.proc_mut(pid)?;
-        match call {
-            Call::PrctlSetThpPolicy(p) => Some(set_policy(sem, me, *p)),
-            Call::PrctlGetThpPolicy => Some(get_policy(me)),
+    /// PR_SET_THP_POLICY (78) and PR_GET_THP_POLICY (79), as posted.
+    fn prctl(&self, sem: &Semantics, me: &mut Process, option: u32, arg2: u32) -> Option<Ret> {
+        match option {
+            PR_SET_THP_PROPOSED => Some(set_policy(sem, me, ThpPolicy(arg2))),
+            PR_GET_THP_PROPOSED => Some(get_policy(me)),
             _ => None,
         }
     }
