@@ -19,7 +19,7 @@ pub use crate::exploration::{Exploration, Packing, Stored};
 use crate::intern::{Local, Moves, Slots, MOVES_MAX};
 use crate::limits::{Limits, Stop};
 use crate::store::{field_bits, Candidate, Packed, Store};
-use mmflags_model::key::Projection;
+use mmflags_model::key::{slot_alive, slot_sysfs, unpack_slot, Projection};
 use mmflags_model::state::MAX_PROCS;
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::syscalls::{reach, Reach};
@@ -89,6 +89,12 @@ pub struct Phases {
 /// First state in `range` (lowest id) for each undiscovered property,
 /// trying each sysfs mode of the spec (in its order) when the stored states
 /// do not record the mode.
+///
+/// A property decided process by process (`Prop::per_process`) is hit by a
+/// state exactly when one of its live processes, alone under the same mode,
+/// hits it; such properties are evaluated once per slot form and mode
+/// (`Alone`), and a state costs a few loads and ORs of their masks. The
+/// others are evaluated on the decoded state, as before.
 fn check_properties<K: Packed>(
     sys: &System,
     proj: &Projection,
@@ -105,38 +111,71 @@ fn check_properties<K: Packed>(
     let procs = sys.bounds.processes.clamp(1, MAX_PROCS);
     let hit = |i: usize, s: &mmflags_model::State| sys.properties[i].hit(sys, s);
     let modes: &[Sysfs] = if proj.sysfs { &[] } else { &sys.bounds.sysfs };
+    // Positions in `pending` of the per-process properties (at most 128,
+    // the bits of a mask) and of the others.
+    let (mut local, mut whole) = (Vec::new(), Vec::new());
+    for (k, &i) in pending.iter().enumerate() {
+        if sys.properties[i].per_process() && local.len() < 128 {
+            local.push(k);
+        } else {
+            whole.push(k);
+        }
+    }
     let chunk = range.len().div_ceil(threads).max(1);
     let results: Vec<Vec<Option<Discovery>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (range.start..range.end)
             .step_by(chunk)
             .map(|lo| {
                 let hi = (lo + chunk).min(range.end);
-                let pending = &pending;
+                let (pending, local, whole) = (&pending, &local, &whole);
                 scope.spawn(move || {
                     let mut first: Vec<Option<Discovery>> = vec![None; pending.len()];
                     let mut n = [0u32; MAX_PROCS];
                     let mut decoder = Decoder::default();
+                    let mut alone = Alone::new(local.iter().map(|&k| pending[k]).collect());
+                    // Bit b: `local[b]` is still to be found.
+                    let mut open: u128 =
+                        if local.len() == 128 { u128::MAX } else { (1u128 << local.len()) - 1 };
+                    let mut whole_left = whole.len();
                     for id in lo..hi {
                         let k = store.get(id);
                         for (i, f) in n.iter_mut().enumerate().take(procs) {
                             *f = k.field(i, bits);
                         }
-                        let mut s = decoder.state(slots, &n[..procs]);
-                        let own = [s.sysfs];
+                        let own = [slot_sysfs(slots.get(n[0]).0)];
                         let try_modes = if modes.is_empty() { &own[..] } else { modes };
-                        for (k, &i) in pending.iter().enumerate() {
-                            if first[k].is_some() {
-                                continue;
-                            }
+                        if open != 0 {
                             for &m in try_modes {
-                                s.sysfs = m;
-                                if hit(i, &s) {
-                                    first[k] = Some(Discovery { id: id as u32, sysfs: m });
-                                    break;
+                                let mut mask = 0u128;
+                                for &f in &n[..procs] {
+                                    mask |= alone.hits(sys, slots, f, m);
+                                }
+                                mask &= open;
+                                open &= !mask;
+                                while mask != 0 {
+                                    let b = mask.trailing_zeros() as usize;
+                                    first[local[b]] = Some(Discovery { id: id as u32, sysfs: m });
+                                    mask &= mask - 1;
                                 }
                             }
                         }
-                        if first.iter().all(|f| f.is_some()) {
+                        if whole_left > 0 {
+                            let mut s = decoder.state(slots, &n[..procs]);
+                            for &k in whole.iter() {
+                                if first[k].is_some() {
+                                    continue;
+                                }
+                                for &m in try_modes {
+                                    s.sysfs = m;
+                                    if hit(pending[k], &s) {
+                                        first[k] = Some(Discovery { id: id as u32, sysfs: m });
+                                        whole_left -= 1;
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        if open == 0 && whole_left == 0 {
                             break;
                         }
                     }
@@ -148,6 +187,44 @@ fn check_properties<K: Packed>(
     });
     for (k, &i) in pending.iter().enumerate() {
         found[i] = results.iter().filter_map(|r| r[k]).min_by_key(|d| d.id);
+    }
+}
+
+/// Per slot form and sysfs mode, which per-process properties a process of
+/// that form hits alone (bit b: `props[b]`), computed on first use.
+struct Alone {
+    props: Vec<usize>,
+    /// Per slot number: the modes computed (bit per `Sysfs as usize`), and
+    /// the masks.
+    hits: Vec<(u8, [u128; 3])>,
+}
+
+impl Alone {
+    fn new(props: Vec<usize>) -> Alone {
+        Alone { props, hits: Vec::new() }
+    }
+
+    #[inline]
+    fn hits(&mut self, sys: &System, slots: &Slots, n: u32, m: Sysfs) -> u128 {
+        let i = n as usize;
+        if i >= self.hits.len() {
+            self.hits.resize((i + 1).next_power_of_two(), (0, [0; 3]));
+        }
+        let (done, masks) = &mut self.hits[i];
+        if *done & (1 << m as u8) == 0 {
+            let (w, g) = slots.get(n);
+            let mut mask = 0u128;
+            if slot_alive(w) {
+                let mut s = mmflags_model::State { sysfs: m, procs: [None; MAX_PROCS] };
+                s.procs[0] = Some(unpack_slot(w, g));
+                for (b, &p) in self.props.iter().enumerate() {
+                    mask |= (sys.properties[p].hit(sys, &s) as u128) << b;
+                }
+            }
+            *done |= 1 << m as u8;
+            masks[m as usize] = mask;
+        }
+        masks[m as usize]
     }
 }
 

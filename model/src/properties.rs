@@ -50,6 +50,14 @@ pub struct PropertyDef {
     pub ghosts: GhostMask,
     /// For `Always`: the invariant. For `Sometimes`: the state to reach.
     pub condition: fn(&System, &State) -> bool,
+    /// The condition is decided process by process: a state violates (or,
+    /// for `Sometimes`, witnesses) it exactly when one of its live
+    /// processes, alone in a state with the same sysfs mode, does. The
+    /// engine then evaluates it once per process form, not once per state
+    /// (`checker::engine::check_properties`). True of every entry here;
+    /// `per_process_properties_are_decided_per_process` in
+    /// `checker/tests/engine.rs` holds each to it on every spec's states.
+    pub per_process: bool,
 }
 
 impl fmt::Debug for PropertyDef {
@@ -151,6 +159,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "can set VM_HUGEPAGE and VM_NOHUGEPAGE together",
         ghosts: ghosts(0, 0),
         condition: thp_flags_exclusive,
+        per_process: true,
     },
     PropertyDef {
         name: "unprivileged_exec_gains_nothing",
@@ -163,6 +172,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
             0,
         ),
         condition: unprivileged_exec_gains_nothing,
+        per_process: true,
     },
     PropertyDef {
         name: "secure_exec_inherits_nothing",
@@ -175,6 +185,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
             0,
         ),
         condition: secure_exec_inherits_nothing,
+        per_process: true,
     },
     PropertyDef {
         name: "mlock_not_inherited",
@@ -184,6 +195,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "passes mlock state to a child or an exec'd image",
         ghosts: ghosts(Ghost::CALLED_MLOCKALL.0, 0),
         condition: mlock_not_inherited,
+        per_process: true,
     },
     PropertyDef {
         name: "disable_dominates",
@@ -193,6 +205,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "leaves a VMA THP-eligible under PR_SET_THP_DISABLE",
         ghosts: ghosts(0, 0),
         condition: disable_dominates,
+        per_process: true,
     },
     PropertyDef {
         name: "sysfs_never_means_never",
@@ -202,6 +215,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "gives THP although sysfs says never",
         ghosts: ghosts(0, 0),
         condition: sysfs_never_means_never,
+        per_process: true,
     },
     PropertyDef {
         name: "prctl_only_reduces",
@@ -211,6 +225,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "has a prctl that raises THP eligibility",
         ghosts: ghosts(Ghost::DEFAULT_HG_BY_PRCTL.0, VmaGhost::RAISED_BY_PRCTL.0),
         condition: prctl_only_reduces,
+        per_process: true,
     },
     PropertyDef {
         name: "explicit_optout_kept",
@@ -220,6 +235,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "overrides a program's own MADV_NOHUGEPAGE with a process-wide call",
         ghosts: ghosts(0, VmaGhost::OPTED_OUT.0),
         condition: explicit_optout_kept,
+        per_process: true,
     },
     PropertyDef {
         name: "default_kept_as_promised",
@@ -229,6 +245,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "breaks its own promise: the default is lost",
         ghosts: ghosts(Ghost::PROMISED.0, 0),
         condition: default_kept_as_promised,
+        per_process: true,
     },
     PropertyDef {
         name: "failed_call_changes_no_default",
@@ -238,6 +255,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "changes the default in a call that fails",
         ghosts: ghosts(Ghost::FAILED_CALL_CHANGED_DEFAULT.0, 0),
         condition: failed_call_changes_no_default,
+        per_process: true,
     },
     PropertyDef {
         name: "unmodified_program_gets_thp",
@@ -247,6 +265,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         bad: "misses the use case: a launcher cannot give an unmodified program THP under sysfs madvise",
         ghosts: ghosts(Ghost::EXEC_FRESH.0, 0),
         condition: unmodified_program_gets_thp,
+        per_process: true,
     },
 ];
 
@@ -338,6 +357,7 @@ const fn premise(
         bad: "never reaches the case the property rules on",
         ghosts,
         condition,
+        per_process: true,
     }
 }
 

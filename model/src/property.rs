@@ -205,6 +205,15 @@ impl Prop {
         }
     }
 
+    /// Decided process by process (`PropertyDef::per_process`); a spec's
+    /// own predicate may relate processes, so it is not taken to be.
+    pub fn per_process(&self) -> bool {
+        match self {
+            Prop::Catalogue(d) => d.per_process,
+            Prop::Spec(_) => false,
+        }
+    }
+
     pub fn is_catalogue(&self) -> bool {
         matches!(self, Prop::Catalogue(_))
     }

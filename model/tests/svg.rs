@@ -115,6 +115,7 @@ static ANY_MAPPED: PropertyDef = PropertyDef {
     bad: "maps nothing",
     ghosts: GhostMask::NONE,
     condition: any_mapped,
+    per_process: true,
 };
 
 #[test]
