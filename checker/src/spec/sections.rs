@@ -87,7 +87,7 @@ pub(super) type Sections = BTreeMap<String, BTreeMap<String, Entry>>;
 pub(super) type Located = (String, (usize, usize), PathBuf);
 
 const SECTIONS: &[(&str, &[&str])] = &[
-    ("spec", &["name", "title", "source", "extends", "kernels"]),
+    ("spec", &["name", "title", "source", "extends", "kernels", "baseline"]),
     (
         "semantics",
         &[

@@ -332,7 +332,8 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
     }
 
     let defined = super::props::user_properties(sections)?;
-    let expect = super::expect::expectations(file, sections, &defined)?;
+    let (expect, expect_against) = super::expect::expectations(file, sections, &defined)?;
+    let baseline_named = super::baseline::named(&r)?;
 
     let kernels = super::versions::kernels(&r)?;
     Ok(Spec {
@@ -349,5 +350,8 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         exclude,
         properties: defined,
         expect,
+        expect_against,
+        baseline: None,
+        baseline_named,
     })
 }
