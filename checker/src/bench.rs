@@ -110,6 +110,7 @@ pub fn dump_line(s: &State, procs: usize, vmas: usize) -> String {
                     Cred::Root => 0,
                     Cred::User => 1,
                     Cred::SetuidRoot => 2,
+                    Cred::UserCaps => 3,
                 };
                 let fresh = p.ghost.contains(mmflags_model::ghost::Ghost::EXEC_FRESH);
                 let mmf = p.mm.flags.intersection(MmfFlags::MMF_DISABLE_THP_MASK).0;

@@ -145,7 +145,7 @@ fn assorted_states() -> Vec<State> {
         let mut s = State::init(m);
         for (i, slot) in s.procs.iter_mut().enumerate() {
             let mut p = Process::INIT;
-            p.cred = Cred::ALL[(i + k) % 3];
+            p.cred = Cred::ALL[(i + k) % Cred::ALL.len()];
             p.image = Image::ALL[i % 2];
             p.no_new_privs = i % 2 == 1;
             p.secure_exec = (i + k) % 2 == 0;

@@ -3,7 +3,9 @@
 //! `[expect]` was met (`as_expected`: never on an incomplete run), which
 //! `holds` are vacuous (with each premise's verdict and witness), and which
 //! calls never fired; for a property a spec defines, its `predicate`, and
-//! which fields such properties made the checker keep.
+//! which fields such properties made the checker keep; against the spec's
+//! baseline, each property's `against_baseline` (new, inherited, fixed,
+//! same, or inconclusive) and, for `new`, its shortest `new_trace`.
 
 use crate::verdict::SpecOutcome;
 use serde_json::{json, Value};
@@ -81,7 +83,26 @@ fn spec(o: &SpecOutcome) -> Value {
                 v["meaning"] = json!(p.def.meaning());
                 v["predicate"] = json!(pred.text());
             }
+            if let Some(a) = &p.against {
+                v["against_baseline"] = json!(a.relation.map_or("inconclusive", |r| r.word()));
+                if let Some(t) = &a.new_trace {
+                    v["new_trace"] = json!(t.lines());
+                    v["new_trace_sysfs"] = json!(t.init.sysfs.name());
+                }
+            }
+            if let Some(r) = p.expected_against {
+                v["expected_against_baseline"] = json!(r.word());
+            }
             v
         }).collect::<Vec<_>>(),
+        "baseline": o.spec.baseline.as_ref().map(|b| json!({
+            "name": b.name,
+            "named": b.named,
+            "complete": o.against.as_ref().map(|l| l.complete),
+            "stopped": o.against.as_ref().and_then(|l| l.stopped).map(|s| s.to_string()),
+            "lockstep_pairs": o.against.as_ref().map(|l| l.pairs),
+            "baseline_states": o.against.as_ref().map(|l| l.baseline_states),
+            "seconds": o.against.as_ref().map(|l| l.elapsed.as_secs_f64()),
+        })),
     })
 }

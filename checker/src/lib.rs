@@ -3,6 +3,7 @@
 //! viewer and the explorer's front. The only crate that prints or serves;
 //! the model crate knows nothing of files, terminals or HTTP.
 
+pub mod baseline;
 pub mod changelog;
 pub mod cost;
 pub mod diff;
@@ -21,6 +22,7 @@ pub mod orbits;
 pub mod render;
 pub mod replay;
 pub mod report;
+pub mod report_against;
 pub mod run;
 pub mod spec;
 pub mod store;

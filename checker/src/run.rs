@@ -4,7 +4,8 @@
 use crate::engine::{self, Counters, Options};
 use crate::limits::Limits;
 use crate::spec::{self, Spec, SpecError};
-use crate::verdict::SpecOutcome;
+use crate::verdict::{SpecOutcome, Verdict};
+use mmflags_model::property::Prop;
 use mmflags_model::symmetry::Symmetry;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -114,4 +115,33 @@ pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
         let _ = h.join();
     }
     SpecOutcome::from_exploration_until(spec, &sys, x, opt.threads, &cfg.interrupt)
+}
+
+/// `run_spec`, then every checked property against the spec's baseline
+/// (`crate::baseline`), when it has one: what `check` and the reports say.
+pub fn check_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
+    let mut o = run_spec(spec, cfg);
+    let Some(base) = o.spec.baseline.as_ref() else { return o };
+    let sys = o.spec.system();
+    let props: Vec<Prop> = o.properties.iter().map(|p| p.def.clone()).collect();
+    let bad: Vec<Option<bool>> = o
+        .properties
+        .iter()
+        .map(|p| (p.verdict != Verdict::Inconclusive).then(|| p.verdict.has_trace()))
+        .collect();
+    let opt = Options {
+        threads: cfg.threads.max(1),
+        symmetry: if cfg.symmetry { sys.symmetry } else { Symmetry::NONE },
+        limits: cfg.limits,
+        interrupt: cfg.interrupt.clone(),
+        counters: Arc::new(Counters::default()),
+        narrow: true,
+    };
+    let same = base.spec.knobs == o.spec.knobs;
+    let l = crate::baseline::against(&sys, &props, &bad, &base.spec.semantics, &base.name, same, &opt);
+    for (p, a) in o.properties.iter_mut().zip(&l.properties) {
+        p.against = Some(a.clone());
+    }
+    o.against = Some(l);
+    o
 }

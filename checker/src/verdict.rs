@@ -88,6 +88,11 @@ pub struct PropertyOutcome {
     pub complete: bool,
     /// The property's premises (see `properties::PREMISES`).
     pub premises: Vec<PremiseOutcome>,
+    /// How the verdict stands against the spec's baseline (when it has one
+    /// and `run::check_spec` judged it).
+    pub against: Option<crate::baseline::Against>,
+    /// What `[expect]` says of that (`"violated, new"`).
+    pub expected_against: Option<crate::baseline::Relation>,
 }
 
 impl PropertyOutcome {
@@ -95,13 +100,29 @@ impl PropertyOutcome {
     /// complete. An incomplete run never meets `[expect]`, even when what
     /// it found so far agrees with it.
     pub fn as_expected(&self) -> bool {
-        self.complete && self.verdict == self.expected
+        self.complete && self.verdict == self.expected && self.against_as_expected()
+    }
+
+    /// `[expect]`'s relation, if it states one, is the one found. A
+    /// relation not judged (no baseline run, or an inconclusive one) never
+    /// meets it.
+    pub fn against_as_expected(&self) -> bool {
+        match self.expected_against {
+            None => true,
+            Some(r) => self.relation() == Some(r),
+        }
+    }
+
+    /// The relation to the baseline, when one was decided.
+    pub fn relation(&self) -> Option<crate::baseline::Relation> {
+        self.against.as_ref().and_then(|a| a.relation)
     }
 
     /// The run decided a verdict that contradicts `[expect]` (a
     /// counterexample or witness found, or a complete run without one).
     pub fn contradicts_expect(&self) -> bool {
-        self.verdict != Verdict::Inconclusive && self.verdict != self.expected
+        let wrong_relation = matches!((self.expected_against, self.relation()), (Some(e), Some(r)) if e != r);
+        self.verdict != Verdict::Inconclusive && (self.verdict != self.expected || wrong_relation)
     }
 
     /// Holds only because a premise is unreachable: the case the property
@@ -136,6 +157,8 @@ pub struct SpecOutcome {
     pub bytes_per_state: f64,
     /// Bytes it held per stored state, measured (`Exploration::bytes_per_state`).
     pub held_bytes_per_state: f64,
+    /// The lockstep run against the baseline (`run::check_spec`).
+    pub against: Option<crate::baseline::Lockstep>,
 }
 
 impl SpecOutcome {
@@ -184,7 +207,18 @@ impl SpecOutcome {
                         PremiseOutcome { def: q, verdict, trace }
                     })
                     .collect();
-                PropertyOutcome { def, verdict, expected, trace, complete: x.complete, premises }
+                let expected_against =
+                    spec.expect_against.iter().find(|e| e.property == def.name()).map(|e| e.relation);
+                PropertyOutcome {
+                    def,
+                    verdict,
+                    expected,
+                    trace,
+                    complete: x.complete,
+                    premises,
+                    against: None,
+                    expected_against,
+                }
             })
             .collect();
         let coverage = sys.alphabet.iter().zip(&x.coverage).map(|(c, cov)| (c.to_string(), *cov)).collect();
@@ -202,6 +236,7 @@ impl SpecOutcome {
             peak_rss: crate::limits::peak_rss_bytes(),
             bytes_per_state: x.bytes_per_state_bound(),
             held_bytes_per_state: x.bytes_per_state(),
+            against: None,
             spec,
         }
     }

@@ -110,7 +110,24 @@ const CASES: &[(&str, usize, usize, &str)] = &[
     ("prop-expect-kind", 14, 5, "`x` is an `always` property: expect holds or violated, not `reachable`"),
     ("prop-not-string", 10, 10, "always must be a string, found integer"),
     ("prop-misspelled-in-expect", 14, 1, "did you mean `no_hugepage_default`?"),
+    ("baseline-unknown", 3, 12, "no spec `"),
+    (
+        "baseline-bounds",
+        3,
+        12,
+        "baseline `baseline-small` is bounded at processes = 1, so it cannot hold this spec's processes = 2",
+    ),
+    ("baseline-cycle-a", 3, 12, "makes a cycle: baseline-cycle-a -> baseline-cycle-b -> baseline-cycle-a"),
+    ("baseline-cycle-b", 3, 12, "makes a cycle"),
+    ("baseline-path", 3, 12, "is not a spec name"),
+    ("relation-without-baseline", 11, 23, "says `same` against a baseline, but this spec has none"),
+    ("relation-misspelled", 11, 23, "fixed or same, not `sme`; did you mean `same`?"),
+    ("relation-wrong-kind", 11, 23, "fixed or same, not `new`"),
 ];
+
+/// Well-formed files of the corpus: the baseline the `baseline-*` and
+/// `relation-*` files name, which must sit beside them.
+const NOT_BAD: &[&str] = &["baseline-small"];
 
 /// The file an error is reported in: the one given, except where the
 /// mistake is in the file it extends (the cycle closes in the other file).
@@ -118,6 +135,8 @@ fn reported_in(name: &str) -> &str {
     match name {
         "extends-cycle-a" => "extends-cycle-b",
         "extends-cycle-b" => "extends-cycle-a",
+        "baseline-cycle-a" => "baseline-cycle-b",
+        "baseline-cycle-b" => "baseline-cycle-a",
         n => n,
     }
 }
@@ -139,8 +158,12 @@ fn the_corpus_is_covered() {
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .filter(|n| !NOT_BAD.contains(&n.as_str()))
         .collect();
     on_disk.sort();
+    for n in NOT_BAD {
+        spec::load(&bad(n)).unwrap_or_else(|e| panic!("{n} is the corpus's good baseline: {e}"));
+    }
     let mut cased: Vec<String> = CASES.iter().map(|c| c.0.to_string()).collect();
     cased.sort();
     assert_eq!(on_disk, cased, "every file in tests/bad needs a case here, and every case a file");

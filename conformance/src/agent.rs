@@ -171,6 +171,13 @@ fn ret(r: libc::c_long) -> i64 {
 /// plus PR_CAP_AMBIENT keep exactly `keep` (across later plain execs too).
 fn setresuid(uid: u32, gid: u32, keep: u64) -> i64 {
     unsafe {
+        // No uid leaves 0 (a process whose uids are all the user's, which
+        // may hold capabilities: the model's `UserCaps`): the kernel keeps
+        // every capability, so the harness must not trim them either.
+        let (mut r, mut e, mut s) = (0, 0, 0);
+        if libc::getresuid(&mut r, &mut e, &mut s) == 0 && r != 0 && e != 0 && s != 0 {
+            return ret(libc::setresuid(uid, uid, uid) as libc::c_long);
+        }
         if keep != 0 && libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 {
             return -sys::errno() as i64;
         }

@@ -104,6 +104,7 @@ fn cred_code(c: Cred) -> u64 {
         Cred::Root => 0,
         Cred::User => 1,
         Cred::SetuidRoot => 2,
+        Cred::UserCaps => 3,
     }
 }
 
@@ -161,7 +162,8 @@ fn unpack_proc(w: u64, ghost: u16) -> Process {
         cred: match (w >> CRED_SHIFT) & 3 {
             0 => Cred::Root,
             1 => Cred::User,
-            _ => Cred::SetuidRoot,
+            2 => Cred::SetuidRoot,
+            _ => Cred::UserCaps,
         },
         no_new_privs: w & NNP != 0,
         image: if w & IMAGE != 0 { Image::SetuidRoot } else { Image::Plain },

@@ -113,6 +113,14 @@ pub struct Semantics {
     /// prctl options this kernel has beyond the THP model whose numbers a
     /// proposal's call reaches (PR_FUTEX_HASH is 78 since 6.16).
     pub foreign_prctls: ForeignPrctls,
+    /// An exec under no_new_privs by a process whose euid is not its uid
+    /// (`SetuidRoot`) resets the euid to the uid and keeps the capabilities
+    /// (`Cred::UserCaps`), as `cap_bprm_creds_from_file` did through 6.12,
+    /// where `is_setid` compared the new euid with the old *uid*. On 6.18
+    /// the exec leaves the ids as they were (observed under qemu: 6.1 and
+    /// 6.12 keep CAP_SYS_NICE after a later setresuid(user), 6.18 and 7.x
+    /// do not).
+    pub nnp_exec_resets_euid: bool,
     pub intent: Intent,
     pub variant: Arc<dyn Variant>,
 }
@@ -133,6 +141,7 @@ impl Semantics {
             thp_disable_flags: ThpDisableFlags::PR_THP_DISABLE_EXCEPT_ADVISED,
             pmadv_checks: PmadvCheck::MAINLINE.to_vec(),
             smaps_vm_flags: VmFlags::ALL,
+            nnp_exec_resets_euid: false,
             foreign_prctls: ForeignPrctls::PR_FUTEX_HASH,
             intent: Intent::default(),
             variant: Arc::new(Mainline),

@@ -58,25 +58,35 @@ pub enum Cred {
     User,
     /// uid = user, euid = 0: what a user gets from a setuid-root exec.
     SetuidRoot,
+    /// uid = euid = user, full capabilities: what an exec under
+    /// no_new_privs makes of `SetuidRoot`. `cap_bprm_creds_from_file` sees
+    /// euid 0 != uid, resets the euid to the uid (NNP forbids the change)
+    /// but keeps the permitted set it had, and the effective set follows
+    /// the euid of 0 it started from; a later setresuid(user) changes no
+    /// uid, so nothing drops the capabilities. Observed on 6.1 (a
+    /// process_madvise on itself passed the CAP_SYS_NICE check).
+    UserCaps,
 }
 
 impl Cred {
-    pub const ALL: [Cred; 3] = [Cred::Root, Cred::User, Cred::SetuidRoot];
+    pub const ALL: [Cred; 4] = [Cred::Root, Cred::User, Cred::SetuidRoot, Cred::UserCaps];
 
     pub fn name(self) -> &'static str {
         match self {
             Cred::Root => "root",
             Cred::User => "user",
             Cred::SetuidRoot => "setuid-root",
+            Cred::UserCaps => "user-caps",
         }
     }
 
-    /// Capabilities follow an effective uid of 0 (no `capset` in the model).
+    /// Capabilities follow an effective uid of 0 (no `capset` in the
+    /// model), except that `UserCaps` kept them when its euid was reset.
     pub fn has_caps(self) -> bool {
-        matches!(self, Cred::Root | Cred::SetuidRoot)
+        matches!(self, Cred::Root | Cred::SetuidRoot | Cred::UserCaps)
     }
     pub fn euid_root(self) -> bool {
-        self.has_caps()
+        matches!(self, Cred::Root | Cred::SetuidRoot)
     }
     pub fn uid_root(self) -> bool {
         self == Cred::Root

@@ -4,7 +4,7 @@ use super::{bad_input, config, exit_code, load_all};
 use crate::CheckArgs;
 use mmflags_checker::json;
 use mmflags_checker::run;
-use mmflags_checker::verdict::{PropertyOutcome, SpecOutcome};
+use mmflags_checker::verdict::{PropertyOutcome, SpecOutcome, Verdict};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -25,6 +25,21 @@ pub fn print_table(outcomes: &[SpecOutcome]) {
             o.elapsed.as_secs_f64(),
             o.states_per_second()
         );
+        if let (Some(b), Some(l)) = (&o.spec.baseline, &o.against) {
+            let how = match l.stopped {
+                None if l.complete => "complete".to_string(),
+                None => "inconclusive (the spec's own run was)".to_string(),
+                Some(s) => format!("INCONCLUSIVE ({s})"),
+            };
+            println!(
+                "  {:<16} against {}: {} baseline states, {} lockstep pairs, {:.1}s — {how}",
+                o.spec.name,
+                b.name,
+                l.baseline_states,
+                l.pairs,
+                l.elapsed.as_secs_f64()
+            );
+        }
         let kept = o.spec.kept_for_user_properties();
         if !kept.is_empty() {
             println!("  {:<16} kept in the state for its own properties: {}", o.spec.name, kept.join(", "));
@@ -39,14 +54,23 @@ pub fn print_table(outcomes: &[SpecOutcome]) {
             if p.vacuous() {
                 got.push_str(" (vacuous)");
             }
+            if let Some(a) = &p.against {
+                got.push_str(&match (a.relation, &a.new_trace) {
+                    (Some(r), Some(t)) => format!(", {r} in {} steps", t.steps.len()),
+                    (Some(r), None) => format!(", {r}"),
+                    (None, _) => ", against baseline inconclusive".to_string(),
+                });
+            }
             let mark = if p.as_expected() {
                 String::new()
-            } else if p.verdict == p.expected {
-                "   <-- run inconclusive: [expect] not met".to_string()
-            } else {
+            } else if p.verdict != p.expected && p.verdict != Verdict::Inconclusive {
                 format!("   <-- expected {}", p.expected)
+            } else if let (Some(e), Some(r)) = (p.expected_against, p.relation()) {
+                format!("   <-- expected {}, {e} (found {r})", p.expected)
+            } else {
+                "   <-- run inconclusive: [expect] not met".to_string()
             };
-            println!("  {:<16} {:<34} {got:<28} states={}{mark}", o.spec.name, p.def.name(), o.unique);
+            println!("  {:<16} {:<34} {got:<40} states={}{mark}", o.spec.name, p.def.name(), o.unique);
             for q in p.unreached().filter(|_| p.vacuous()) {
                 println!(
                     "  {:<16}   vacuous: never reached: {} (`{}`)",
@@ -101,7 +125,7 @@ pub fn cmd_check(a: &CheckArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
     };
     // After Ctrl-C each remaining spec stops at once (inconclusive, reason
     // "interrupted"), so every spec asked for is listed.
-    let outcomes: Vec<SpecOutcome> = specs.into_iter().map(|s| run::run_spec(s, &cfg)).collect();
+    let outcomes: Vec<SpecOutcome> = specs.into_iter().map(|s| run::check_spec(s, &cfg)).collect();
     if a.json {
         println!("{}", serde_json::to_string_pretty(&json::summary(&outcomes)).expect("JSON"));
     } else {

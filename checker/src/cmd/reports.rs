@@ -23,7 +23,7 @@ pub fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
         Err(e) => return bad_input(e),
     };
     let changes = mmflags_checker::changelog::page(&specs);
-    let outcomes: Vec<SpecOutcome> = specs.into_iter().map(|s| run::run_spec(s, &cfg)).collect();
+    let outcomes: Vec<SpecOutcome> = specs.into_iter().map(|s| run::check_spec(s, &cfg)).collect();
     if outcomes.iter().any(|o| !o.complete) {
         eprintln!("error: a run was inconclusive; reports are only written from complete runs");
         return ExitCode::from(3);

@@ -3,7 +3,8 @@
 //! them; and the rule that a property a file defines is checked there.
 
 use super::sections::Sections;
-use super::{err, SpecError};
+use super::{err, ExpectAgainst, SpecError};
+use crate::baseline::Relation;
 use crate::verdict::Verdict;
 use mmflags_model::properties::{self, Kind};
 use mmflags_model::property::{Prop, SpecProperty};
@@ -11,12 +12,16 @@ use mmflags_model::suggest::did_you_mean;
 use std::path::Path;
 use std::sync::Arc;
 
+/// What `[expect]` checks, and what it says against the baseline.
+type Expectations = (Vec<(Prop, Verdict)>, Vec<ExpectAgainst>);
+
 pub(super) fn expectations(
     file: &Path,
     sections: &Sections,
     defined: &[Arc<SpecProperty>],
-) -> Result<Vec<(Prop, Verdict)>, SpecError> {
+) -> Result<Expectations, SpecError> {
     let mut expect: Vec<(Prop, Verdict)> = Vec::new();
+    let mut against = Vec::new();
     for (prop, e) in sections.get("expect").into_iter().flatten() {
         let def = match defined.iter().find(|p| p.name == *prop) {
             Some(p) => Prop::Spec(p.clone()),
@@ -33,13 +38,18 @@ pub(super) fn expectations(
                 err(&e.file, e.key_at, format!("unknown property `{prop}`{hint}"))
             })?),
         };
-        let word = e.value.as_str().ok_or_else(|| {
+        let text = e.value.as_str().ok_or_else(|| {
             err(
                 &e.file,
                 e.value_at,
                 format!("expected verdict for `{prop}` must be a string, like \"holds\""),
             )
         })?;
+        // "violated, new": the verdict, then how it stands against the baseline.
+        let (word, relation) = match text.split_once(',') {
+            Some((w, r)) => (w.trim(), Some(r.trim())),
+            None => (text.trim(), None),
+        };
         let allowed: &[&'static str] = match def.kind() {
             Kind::Always => &["holds", "violated"],
             Kind::Sometimes => &["reachable", "unreachable"],
@@ -61,6 +71,28 @@ pub(super) fn expectations(
                 ),
             )
         })?;
+        if let Some(r) = relation {
+            let allowed: &[&str] = if v.has_trace() { &["new", "inherited"] } else { &["fixed", "same"] };
+            let rel = Relation::from_word(r).filter(|r| allowed.contains(&r.word())).ok_or_else(|| {
+                err(
+                    &e.file,
+                    e.value_at,
+                    format!(
+                        "`{prop}`: after `{word},` write how the verdict stands against the baseline: {}, not `{r}`{}",
+                        allowed.join(" or "),
+                        did_you_mean(r, allowed.iter().copied())
+                            .map(|w| format!("; did you mean `{w}`?"))
+                            .unwrap_or_default()
+                    ),
+                )
+            })?;
+            against.push(ExpectAgainst {
+                property: prop.clone(),
+                relation: rel,
+                file: e.file.clone(),
+                at: e.value_at,
+            });
+        }
         expect.push((def, v));
     }
     if expect.is_empty() {
@@ -85,5 +117,5 @@ pub(super) fn expectations(
         let cat = properties::CATALOGUE.iter().position(|c| c.name == d.name());
         (cat.is_none(), cat, d.name().to_string())
     });
-    Ok(expect)
+    Ok((expect, against))
 }

@@ -9,14 +9,14 @@ use mmflags_model::suggest::did_you_mean;
 use std::path::{Path, PathBuf};
 
 /// A spec name as `extends` may give it: a file stem in the same directory.
-fn is_spec_name(s: &str) -> bool {
+pub(super) fn is_spec_name(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with('.')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// The file's identity for cycle detection: symlinks and `..` resolved.
-fn identity(p: &Path) -> PathBuf {
+pub(super) fn identity(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
@@ -92,8 +92,9 @@ pub(super) fn resolve_extends(file: &Path, mut merged: Sections) -> Result<Spec,
             let dst = merged.entry(sec.clone()).or_default();
             for (k, v) in keys {
                 // A claim to model a kernel is the claiming file's own: a
-                // proposal built on linux-6.18 models no kernel.
-                if sec == "spec" && (k == "name" || k == "extends" || k == "kernels") {
+                // proposal built on linux-6.18 models no kernel. So is the
+                // baseline a file is judged against.
+                if sec == "spec" && matches!(k.as_str(), "name" | "extends" | "kernels" | "baseline") {
                     continue;
                 }
                 dst.entry(k.clone()).or_insert_with(|| v.clone());

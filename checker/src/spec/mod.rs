@@ -7,6 +7,7 @@
 //! `input`), and caps what could make it slow (nesting, `extends` chains,
 //! the number and length of `[actions]` patterns).
 
+mod baseline;
 mod expect;
 mod extends;
 mod props;
@@ -67,6 +68,35 @@ pub struct Spec {
     /// The properties this spec checks, the catalogue's in catalogue order
     /// and then its own, with the verdict it expects.
     pub expect: Vec<(Prop, Verdict)>,
+    /// What `[expect]` says of a verdict against the baseline
+    /// (`"violated, new"`), for the properties where it says it.
+    pub expect_against: Vec<ExpectAgainst>,
+    /// The spec this one is judged against (`[spec] baseline`; by default
+    /// `linux-6.18` beside it for a spec that claims no kernel).
+    pub baseline: Option<Baseline>,
+    /// `[spec] baseline` as written, with its position.
+    pub(crate) baseline_named: Option<Named>,
+}
+
+/// A spec name as written in a key: the name, the file, the position.
+pub(crate) type Named = (String, PathBuf, (usize, usize));
+
+/// `[expect] p = "violated, new"`: the relation half, where it was written.
+#[derive(Clone, Debug)]
+pub struct ExpectAgainst {
+    pub property: String,
+    pub relation: crate::baseline::Relation,
+    pub file: PathBuf,
+    pub at: (usize, usize),
+}
+
+/// A baseline: the loaded spec whose semantics answer the same traces.
+#[derive(Clone, Debug)]
+pub struct Baseline {
+    pub name: String,
+    pub spec: Box<Spec>,
+    /// Named by `[spec] baseline` (not the default).
+    pub named: bool,
 }
 
 impl Spec {
@@ -112,11 +142,18 @@ pub(super) fn suggest(word: &str, cands: impl IntoIterator<Item = &'static str>)
     }
 }
 
-/// Loads `file`, following `extends` (looked up beside it), and validates.
+/// Loads `file`, following `extends` (looked up beside it), validates,
+/// and loads its baseline.
 pub fn load(file: &Path) -> Result<Spec, SpecError> {
+    load_in(file, &mut Vec::new())
+}
+
+/// `load`, with the specs whose baselines are being loaded (for cycles).
+fn load_in(file: &Path, chain: &mut Vec<PathBuf>) -> Result<Spec, SpecError> {
     let text =
         input::read_text(file, MAX_SPEC_BYTES, "a spec").map_err(|e| err(file, (e.line, e.col), e.msg))?;
-    resolve_extends(file, sections_of(file, &text)?)
+    let spec = resolve_extends(file, sections_of(file, &text)?)?;
+    baseline::attach(spec, chain)
 }
 
 /// Loads `bytes` as if they were the contents of `file` (whose `extends`
@@ -126,5 +163,6 @@ pub fn load_bytes(file: &Path, bytes: &[u8]) -> Result<Spec, SpecError> {
         return Err(err(file, (1, 1), format!("a spec file is at most {MAX_SPEC_BYTES} bytes")));
     }
     let text = input::decode(bytes.to_vec(), "a spec").map_err(|e| err(file, (e.line, e.col), e.msg))?;
-    resolve_extends(file, sections_of(file, &text)?)
+    let spec = resolve_extends(file, sections_of(file, &text)?)?;
+    baseline::attach(spec, &mut Vec::new())
 }

@@ -87,7 +87,7 @@ pub(super) type Sections = BTreeMap<String, BTreeMap<String, Entry>>;
 pub(super) type Located = (String, (usize, usize), PathBuf);
 
 const SECTIONS: &[(&str, &[&str])] = &[
-    ("spec", &["name", "title", "source", "extends", "kernels"]),
+    ("spec", &["name", "title", "source", "extends", "kernels", "baseline"]),
     (
         "semantics",
         &[
@@ -105,6 +105,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "process_madvise_checks",
             "smaps_vm_flags",
             "foreign_prctls",
+            "nnp_exec_resets_euid",
         ],
     ),
     ("intent", &["default_survives_fork", "default_survives_exec", "dropped_by_secure_exec", "promised_by"]),

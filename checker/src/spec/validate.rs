@@ -190,6 +190,9 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
     if let Some(v) = pmadv("semantics", "pmadv_default_cap")? {
         sem.pmadv_default_cap = v;
     }
+    if let Some(v) = r.boolean("semantics", "nnp_exec_resets_euid")? {
+        sem.nnp_exec_resets_euid = v;
+    }
     if let Some(v) = r.boolean("semantics", "def_needs_future")? {
         sem.def_needs_future = v;
     }
@@ -235,6 +238,7 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         ("process_madvise_checks".to_string(), super::versions::checks_text(&sem.pmadv_checks)),
         ("smaps_vm_flags".to_string(), sem.smaps_vm_flags.kernel_names()),
         ("foreign_prctls".to_string(), sem.foreign_prctls.to_string()),
+        ("nnp_exec_resets_euid".to_string(), sem.nnp_exec_resets_euid.to_string()),
         ("intent.default_survives_fork".to_string(), i.default_survives_fork.to_string()),
         ("intent.default_survives_exec".to_string(), i.default_survives_exec.to_string()),
         ("intent.dropped_by_secure_exec".to_string(), i.dropped_by_secure_exec.to_string()),
@@ -332,7 +336,8 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
     }
 
     let defined = super::props::user_properties(sections)?;
-    let expect = super::expect::expectations(file, sections, &defined)?;
+    let (expect, expect_against) = super::expect::expectations(file, sections, &defined)?;
+    let baseline_named = super::baseline::named(&r)?;
 
     let kernels = super::versions::kernels(&r)?;
     Ok(Spec {
@@ -349,5 +354,8 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         exclude,
         properties: defined,
         expect,
+        expect_against,
+        baseline: None,
+        baseline_named,
     })
 }

@@ -20,6 +20,8 @@ use crate::state::{Cred, Process, State};
 /// CAP_SYS_PTRACE passes; otherwise the caller's fsuid must equal the
 /// target's uid, euid and suid, and the target must be dumpable.
 pub fn may_access_remote(caller: &Process, target: &Process) -> bool {
+    // A `UserCaps` target is never dumpable (its exec was secure) and
+    // holds capabilities a `User` caller lacks: out of a user's reach.
     caller.cred.has_caps()
         || (caller.cred == Cred::User
             && target.cred == Cred::User

@@ -94,17 +94,22 @@ pub fn fork_child(sem: &Semantics, parent: &Process) -> Process {
 
 /// `execve()`: a new mm from `mm_init`, credentials from `bprm_fill_uid` /
 /// `cap_bprm_creds_from_file`, dumpability and AT_SECURE from
-/// `begin_new_exec`. NNP makes `bprm_fill_uid` ignore the setuid bit.
+/// `begin_new_exec`. NNP makes `bprm_fill_uid` ignore the setuid bit, and
+/// makes `cap_bprm_creds_from_file` reset an euid that differs from the
+/// uid (keeping the capabilities: `Cred::UserCaps`).
 pub fn execve(sem: &Semantics, me: &mut Process, image: Image) -> Ret {
     let old = *me;
-    let euid_root = old.cred.euid_root() || (image == Image::SetuidRoot && !old.no_new_privs);
-    let cred = match (old.cred.uid_root(), euid_root) {
-        (true, _) => Cred::Root,
-        (false, true) => Cred::SetuidRoot,
-        (false, false) => Cred::User,
+    let setuid = image == Image::SetuidRoot && !old.no_new_privs;
+    let cred = match old.cred {
+        Cred::Root => Cred::Root,
+        Cred::SetuidRoot if old.no_new_privs && sem.nnp_exec_resets_euid => Cred::UserCaps,
+        Cred::SetuidRoot => Cred::SetuidRoot,
+        // Caps of a user come from file caps or the ambient set (none here).
+        Cred::User | Cred::UserCaps if setuid => Cred::SetuidRoot,
+        Cred::User | Cred::UserCaps => Cred::User,
     };
-    // AT_SECURE: the new euid differs from the real uid.
-    let secure = euid_root && !old.cred.uid_root();
+    // AT_SECURE: the exec changed the euid from the uid (`is_setid`).
+    let secure = old.cred != Cred::Root && matches!(cred, Cred::SetuidRoot | Cred::UserCaps);
     let mut mm = mm_init(sem, &old.mm, true, secure);
     // SUID_DUMP_USER only when euid == uid.
     let dumpable = if secure { MmfFlags::EMPTY } else { MmfFlags::MMF_DUMPABLE };
@@ -142,6 +147,11 @@ fn note_secure_exec(old: Ghost, mm: &Mm, ghost: &mut Ghost) {
 /// and a no-op for a user. Changing the euid makes the mm non-dumpable
 /// (`commit_creds` → `set_dumpable(suid_dumpable = 0)`).
 pub fn setresuid(me: &mut Process) -> Ret {
+    // All three uids are the user's already: nothing changes, and the
+    // capabilities go only when a uid leaves 0 (`cap_emulate_setxuid`).
+    if me.cred == Cred::UserCaps {
+        return Ret::Val(0);
+    }
     if me.cred.euid_root() {
         me.mm.flags = me.mm.flags.difference(MmfFlags::MMF_DUMPABLE);
     }

@@ -1,0 +1,141 @@
+//! The reports' side of `crate::baseline`: what a spec adds and fixes
+//! against its baseline, in the matrix, in the variant's review paragraph
+//! (adds and fixes first, each with its shortest trace; what it inherits
+//! in one line), and on its own page.
+
+use crate::baseline::Relation;
+use crate::render::trace_text;
+use crate::verdict::{PropertyOutcome, SpecOutcome, Verdict};
+use mmflags_model::properties::Kind;
+use std::fmt::Write;
+
+/// The matrix cell's suffix: how the verdict stands against the baseline.
+/// A new break whose shortest trace is longer than the spec's shortest
+/// violation (which the baseline shares) says so: `✘ 3 new in 4`.
+pub fn cell_suffix(p: &PropertyOutcome) -> String {
+    let Some(a) = &p.against else { return String::new() };
+    match (a.relation, &a.new_trace) {
+        (Some(Relation::New), Some(t)) if p.trace.as_ref().map(|u| u.steps.len()) != Some(t.steps.len()) => {
+            format!(" new in {}", t.steps.len())
+        }
+        (Some(Relation::New), _) => " new".to_string(),
+        (Some(Relation::Inherited), _) => " inherited".to_string(),
+        (Some(Relation::Fixed), _) => " fixed".to_string(),
+        (Some(Relation::Same), _) => String::new(),
+        (None, _) => " ?".to_string(),
+    }
+}
+
+pub const LEGEND: &str = "Against a spec's baseline (linux-6.18 for a proposal): **new** the spec breaks it on a trace where the baseline does not (**new in n**: the shortest such trace has n steps, longer than the spec's shortest, which the baseline shares) · **inherited** every trace that breaks it in the spec breaks it in the baseline too · **fixed** the spec keeps what the baseline breaks · no mark: the same as the baseline, or a kernel spec (none) · ? not decided.";
+
+/// The anchor of a property's new trace on its spec's page.
+fn anchor(p: &PropertyOutcome) -> String {
+    format!("new-{}", p.def.name().replace('_', "-"))
+}
+
+/// The review paragraph of a spec with a baseline. A `new` break of an
+/// invariant is a new way to break it; a `new` goal (a `sometimes`
+/// property) is a use case the baseline cannot reach; `fixed` is the
+/// other way round for each.
+pub fn review(o: &SpecOutcome) -> String {
+    let base = o.spec.baseline.as_ref().map_or("its baseline", |b| b.name.as_str());
+    let (mut breaks, mut gains, mut fixes, mut losses) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut inherited = Vec::new();
+    let mut undecided = Vec::new();
+    for p in &o.properties {
+        let Some(a) = &p.against else { continue };
+        let goal = p.def.kind() == Kind::Sometimes;
+        match (a.relation, &a.new_trace) {
+            (Some(Relation::New), Some(t)) => {
+                let text = if goal { p.def.good() } else { p.def.bad() };
+                let claim = format!(
+                    "{text} ([{} steps]({}.md#{}): `{}`)",
+                    t.steps.len(),
+                    o.spec.name,
+                    anchor(p),
+                    t.lines().join("; ")
+                );
+                if goal {
+                    gains.push(claim)
+                } else {
+                    breaks.push(claim)
+                }
+            }
+            (Some(Relation::Fixed), _) if goal => losses.push(format!("{} ({base} does)", p.def.bad())),
+            (Some(Relation::Fixed), _) => fixes.push(format!("{} ({base} does not)", p.def.good())),
+            (Some(Relation::Inherited), _) => inherited.push(format!("`{}`", p.def.name())),
+            (None, _) if p.verdict != Verdict::Inconclusive => undecided.push(format!("`{}`", p.def.name())),
+            _ => {}
+        }
+    }
+    let mut s = format!("**[{0}]({0}.md)** — {1}.", o.spec.name, o.spec.title);
+    if breaks.is_empty() && gains.is_empty() && fixes.is_empty() && losses.is_empty() {
+        let _ = write!(s, " Against {base} it changes no checked property: no new break, no fix, no use case gained or lost.");
+    } else {
+        let _ = write!(s, " Against {base}:");
+    }
+    for (what, list) in [
+        ("it newly breaks a property: it", &breaks),
+        ("it gains a use case: it", &gains),
+        ("it fixes: it", &fixes),
+        ("it loses a use case: it", &losses),
+    ] {
+        if !list.is_empty() {
+            let _ = write!(s, " {what} {}.", list.join("; it "));
+        }
+    }
+    if !inherited.is_empty() {
+        let _ = write!(s, " As {base}: {} (inherited, nothing new).", inherited.join(", "));
+    }
+    if !undecided.is_empty() {
+        let _ = write!(s, " Not decided against {base}: {}.", undecided.join(", "));
+    }
+    s.push_str("\n\n");
+    s
+}
+
+/// The spec page's section: the relation of every property, and each new
+/// break's shortest trace.
+pub fn section(o: &SpecOutcome) -> String {
+    let (Some(b), Some(l)) = (&o.spec.baseline, &o.against) else { return String::new() };
+    let mut s = format!("\n## Against the baseline: [{0}]({0}.md)\n\n", b.name);
+    let how =
+        if b.named { "named by `[spec] baseline`" } else { "the default for a spec that claims no kernel" };
+    let _ = writeln!(
+        s,
+        "The baseline ({how}) answers the same traces: this spec's calls and bounds, explored in lockstep \
+         with this spec. {}\n",
+        match (l.complete, &l.stopped) {
+            (true, _) => "Complete within the bounds.".to_string(),
+            (false, Some(st)) => format!("**Inconclusive**: {st}."),
+            (false, None) => "**Inconclusive**: this spec's own run was.".to_string(),
+        }
+    );
+    s.push_str("| property | verdict | against the baseline | expected |\n|---|---|---|---|\n");
+    for p in &o.properties {
+        let Some(a) = &p.against else { continue };
+        let rel = match (a.relation, &a.new_trace) {
+            (Some(Relation::New), Some(t)) => format!("**new** ([{} steps](#{}))", t.steps.len(), anchor(p)),
+            (Some(r), _) => r.to_string(),
+            (None, _) => "? not decided".to_string(),
+        };
+        let expected = p.expected_against.map(|r| r.to_string()).unwrap_or_default();
+        let _ =
+            writeln!(s, "| `{}` | {} {} | {rel} | {expected} |", p.def.name(), p.verdict.symbol(), p.verdict);
+    }
+    for p in &o.properties {
+        let Some(t) = p.against.as_ref().and_then(|a| a.new_trace.as_ref()) else { continue };
+        let _ = writeln!(s, "\n<a id=\"{}\"></a>\n### New: {}\n", anchor(p), p.def.name());
+        let _ = writeln!(
+            s,
+            "The shortest trace that breaks it here and not in {}, {} steps (replay it on both with \
+             `check replay t.trace --spec {} --spec {}`):\n",
+            b.name,
+            t.steps.len(),
+            o.spec.name,
+            b.name
+        );
+        let _ = writeln!(s, "```\n{}```", trace_text(t, o.spec.bounds.vmas, false));
+    }
+    s
+}
