@@ -31,7 +31,7 @@ use mmflags_model::symmetry::Symmetry;
 use mmflags_model::{Action, Semantics, System, Walk};
 use rustc_hash::FxHashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -357,7 +357,7 @@ pub fn first_new(
         }
         let mut next = Frontier::new();
         for batch in frontier.chunks(BATCH) {
-            if let Some(s) = limit_hit(limits, x.links.len(), depth, start, interrupt) {
+            if let Some(s) = limits.before_level(depth, x.links.len(), start, interrupt) {
                 stopped = Some(s);
                 break 'search;
             }
@@ -379,27 +379,6 @@ pub fn first_new(
     }
     let traces = x.found.iter().map(|f| f.map(|(id, m)| x.trace_to(&j, id, m))).collect();
     (traces, x.links.len(), stopped)
-}
-
-fn limit_hit(l: &Limits, pairs: usize, depth: usize, start: Instant, interrupt: &AtomicBool) -> Option<Stop> {
-    if interrupt.load(Ordering::Relaxed) {
-        return Some(Stop::Interrupted);
-    }
-    if let Some(t) = l.timeout.filter(|&t| start.elapsed() > t) {
-        return Some(Stop::Timeout(t));
-    }
-    if let Some(n) = l.max_states.filter(|&n| pairs >= n) {
-        return Some(Stop::StateCap(n));
-    }
-    if let Some(d) = l.max_depth.filter(|&d| depth >= d) {
-        return Some(Stop::DepthCap(d));
-    }
-    if let (Some(limit), Some(rss)) = (l.max_memory, crate::limits::rss_bytes()) {
-        if rss > limit {
-            return Some(Stop::Memory { limit, rss });
-        }
-    }
-    None
 }
 
 /// The spec's checked properties against its baseline, given the spec's
