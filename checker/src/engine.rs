@@ -138,6 +138,8 @@ fn check_properties<K: Packed>(
                         if local.len() == 128 { u128::MAX } else { (1u128 << local.len()) - 1 };
                     let mut whole_left = whole.len();
                     for id in lo..hi {
+                        // A new state's slot is anywhere in the table.
+                        store.prefetch_id(id + 16);
                         let k = store.get(id);
                         for (i, f) in n.iter_mut().enumerate().take(procs) {
                             *f = k.field(i, bits);

@@ -234,6 +234,27 @@ impl<K: Packed> Level<'_, K> {
         scratch.touched.clear();
     }
 
+    /// Hints the CPU to fetch the `process_madvise` results state `id`
+    /// will look up (each (caller, target) group is a few cache lines of a
+    /// memo far larger than the caches).
+    #[inline]
+    fn prefetch_pairs<const P: usize>(&self, id: usize, scratch: &Scratch<K>) {
+        if self.pair_calls == 0 || scratch.pairs_stamp != self.stamp || scratch.pairs.is_empty() {
+            return;
+        }
+        let k = self.store.get(id);
+        let lines = (self.pair_calls * 16).div_ceil(64);
+        for me in 0..P {
+            for t in (0..P).filter(|&t| t != me) {
+                let at = pair_group(k.field(me, self.bits), k.field(t, self.bits)) * self.pair_calls;
+                let first = scratch.pairs.as_ptr().wrapping_add(at) as *const u8;
+                for l in 0..lines {
+                    crate::store::prefetch(first.wrapping_add(l * 64));
+                }
+            }
+        }
+    }
+
     fn expand<const P: usize>(
         &self,
         ids: Range<usize>,
@@ -248,6 +269,9 @@ impl<K: Packed> Level<'_, K> {
         for id in ids.clone() {
             if id + AHEAD < ids.end {
                 self.store.prefetch_id(id + AHEAD);
+            }
+            if id + 1 < ids.end {
+                self.prefetch_pairs::<P>(id + 1, scratch);
             }
             let k = self.store.get(id);
             let mut old = [0u32; P];
@@ -408,9 +432,7 @@ impl<K: Packed> Level<'_, K> {
         // The calls of one (caller, target) sit together: one state's
         // pair calls share a few cache lines.
         let question = (old[pid] as u64) << 40 | (old[t] as u64) << 16 | i as u64;
-        let group = ((old[pid] as u64) << 24 | old[t] as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            >> (64 - PAIRS_BITS);
-        let at = group as usize * self.pair_calls + self.pair_index[i] as usize;
+        let at = pair_group(old[pid], old[t]) * self.pair_calls + self.pair_index[i] as usize;
         let (q, answer) = scratch.pairs[at];
         let got = if q == question && answer != 0 {
             (answer & 1 != 0).then_some((
@@ -519,6 +541,14 @@ impl<K: Packed> Level<'_, K> {
             }
         }
     }
+}
+
+/// Where the memo keeps the results of `process_madvise` by a process of
+/// form `me` on one of form `target` (a direct-mapped group of
+/// `Level::pair_calls` entries).
+#[inline]
+fn pair_group(me: u32, target: u32) -> usize {
+    (((me as u64) << 24 | target as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - PAIRS_BITS)) as usize
 }
 
 /// A state with one slot open: its successors that differ from it in that

@@ -248,7 +248,7 @@ impl<K: Packed> Store<K> {
             }
         }
         if (self.order.len() + 1) * 1000 > n * MAX_LOAD {
-            self.grow();
+            self.grow(1);
             i = self.put(k, h);
         } else {
             self.table[i] = k;
@@ -272,12 +272,12 @@ impl<K: Packed> Store<K> {
     pub fn insert_all(&mut self, parts: &[&[Candidate<K>]], threads: usize) {
         let total: usize = parts.iter().map(|p| p.len()).sum();
         while (self.order.len() + total) * 1000 > self.table.len() * MAX_LOAD {
-            self.grow();
+            self.grow(threads);
         }
         let n = self.table.len();
         let home = |h: u64| ((h as u128 * n as u128) >> 64) as usize;
+        let all: Vec<&Candidate<K>> = parts.iter().flat_map(|p| p.iter()).collect();
         if threads < 2 || total < 1 << 12 || K::atomic(&mut []).is_none() {
-            let all: Vec<&Candidate<K>> = parts.iter().flat_map(|p| p.iter()).collect();
             for (i, c) in all.iter().enumerate() {
                 if let Some(ahead) = all.get(i + 8) {
                     prefetch(self.table.as_ptr().wrapping_add(home(ahead.hash)));
@@ -306,10 +306,23 @@ impl<K: Packed> Store<K> {
         std::thread::scope(|scope| {
             for t in 0..threads {
                 let (lo, hi) = (n * t / threads, n * (t + 1) / threads);
-                let placed = &placed;
+                let (placed, all) = (&placed, &all);
                 scope.spawn(move || {
-                    let mine = |c: &Candidate<K>| (lo..hi).contains(&home(c.hash));
-                    for (i, c) in parts.iter().flat_map(|p| p.iter()).enumerate().filter(|(_, c)| mine(c)) {
+                    let mut mine = (0..all.len()).filter(|&i| (lo..hi).contains(&home(all[i].hash)));
+                    // This thread's next candidates, their slots fetched.
+                    const AHEAD: usize = 16;
+                    let mut ring = [usize::MAX; AHEAD];
+                    let mut fetch = |ring: &mut usize| {
+                        *ring = mine.next().unwrap_or(usize::MAX);
+                        if let Some(c) = all.get(*ring) {
+                            prefetch(table.as_ptr().wrapping_add(home(c.hash)));
+                        }
+                    };
+                    ring.iter_mut().for_each(&mut fetch);
+                    for r in (0..AHEAD).cycle() {
+                        let i = ring[r];
+                        let Some(c) = all.get(i) else { break };
+                        fetch(&mut ring[r]);
                         let k = c.state.word();
                         let mut j = home(c.hash);
                         loop {
@@ -365,15 +378,60 @@ impl<K: Packed> Store<K> {
         i
     }
 
-    /// The table half as large again, re-filled in id order.
-    fn grow(&mut self) {
+    /// The table half as large again, re-filled in id order; 64-bit states
+    /// on `threads` threads (where a state sits in the table is never seen,
+    /// only its id). Both the old slot and the new home are fetched ahead:
+    /// at scale each is a cache miss.
+    fn grow(&mut self, threads: usize) {
         let slots = self.table.len() + self.table.len() / 2;
         let old = std::mem::replace(&mut self.table, zeroed(slots));
+        let n = slots;
+        let home = move |h: u64| ((h as u128 * n as u128) >> 64) as usize;
         const AHEAD: usize = 16;
-        for id in 0..self.order.len() {
-            if let Some(&a) = self.order.get(id + AHEAD) {
+        let ahead = |order: &[u32], i: usize, new: *const K| {
+            if let Some(&a) = order.get(i + 2 * AHEAD) {
                 prefetch(old.as_ptr().wrapping_add(a as usize));
             }
+            if let Some(&a) = order.get(i + AHEAD) {
+                prefetch(new.wrapping_add(home(old[a as usize].hash())));
+            }
+        };
+        let threads = if self.order.len() < 1 << 16 { 1 } else { threads.max(1) };
+        let new_ptr = self.table.as_ptr();
+        let new_addr = new_ptr as usize;
+        if threads > 1 {
+            if let Some(table) = K::atomic(&mut self.table) {
+                let per = self.order.len().div_ceil(threads);
+                std::thread::scope(|scope| {
+                    for part in self.order.chunks_mut(per) {
+                        let (ahead, old) = (&ahead, &old);
+                        scope.spawn(move || {
+                            for i in 0..part.len() {
+                                ahead(part, i, new_addr as *const K);
+                                let k = old[part[i] as usize];
+                                let mut j = home(k.hash());
+                                // States are distinct: a slot taken by
+                                // another thread is never this state's.
+                                while table[j].load(Ordering::Relaxed) != 0
+                                    || table[j]
+                                        .compare_exchange(0, k.word(), Ordering::Relaxed, Ordering::Relaxed)
+                                        .is_err()
+                                {
+                                    j += 1;
+                                    if j == n {
+                                        j = 0;
+                                    }
+                                }
+                                part[i] = j as u32;
+                            }
+                        });
+                    }
+                });
+                return;
+            }
+        }
+        for id in 0..self.order.len() {
+            ahead(&self.order, id, new_ptr);
             let k = old[self.order[id] as usize];
             self.order[id] = self.put(k, k.hash()) as u32;
         }
@@ -406,7 +464,7 @@ impl<K: Packed> Default for Store<K> {
 }
 
 #[inline]
-fn prefetch<T>(p: *const T) {
+pub fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch never faults, whatever the address.
     unsafe {
