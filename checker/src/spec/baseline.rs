@@ -4,7 +4,7 @@
 //! another; a kernel spec has none unless it names one. The baseline is
 //! the file's own question, so `extends` does not pass it on.
 
-use super::extends::{identity, is_spec_name, spec_names};
+use super::extends::{cycle, identity, is_spec_name, spec_names};
 use super::validate::Reader;
 use super::{err, Baseline, Named, Spec, SpecError, MAX_EXTENDS};
 use mmflags_model::suggest::did_you_mean;
@@ -59,13 +59,8 @@ pub(super) fn attach(mut spec: Spec, chain: &mut Vec<PathBuf>) -> Result<Spec, S
     }
     let me = identity(&spec.file);
     chain.push(me.clone());
-    if chain.contains(&identity(&base_file)) {
-        let names: Vec<String> = chain
-            .iter()
-            .chain([&identity(&base_file)])
-            .map(|p| p.file_stem().unwrap_or_default().to_string_lossy().into_owned())
-            .collect();
-        return Err(err(&file, at, format!("`baseline = \"{name}\"` makes a cycle: {}", names.join(" -> "))));
+    if let Some(cycle) = cycle(chain, &base_file) {
+        return Err(err(&file, at, format!("`baseline = \"{name}\"` makes a cycle: {cycle}")));
     }
     if chain.len() > MAX_EXTENDS {
         return Err(err(

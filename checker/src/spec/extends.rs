@@ -16,6 +16,20 @@ pub(super) fn is_spec_name(s: &str) -> bool {
 }
 
 /// The file's identity for cycle detection: symlinks and `..` resolved.
+/// `chain -> next` by spec names, if `next` is already in `chain` (a
+/// cycle of `extends` or of baselines).
+pub(super) fn cycle(chain: &[PathBuf], next: &Path) -> Option<String> {
+    let next = identity(next);
+    chain.contains(&next).then(|| {
+        let names: Vec<String> = chain
+            .iter()
+            .chain([&next])
+            .map(|p| p.file_stem().unwrap_or_default().to_string_lossy().into_owned())
+            .collect();
+        names.join(" -> ")
+    })
+}
+
 pub(super) fn identity(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
@@ -40,17 +54,8 @@ pub(super) fn resolve_extends(file: &Path, mut merged: Sections) -> Result<Spec,
         if extends.is_none() {
             extends = Some(base.to_string());
         }
-        if chain.contains(&identity(&base_file)) {
-            let names: Vec<String> = chain
-                .iter()
-                .chain([&identity(&base_file)])
-                .map(|p| p.file_stem().unwrap_or_default().to_string_lossy().into_owned())
-                .collect();
-            return Err(err(
-                &e.file,
-                e.value_at,
-                format!("`extends = \"{base}\"` makes a cycle: {}", names.join(" -> ")),
-            ));
+        if let Some(cycle) = cycle(&chain, &base_file) {
+            return Err(err(&e.file, e.value_at, format!("`extends = \"{base}\"` makes a cycle: {cycle}")));
         }
         if chain.len() > MAX_EXTENDS {
             return Err(err(
