@@ -7,6 +7,7 @@ use crate::spec::{self, Spec, SpecError};
 use crate::verdict::{SpecOutcome, Verdict};
 use mmflags_model::property::Prop;
 use mmflags_model::symmetry::Symmetry;
+use mmflags_model::System;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -94,18 +95,23 @@ fn progress_thread(
     })
 }
 
-/// Explores one spec and decides its verdicts.
-pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
-    let sys = spec.system();
-    let symmetry = if cfg.symmetry { sys.symmetry } else { Symmetry::NONE };
-    let opt = Options {
+/// How the engine explores `sys` under `cfg` (the spec's symmetry unless
+/// `cfg` turns it off).
+fn options(sys: &System, cfg: &RunConfig) -> Options {
+    Options {
         threads: cfg.threads.max(1),
-        symmetry,
+        symmetry: if cfg.symmetry { sys.symmetry } else { Symmetry::NONE },
         limits: cfg.limits,
         interrupt: cfg.interrupt.clone(),
         counters: Arc::new(Counters::default()),
         narrow: true,
-    };
+    }
+}
+
+/// Explores one spec and decides its verdicts.
+pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
+    let sys = spec.system();
+    let opt = options(&sys, cfg);
     let done = Arc::new(AtomicBool::new(false));
     let show = cfg.progress && std::io::stderr().is_terminal();
     let reporter = show.then(|| progress_thread(spec.name.clone(), opt.counters.clone(), done.clone()));
@@ -129,14 +135,7 @@ pub fn check_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
         .iter()
         .map(|p| (p.verdict != Verdict::Inconclusive).then(|| p.verdict.has_trace()))
         .collect();
-    let opt = Options {
-        threads: cfg.threads.max(1),
-        symmetry: if cfg.symmetry { sys.symmetry } else { Symmetry::NONE },
-        limits: cfg.limits,
-        interrupt: cfg.interrupt.clone(),
-        counters: Arc::new(Counters::default()),
-        narrow: true,
-    };
+    let opt = options(&sys, cfg);
     let same = base.spec.knobs == o.spec.knobs;
     let l = crate::baseline::against(&sys, &props, &bad, &base.spec.semantics, &base.name, same, &opt);
     for (p, a) in o.properties.iter_mut().zip(&l.properties) {
