@@ -58,6 +58,24 @@ fn guest_argv(a: &ConformArgs, spec: &str, traces: &[String]) -> Vec<String> {
     v
 }
 
+/// The directory a run keeps its initramfs, console and output in:
+/// `runs/JOB`, held with an exclusive lock for the whole run, or
+/// `runs/JOB.PID` when another run of the same job holds it (two runs of
+/// one job must never write each other's console and summary).
+fn run_dir(label: &str) -> Result<(std::path::PathBuf, std::fs::File), String> {
+    use std::os::fd::AsRawFd;
+    for name in [label.to_string(), format!("{label}.{}", std::process::id())] {
+        let dir = cache::sub(&format!("runs/{name}"))?;
+        let path = dir.join("lock");
+        let f = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok((dir, f));
+        }
+    }
+    Err(format!("runs/{label}: locked by another run, and so is this process's own directory"))
+}
+
 fn build_initramfs(
     a: &ConformArgs,
     spec_file: &Path,
@@ -127,7 +145,7 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
         "conform: kernel {}: Debian's {} {} ({}), .deb sha256 {}",
         job.series, p.name, p.version, p.suite, p.sha256
     ));
-    let dir = match cache::sub(&format!("runs/{}", job.label())) {
+    let (dir, _lock) = match run_dir(&job.label()) {
         Ok(d) => d,
         Err(e) => return fail(3, e),
     };
@@ -214,4 +232,23 @@ pub(crate) fn run(a: &ConformArgs, series: &str, interrupt: &AtomicBool, out: &O
         }
     }
     ExitCode::from(r.code)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A second run of a job while the first holds its directory gets a
+    /// directory of its own, and the first keeps its own.
+    #[test]
+    fn two_runs_of_one_job_never_share_a_directory() {
+        let label = format!("test-run-dir-{}", std::process::id());
+        let (a, lock_a) = super::run_dir(&label).unwrap();
+        let (b, lock_b) = super::run_dir(&label).unwrap();
+        assert!(a.ends_with(&label), "{}", a.display());
+        assert_ne!(a, b, "the second run must not write the first one's console");
+        drop((lock_a, lock_b));
+        let (c, _lock_c) = super::run_dir(&label).unwrap();
+        assert_eq!(a, c, "a released directory is taken again");
+        let _ = std::fs::remove_dir_all(&a);
+        let _ = std::fs::remove_dir_all(&b);
+    }
 }
