@@ -15,7 +15,6 @@ pub(super) fn is_spec_name(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-/// The file's identity for cycle detection: symlinks and `..` resolved.
 /// `chain -> next` by spec names, if `next` is already in `chain` (a
 /// cycle of `extends` or of baselines).
 pub(super) fn cycle(chain: &[PathBuf], next: &Path) -> Option<String> {
@@ -30,6 +29,7 @@ pub(super) fn cycle(chain: &[PathBuf], next: &Path) -> Option<String> {
     })
 }
 
+/// The file's identity for cycle detection: symlinks and `..` resolved.
 pub(super) fn identity(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
