@@ -177,7 +177,7 @@ impl<K: Packed> Store<K> {
 
     #[inline]
     fn home(&self, h: u64) -> usize {
-        ((h as u128 * self.table.len() as u128) >> 64) as usize
+        home(h, self.table.len())
     }
 
     /// Stored states.
@@ -275,7 +275,7 @@ impl<K: Packed> Store<K> {
             self.grow(threads);
         }
         let n = self.table.len();
-        let home = |h: u64| ((h as u128 * n as u128) >> 64) as usize;
+        let home = |h: u64| home(h, n);
         let all: Vec<&Candidate<K>> = parts.iter().flat_map(|p| p.iter()).collect();
         if threads < 2 || total < 1 << 12 || K::atomic(&mut []).is_none() {
             for (i, c) in all.iter().enumerate() {
@@ -386,7 +386,7 @@ impl<K: Packed> Store<K> {
         let slots = self.table.len() + self.table.len() / 2;
         let old = std::mem::replace(&mut self.table, zeroed(slots));
         let n = slots;
-        let home = move |h: u64| ((h as u128 * n as u128) >> 64) as usize;
+        let home = move |h: u64| home(h, n);
         const AHEAD: usize = 16;
         let ahead = |order: &[u32], i: usize, new: *const K| {
             if let Some(&a) = order.get(i + 2 * AHEAD) {
@@ -472,6 +472,14 @@ pub fn prefetch<T>(p: *const T) {
     };
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+/// Where a state with hash `h` starts its probe in a table of `n` slots:
+/// the high bits of `h * n`, so every slot is a home (no power of two
+/// needed) and the homes keep the hash order.
+#[inline]
+fn home(h: u64, n: usize) -> usize {
+    ((h as u128 * n as u128) >> 64) as usize
 }
 
 #[cfg(test)]
