@@ -18,7 +18,7 @@
 
 use clap::Args;
 use mmflags_checker::engine::{self, Options};
-use mmflags_checker::limits::{mem_total_bytes, peak_rss_bytes, Limits};
+use mmflags_checker::limits::{cpu_seconds, mem_total_bytes, peak_rss_bytes, Limits};
 use mmflags_checker::run::{self, RunConfig};
 use mmflags_checker::spec;
 use mmflags_checker::verdict::SpecOutcome;
@@ -190,7 +190,9 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
         max_memory: a.max_memory.map(|m| m << 20).or_else(|| mem_total_bytes().map(|t| t / 4 * 3)),
         ..Limits::default()
     };
+    let cpu_before = cpu_seconds();
     let x = engine::explore(&sys, &opt);
+    let cpu = cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
     let peak = peak_rss_bytes();
 
     if let Some(path) = &a.dump_states {
@@ -234,6 +236,7 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
             "total_states": o.generated,
             "max_depth": o.max_depth,
             "seconds": secs,
+            "cpu_seconds": cpu,
             "states_per_second": o.states_per_second(),
             "total_states_per_second": total_rate,
             "peak_memory_bytes": peak,
@@ -268,6 +271,12 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
             o.states_per_second(),
             peak.map_or("?".to_string(), |b| (b >> 20).to_string()),
         );
+        if let Some(cpu) = cpu {
+            println!(
+                "  cpu: {cpu:.3}s user+sys on {threads} thread(s), {:.0} unique states per CPU second",
+                o.unique as f64 / cpu.max(1e-9)
+            );
+        }
         println!("  states per depth: {level_sizes:?}");
         println!(
             "  memory: {:.1} bytes held per stored state (at most {:.1} past the first table)",
