@@ -52,7 +52,7 @@ impl fmt::Display for Stop {
             }
             Stop::MemoryEstimate { limit, rss, need, depth, states } => write!(
                 f,
-                "stopped by --max-memory {} MiB before storing depth {depth}: its {states} new states would need about {} MiB more on top of {} MiB resident",
+                "stopped by --max-memory {} MiB before storing depth {depth}: merging its next {states} candidate states would need about {} MiB more on top of {} MiB resident, counting a new visited table half as large again beside the old one when the table must grow",
                 limit >> 20,
                 need.div_ceil(1 << 20),
                 rss >> 20
