@@ -150,7 +150,7 @@ fn zeroed<K: Packed>(n: usize) -> Vec<K> {
     v
 }
 
-fn advise_huge<T>(v: &[T]) {
+pub(crate) fn advise_huge<T>(v: &[T]) {
     let bytes = std::mem::size_of_val(v);
     if bytes < 4 << 20 {
         return;
