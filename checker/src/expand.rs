@@ -423,11 +423,10 @@ impl<K: Packed> Level<'_, K> {
             return Step::None;
         }
         if scratch.pairs_stamp != self.stamp || scratch.pairs.is_empty() {
-            // Fresh zeroed memory, advised before it is touched: the memo
-            // is read at random, and in small pages nearly every read
-            // would also miss the TLB.
-            scratch.pairs = vec![(0, 0); self.pair_calls << PAIRS_BITS];
-            crate::store::advise_huge(&scratch.pairs);
+            // Fresh memory in huge pages, like the table: the memo is read
+            // at random, and in small pages nearly every read would also
+            // miss the TLB.
+            scratch.pairs = crate::store::huge_zeroed((0, 0), self.pair_calls << PAIRS_BITS);
             scratch.pairs_stamp = self.stamp;
         }
         // A direct-mapped memo: the whole question is kept beside the

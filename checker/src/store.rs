@@ -141,16 +141,21 @@ pub struct Store<K> {
     order: Vec<u32>,
 }
 
-/// A zeroed table, in huge pages where the host allows it. Zeroed memory
-/// comes from the kernel untouched, so the advice applies before any page
-/// is faulted in.
+/// An empty table, in huge pages where the host allows it.
 fn zeroed<K: Packed>(n: usize) -> Vec<K> {
-    let v = vec![K::EMPTY; n];
+    huge_zeroed(K::EMPTY, n)
+}
+
+/// `n` copies of `zero` (all of its bits 0), in huge pages where the host
+/// allows it. Zeroed memory comes from the kernel untouched, so the advice
+/// applies before any page is faulted in.
+pub(crate) fn huge_zeroed<T: Clone>(zero: T, n: usize) -> Vec<T> {
+    let v = vec![zero; n];
     advise_huge(&v);
     v
 }
 
-pub(crate) fn advise_huge<T>(v: &[T]) {
+fn advise_huge<T>(v: &[T]) {
     let bytes = std::mem::size_of_val(v);
     if bytes < 4 << 20 {
         return;
