@@ -1,12 +1,14 @@
 //! The projection is sound: what the checker does not store (the sysfs mode,
-//! the running image and AT_SECURE, VM_WIPEONFORK and VM_LOCKONFAULT, and
-//! MMF_DUMPABLE when no call reaches another process) is read by no
+//! the running image and AT_SECURE, VM_WIPEONFORK and VM_LOCKONFAULT,
+//! MMF_DUMPABLE when no call reaches another process, and every ghost bit
+//! and setting origin no checked property reads) is read by no
 //! transition. For every state reachable in a few steps under every spec's
 //! semantics, changing those fields changes no step's result and no stored
 //! successor.
 
 use mmflags_checker::{run, spec};
 use mmflags_model::flags::{MmfFlags, VmFlags};
+use mmflags_model::ghost::{Ghost, VmaGhost};
 use mmflags_model::state::{Image, State, Sysfs};
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::System;
@@ -49,7 +51,9 @@ fn perturbed(sys: &System, s: &State) -> State {
         if !sys.projection.dumpable {
             p.mm.flags = MmfFlags(p.mm.flags.0 ^ MmfFlags::MMF_DUMPABLE.0);
         }
+        p.ghost = Ghost(p.ghost.0 ^ !sys.projection.ghosts.process.0);
         for v in p.mm.vmas.iter_mut() {
+            v.ghost = VmaGhost((v.ghost.0 ^ !sys.projection.ghosts.vma.0) & 3);
             if let Some(f) = v.flags {
                 let mut g = VmFlags(f.0 ^ VmFlags::VM_WIPEONFORK.0);
                 // VM_LOCKONFAULT only ever comes with VM_LOCKED.

@@ -1,6 +1,7 @@
 //! How a state reads to a person, and what changed between two states: the
 //! one rendering that traces, reports, `replay` and the explorer all use.
 
+use crate::ghost::Setting;
 use crate::state::{Process, State, MAX_VMAS};
 use std::fmt;
 
@@ -68,6 +69,9 @@ pub fn diff(a: &State, b: &State, vmas: usize) -> Vec<String> {
                 }
                 let g = |p: &Process| format!("{{{}}}", p.ghost.names().join(" "));
                 field("ghost", g(x), g(y));
+                for s in Setting::ALL {
+                    field(s.field(), x.ghost.origin(s).to_string(), y.ghost.origin(s).to_string());
+                }
             }
         }
     }

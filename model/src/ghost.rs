@@ -8,7 +8,8 @@
 use crate::flags::VmFlags;
 use std::fmt;
 
-/// Per-process ghost bits.
+/// Per-process ghost bits: history words (bits 0-5) and, from bit
+/// `ORIGIN_SHIFT` on, the origin of each setting (`Setting`), three bits each.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ghost(pub u16);
 
@@ -19,62 +20,49 @@ impl Ghost {
     pub const EXEC_FRESH: Ghost = Ghost(1 << 0);
     /// This process called `mlockall` since it was created by fork or exec.
     pub const CALLED_MLOCKALL: Ghost = Ghost(1 << 1);
-    /// The THP default in `def_flags` (and its scope bits) was last set by
-    /// a caller without CAP_SYS_ADMIN.
-    pub const DEFAULT_BY_UNPRIV: Ghost = Ghost(1 << 2);
-    /// ... by a caller without no_new_privs.
-    pub const DEFAULT_WITHOUT_NNP: Ghost = Ghost(1 << 3);
-    /// A prctl THP control in force (`MMF_DISABLE_THP_*`, `MMF_THP_ALWAYS`)
-    /// was set by a caller without CAP_SYS_ADMIN.
-    pub const PRCTL_BY_UNPRIV: Ghost = Ghost(1 << 10);
-    /// ... by a caller without no_new_privs.
-    pub const PRCTL_WITHOUT_NNP: Ghost = Ghost(1 << 11);
-    /// A prctl control in force that raises THP (`MMF_THP_ALWAYS`) was set
-    /// by a caller without CAP_SYS_ADMIN. (Kept apart from `PRCTL_BY_UNPRIV`
-    /// so that a spec with no raising control carries no such history.)
-    pub const PRCTL_RAISING_BY_UNPRIV: Ghost = Ghost(1 << 12);
-    /// Set by a secure exec that started the image with a THP-raising default
-    /// an unprivileged caller had set.
-    pub const SECURE_EXEC_RAISED: Ghost = Ghost(1 << 4);
-    /// Set by a secure exec that started the image with any THP default an
-    /// unprivileged, non-NNP caller had set.
-    pub const SECURE_EXEC_KEPT: Ghost = Ghost(1 << 5);
     /// Set by a `process_madvise` that returned an error but changed `def_flags`.
-    pub const FAILED_CALL_CHANGED_DEFAULT: Ghost = Ghost(1 << 6);
+    pub const FAILED_CALL_CHANGED_DEFAULT: Ghost = Ghost(1 << 2);
     /// The variant promised this process a VM_HUGEPAGE default (its `[intent]`).
-    pub const PROMISED_HUGEPAGE: Ghost = Ghost(1 << 7);
+    pub const PROMISED_HUGEPAGE: Ghost = Ghost(1 << 3);
     /// The variant promised this process a VM_NOHUGEPAGE default.
-    pub const PROMISED_NOHUGEPAGE: Ghost = Ghost(1 << 8);
+    pub const PROMISED_NOHUGEPAGE: Ghost = Ghost(1 << 4);
     /// The VM_HUGEPAGE in this mm's `def_flags` was put there by a prctl.
-    pub const DEFAULT_HG_BY_PRCTL: Ghost = Ghost(1 << 9);
+    pub const DEFAULT_HG_BY_PRCTL: Ghost = Ghost(1 << 5);
 
     pub const PROMISED: Ghost = Ghost(Self::PROMISED_HUGEPAGE.0 | Self::PROMISED_NOHUGEPAGE.0);
-    /// Who set the `def_flags` default.
-    pub const DEFAULT_ORIGIN: Ghost = Ghost(Self::DEFAULT_BY_UNPRIV.0 | Self::DEFAULT_WITHOUT_NNP.0);
-    /// Who set the prctl THP controls.
-    pub const PRCTL_ORIGIN: Ghost =
-        Ghost(Self::PRCTL_BY_UNPRIV.0 | Self::PRCTL_WITHOUT_NNP.0 | Self::PRCTL_RAISING_BY_UNPRIV.0);
-    pub const ORIGIN: Ghost = Ghost(Self::DEFAULT_ORIGIN.0 | Self::PRCTL_ORIGIN.0);
+    /// Where the origins start: `Setting as u32 * 3` bits further on.
+    const ORIGIN_SHIFT: u32 = 6;
+    /// Every origin bit of every setting.
+    pub const ORIGINS: Ghost = Ghost(((1u16 << (3 * Setting::ALL.len())) - 1) << Self::ORIGIN_SHIFT);
 
-    /// Each bit's word, as traces print it (and user properties spell it).
-    pub const NAMES: [(Ghost, &'static str); 13] = [
+    /// Each history bit's word, as traces print it (and user properties
+    /// spell it). Origins are not words of `P.ghost`: each setting's is a
+    /// field of its own (`Setting::field`).
+    pub const NAMES: [(Ghost, &'static str); 6] = [
         (Self::EXEC_FRESH, "exec-fresh"),
         (Self::CALLED_MLOCKALL, "called-mlockall"),
-        (Self::DEFAULT_BY_UNPRIV, "default-by-unpriv"),
-        (Self::DEFAULT_WITHOUT_NNP, "default-without-nnp"),
-        (Self::SECURE_EXEC_RAISED, "secure-exec-raised"),
-        (Self::SECURE_EXEC_KEPT, "secure-exec-kept"),
         (Self::FAILED_CALL_CHANGED_DEFAULT, "failed-call-changed-default"),
         (Self::PROMISED_HUGEPAGE, "promised-hg"),
         (Self::PROMISED_NOHUGEPAGE, "promised-nh"),
         (Self::DEFAULT_HG_BY_PRCTL, "default-hg-by-prctl"),
-        (Self::PRCTL_BY_UNPRIV, "prctl-by-unpriv"),
-        (Self::PRCTL_WITHOUT_NNP, "prctl-without-nnp"),
-        (Self::PRCTL_RAISING_BY_UNPRIV, "prctl-raising-by-unpriv"),
     ];
 
     pub fn set(&mut self, g: Ghost, on: bool) {
         *self = if on { self.union(g) } else { self.difference(g) };
+    }
+
+    /// The bits of `origin` for `setting`, where this word keeps them.
+    pub const fn origin_bits(setting: Setting, origin: Origin) -> Ghost {
+        Ghost((origin.0 as u16) << (Self::ORIGIN_SHIFT + 3 * setting as u32))
+    }
+
+    /// Who made `setting` (empty when it is not in force).
+    pub fn origin(self, setting: Setting) -> Origin {
+        Origin(((self.0 >> (Self::ORIGIN_SHIFT + 3 * setting as u32)) & 7) as u8)
+    }
+
+    pub fn with_origin(self, setting: Setting, origin: Origin) -> Ghost {
+        self.difference(Self::origin_bits(setting, Origin::ALL)).union(Self::origin_bits(setting, origin))
     }
 
     /// The promised default as VMA flags.
@@ -96,16 +84,115 @@ impl Ghost {
         g
     }
 
+    /// The history words set.
     pub fn names(self) -> Vec<&'static str> {
         Self::NAMES.iter().filter(|(g, _)| self.contains(*g)).map(|(_, n)| *n).collect()
     }
+
+    /// The origin of each setting that has one, as `FIELD{words}`.
+    pub fn origin_words(self) -> Vec<String> {
+        Setting::ALL
+            .iter()
+            .filter(|s| !self.origin(**s).is_empty())
+            .map(|s| format!("{}{}", s.field(), self.origin(*s)))
+            .collect()
+    }
 }
 
-/// Prints ` ghost{a b}` or nothing.
+/// A setting whose origin the properties read: who made it, and how it
+/// reached the image that runs now. The kernel keeps none of this; each
+/// origin lives in the process's ghost word (`Ghost::origin`) and is
+/// forgotten when its setting is no longer in force (`setting.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Setting {
+    /// The THP default in `mm->def_flags` (VM_HUGEPAGE or VM_NOHUGEPAGE),
+    /// with the scope bits a proposal keeps beside it.
+    ThpDefault = 0,
+    /// `MMF_DISABLE_THP_COMPLETELY` or `MMF_DISABLE_THP_EXCEPT_ADVISED`.
+    ThpDisable = 1,
+    /// `MMF_THP_ALWAYS` (Usama Arif v1).
+    ThpAlways = 2,
+}
+
+impl Setting {
+    pub const ALL: [Setting; 3] = [Setting::ThpDefault, Setting::ThpDisable, Setting::ThpAlways];
+
+    /// Some value of it can make a VMA THP-eligible that would not be
+    /// otherwise (see `Setting::raises`).
+    pub const fn can_raise(self) -> bool {
+        matches!(self, Setting::ThpDefault | Setting::ThpAlways)
+    }
+
+    /// Its origin's field in traces and in the predicate language (`P.FIELD`).
+    pub const fn field(self) -> &'static str {
+        match self {
+            Setting::ThpDefault => "default_origin",
+            Setting::ThpDisable => "thp_disable_origin",
+            Setting::ThpAlways => "thp_always_origin",
+        }
+    }
+}
+
+/// Who made a setting: the caller's privilege and NNP when it set it, and
+/// whether a secure exec carried it into the running image.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Origin(pub u8);
+
+impl Origin {
+    pub const EMPTY: Origin = Origin(0);
+    /// Set by a caller without CAP_SYS_ADMIN.
+    pub const BY_UNPRIV: Origin = Origin(1 << 0);
+    /// Set by a caller without no_new_privs.
+    pub const WITHOUT_NNP: Origin = Origin(1 << 1);
+    /// Set before the exec that started the running image, and that exec
+    /// was secure (AT_SECURE): the setting crossed a setuid exec.
+    pub const KEPT_BY_SECURE_EXEC: Origin = Origin(1 << 2);
+    pub const ALL: Origin = Origin(7);
+
+    pub const NAMES: [(Origin, &'static str); 3] = [
+        (Self::BY_UNPRIV, "by-unpriv"),
+        (Self::WITHOUT_NNP, "without-nnp"),
+        (Self::KEPT_BY_SECURE_EXEC, "kept-by-secure-exec"),
+    ];
+
+    /// The origin of a setting made now by a caller with these credentials.
+    pub fn of(cap_sys_admin: bool, no_new_privs: bool) -> Origin {
+        let mut o = Origin::EMPTY;
+        if !cap_sys_admin {
+            o = o | Origin::BY_UNPRIV;
+        }
+        if !no_new_privs {
+            o = o | Origin::WITHOUT_NNP;
+        }
+        o
+    }
+
+    pub fn names(self) -> Vec<&'static str> {
+        Self::NAMES.iter().filter(|(o, _)| self.contains(*o)).map(|(_, n)| *n).collect()
+    }
+}
+
+/// `{by-unpriv without-nnp}`.
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{{}}}", self.names().join(" "))
+    }
+}
+
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Prints ` ghost{a b}` and each ` FIELD{origin}`, or nothing.
 impl fmt::Display for Ghost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 != 0 {
+        if !self.difference(Self::ORIGINS).is_empty() {
             write!(f, " ghost{{{}}}", self.names().join(" "))?;
+        }
+        for o in self.origin_words() {
+            write!(f, " {o}")?;
         }
         Ok(())
     }
@@ -141,6 +228,7 @@ impl VmaGhost {
 
 crate::bit_set!(Ghost);
 crate::bit_set!(VmaGhost);
+crate::bit_set!(Origin);
 
 impl fmt::Display for VmaGhost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -183,23 +271,11 @@ impl GhostMask {
     }
 }
 
-/// Which ghost bits are computed from which (`note_secure_exec` in
-/// syscalls/task.rs, `mmap` in syscalls/mmap.rs). No entry's bits appear
-/// in another's sources, so one pass closes a mask.
-const DERIVED_FROM: [(GhostMask, GhostMask); 3] = [
-    (
-        GhostMask { process: Ghost::SECURE_EXEC_RAISED, vma: VmaGhost::EMPTY },
-        GhostMask {
-            process: Ghost(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_RAISING_BY_UNPRIV.0),
-            vma: VmaGhost::EMPTY,
-        },
-    ),
-    (
-        GhostMask { process: Ghost::SECURE_EXEC_KEPT, vma: VmaGhost::EMPTY },
-        GhostMask { process: Ghost::ORIGIN, vma: VmaGhost::EMPTY },
-    ),
-    (
-        GhostMask { process: Ghost::EMPTY, vma: VmaGhost::RAISED_BY_PRCTL },
-        GhostMask { process: Ghost::DEFAULT_HG_BY_PRCTL, vma: VmaGhost::EMPTY },
-    ),
-];
+/// Which ghost bits are computed from which (`mmap` in syscalls/mmap.rs).
+/// No entry's bits appear in another's sources, so one pass closes a mask.
+/// (An origin is computed from the caller's credentials and the exec, not
+/// from other ghost bits.)
+const DERIVED_FROM: [(GhostMask, GhostMask); 1] = [(
+    GhostMask { process: Ghost::EMPTY, vma: VmaGhost::RAISED_BY_PRCTL },
+    GhostMask { process: Ghost::DEFAULT_HG_BY_PRCTL, vma: VmaGhost::EMPTY },
+)];

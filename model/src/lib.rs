@@ -9,6 +9,7 @@
 
 pub mod action;
 pub mod alphabet;
+pub mod cause;
 pub mod diff;
 pub mod flags;
 pub mod ghost;
@@ -18,8 +19,10 @@ pub mod parse;
 pub mod predicate;
 pub mod properties;
 pub mod property;
+pub mod provenance;
 pub mod replay;
 pub mod semantics;
+pub mod setting;
 pub mod state;
 pub mod suggest;
 pub mod svg;

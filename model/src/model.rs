@@ -5,7 +5,7 @@
 use crate::action::{Action, Call, Ret, Target};
 use crate::alphabet;
 use crate::diff::{describe, diff};
-use crate::flags::{MmfFlags, VmFlags};
+use crate::flags::VmFlags;
 use crate::ghost::{Ghost, GhostMask};
 use crate::key::{canonical_key, Canon, Key, Projection};
 use crate::properties::Kind;
@@ -122,8 +122,8 @@ impl System {
         Ok(ret)
     }
 
-    /// Forgets who set a default or a prctl control once none is in force,
-    /// so the provenance ghosts cannot split otherwise equal states.
+    /// Forgets the origin of a setting once it is not in force, so the
+    /// provenance ghosts cannot split otherwise equal states.
     #[inline]
     fn normalize(&self, s: &mut State) {
         for p in s.procs.iter_mut().flatten() {
@@ -278,19 +278,11 @@ impl System {
     }
 }
 
-/// Forgets who set a default or a prctl control once none is in force,
-/// so the provenance ghosts cannot split otherwise equal states.
+/// Forgets the origin of a setting no longer in force, so the provenance
+/// ghosts cannot split otherwise equal states.
 #[inline]
 fn normalize_process(p: &mut Process) {
-    if !p.mm.def_flags.intersects(VmFlags::THP_MASK) {
-        p.ghost = p.ghost.difference(Ghost::DEFAULT_ORIGIN);
-    }
-    if !p.mm.flags.intersects(MmfFlags::PRCTL_THP) {
-        p.ghost = p.ghost.difference(Ghost::PRCTL_ORIGIN);
-    }
-    if !p.mm.flags.intersects(MmfFlags::THP_RAISING) {
-        p.ghost.set(Ghost::PRCTL_RAISING_BY_UNPRIV, false);
-    }
+    crate::setting::forget_absent(p);
     if !p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) {
         p.ghost.set(Ghost::DEFAULT_HG_BY_PRCTL, false);
     }

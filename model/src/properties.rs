@@ -13,7 +13,8 @@
 //! the property keeps the same states.
 
 use crate::flags::{MmfFlags, VmFlags};
-use crate::ghost::{Ghost, GhostMask, VmaGhost};
+use crate::ghost::{Ghost, GhostMask, Origin, Setting, VmaGhost};
+use crate::setting;
 use crate::state::{Cred, Process, State, Sysfs};
 use crate::thp;
 use crate::System;
@@ -89,12 +90,41 @@ fn thp_flags_exclusive(_: &System, s: &State) -> bool {
     })
 }
 
+/// The origin that `unprivileged_exec_gains_nothing` rules out on a
+/// THP-raising setting: made without CAP_SYS_ADMIN, carried in by a secure exec.
+const UNPRIV_KEPT: Origin = Origin(Origin::BY_UNPRIV.0 | Origin::KEPT_BY_SECURE_EXEC.0);
+/// ... and the one `secure_exec_inherits_nothing` rules out on any setting.
+const UNPRIV_NO_NNP_KEPT: Origin = Origin(UNPRIV_KEPT.0 | Origin::WITHOUT_NNP.0);
+const UNPRIV_NO_NNP: Origin = Origin(Origin::BY_UNPRIV.0 | Origin::WITHOUT_NNP.0);
+
+/// The ghost bits of `origin` for every setting (what a property reads).
+const fn every_setting(origin: Origin) -> u16 {
+    settings(origin, false)
+}
+
+/// ... for every setting that can raise THP.
+const fn raising_settings(origin: Origin) -> u16 {
+    settings(origin, true)
+}
+
+const fn settings(origin: Origin, raising: bool) -> u16 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < Setting::ALL.len() {
+        if !raising || Setting::ALL[i].can_raise() {
+            bits |= Ghost::origin_bits(Setting::ALL[i], origin).0;
+        }
+        i += 1;
+    }
+    bits
+}
+
 fn unprivileged_exec_gains_nothing(_: &System, s: &State) -> bool {
-    all_procs(s, |p| !p.ghost.contains(Ghost::SECURE_EXEC_RAISED))
+    all_procs(s, |p| setting::with_origin(p, UNPRIV_KEPT, true).next().is_none())
 }
 
 fn secure_exec_inherits_nothing(_: &System, s: &State) -> bool {
-    all_procs(s, |p| !p.ghost.contains(Ghost::SECURE_EXEC_KEPT))
+    all_procs(s, |p| setting::with_origin(p, UNPRIV_NO_NNP_KEPT, false).next().is_none())
 }
 
 fn mlock_not_inherited(_: &System, s: &State) -> bool {
@@ -167,10 +197,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         meaning: "a secure exec never starts with a THP-raising default (VM_HUGEPAGE in def_flags, or a THP-raising MMF bit) that a process without CAP_SYS_ADMIN set",
         good: "stops an unprivileged process from starting a setuid program with a THP-raising default",
         bad: "lets an unprivileged process start a setuid program with a THP-raising default",
-        ghosts: ghosts(
-            Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_RAISING_BY_UNPRIV.0 | Ghost::SECURE_EXEC_RAISED.0,
-            0,
-        ),
+        ghosts: ghosts(raising_settings(UNPRIV_KEPT), 0),
         condition: unprivileged_exec_gains_nothing,
         per_process: true,
     },
@@ -180,10 +207,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
         meaning: "no THP default that an unprivileged, non-NNP process set survives a secure exec (Jann Horn's rule; mainline's PR_SET_THP_DISABLE is a known exception)",
         good: "lets nothing an unprivileged process sets survive a setuid exec",
         bad: "lets a THP setting made by an unprivileged process survive a setuid exec",
-        ghosts: ghosts(
-            Ghost::ORIGIN.0 | Ghost::SECURE_EXEC_KEPT.0,
-            0,
-        ),
+        ghosts: ghosts(every_setting(UNPRIV_NO_NNP_KEPT), 0),
         condition: secure_exec_inherits_nothing,
         per_process: true,
     },
@@ -296,20 +320,11 @@ fn secure_exec_by_user(_: &System, s: &State) -> bool {
 }
 
 fn unpriv_raising_setting(_: &System, s: &State) -> bool {
-    any_proc(s, |p| {
-        (p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) && p.ghost.contains(Ghost::DEFAULT_BY_UNPRIV))
-            || (p.mm.flags.intersects(MmfFlags::THP_RAISING)
-                && p.ghost.contains(Ghost::PRCTL_RAISING_BY_UNPRIV))
-    })
+    any_proc(s, |p| setting::with_origin(p, Origin::BY_UNPRIV, true).next().is_some())
 }
 
 fn unpriv_setting_without_nnp(_: &System, s: &State) -> bool {
-    let default = Ghost(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::DEFAULT_WITHOUT_NNP.0);
-    let prctl = Ghost(Ghost::PRCTL_BY_UNPRIV.0 | Ghost::PRCTL_WITHOUT_NNP.0);
-    any_proc(s, |p| {
-        (p.mm.def_flags.intersects(VmFlags::THP_MASK) && p.ghost.contains(default))
-            || (p.mm.flags.intersects(MmfFlags::PRCTL_THP) && p.ghost.contains(prctl))
-    })
+    any_proc(s, |p| setting::with_origin(p, UNPRIV_NO_NNP, false).next().is_some())
 }
 
 fn mlock_in_use(_: &System, s: &State) -> bool {
@@ -374,13 +389,13 @@ pub const PREMISES: &[PropertyDef] = &[
     premise(
         "unpriv_raising_setting",
         "a THP-raising setting (VM_HUGEPAGE in def_flags, or a THP-raising MMF bit) made by a caller without CAP_SYS_ADMIN is in force",
-        ghosts(Ghost::DEFAULT_BY_UNPRIV.0 | Ghost::PRCTL_RAISING_BY_UNPRIV.0, 0),
+        ghosts(raising_settings(Origin::BY_UNPRIV), 0),
         unpriv_raising_setting,
     ),
     premise(
         "unpriv_setting_without_nnp",
         "a THP setting (a def_flags default or a prctl control) made by a caller without CAP_SYS_ADMIN and without no_new_privs is in force",
-        ghosts(Ghost::ORIGIN.0, 0),
+        ghosts(every_setting(UNPRIV_NO_NNP), 0),
         unpriv_setting_without_nnp,
     ),
     premise("mlock_in_use", "VM_LOCKED or VM_LOCKONFAULT is set in def_flags or on a VMA", ghosts(0, 0), mlock_in_use),

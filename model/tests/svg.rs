@@ -41,7 +41,7 @@ fn the_secure_exec_counterexample_shows_the_violation_on_the_process() {
     assert!(out.contains(">P0 execve(setuid-root) = </text>"));
     assert!(out.contains("class=\"mmf-mono mmf-ct t-on\">AT_SECURE<"));
     assert!(out.contains(">DISABLE_THP_COMPLETELY<"));
-    assert!(out.contains("secure-exec-kept"));
+    assert!(out.contains("thp_disable_origin{by-unpriv without-nnp kept-by-secure-exec}"));
     // The text diff of the step is there, escaped.
     assert!(out.contains("P0 AT_SECURE: false -&gt; true"));
     assert_eq!(count(&out, "<g>"), count(&out, "</g>"));

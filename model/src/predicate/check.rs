@@ -173,7 +173,7 @@ impl<'a> Checker<'a> {
 
     fn note_word(&mut self, ty: Type, code: u64) {
         match ty {
-            Type::Set(SetKind::Ghost) => {
+            Type::Set(SetKind::Ghost | SetKind::Origin(_)) => {
                 let g = GhostMask { process: Ghost(code as u16), vma: VmaGhost::EMPTY };
                 self.reads.ghosts = self.reads.ghosts.union(g).closure();
             }
@@ -219,6 +219,9 @@ impl<'a> Checker<'a> {
                     Some((Type::Set(SetKind::MmfFlags), _)) => format!(": ask `p.mm_flags has {}`", n.text),
                     Some((Type::Set(SetKind::Ghost), _)) => format!(": ask `p.ghost has {}`", n.text),
                     Some((Type::Set(SetKind::VmaGhost), _)) => format!(": ask `v.ghost has {}`", n.text),
+                    Some((Type::Set(SetKind::Origin(s)), _)) => {
+                        format!(": ask `p.{} has {}`", s.field(), n.text)
+                    }
                     Some((Type::Word(WordKind::Sysfs), _)) => {
                         format!(": compare, like `sysfs == {}`", n.text)
                     }

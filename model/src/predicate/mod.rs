@@ -17,6 +17,7 @@
 
 mod check;
 mod eval;
+pub mod explain;
 mod hints;
 mod junction;
 mod lex;

@@ -6,7 +6,7 @@
 use super::reference::{self, predicate};
 use super::*;
 use crate::flags::{MmfFlags, VmFlags};
-use crate::ghost::{Ghost, VmaGhost};
+use crate::ghost::{Ghost, Origin, Setting, VmaGhost};
 use crate::properties::{by_name, premise_by_name};
 use crate::state::{Cred, Image, Mm, Process, Sysfs, Vma, MAX_PROCS, MAX_VMAS};
 use crate::{Semantics, System};
@@ -19,8 +19,25 @@ pub const REWRITES: &[(&str, &str)] = &[
         "all p: not (p.def_flags has VM_HUGEPAGE and p.def_flags has VM_NOHUGEPAGE) \
          and (all v in p.vmas: not (v.flags has VM_HUGEPAGE and v.flags has VM_NOHUGEPAGE))",
     ),
-    ("unprivileged_exec_gains_nothing", "all p: not p.ghost has secure-exec-raised"),
-    ("secure_exec_inherits_nothing", "all p: not p.ghost has secure-exec-kept"),
+    (
+        "unprivileged_exec_gains_nothing",
+        "all p: (not p.def_flags has VM_HUGEPAGE \
+                 or not (p.default_origin has by-unpriv and p.default_origin has kept-by-secure-exec)) \
+         and (not p.mm_flags has MMF_THP_ALWAYS \
+                 or not (p.thp_always_origin has by-unpriv and p.thp_always_origin has kept-by-secure-exec))",
+    ),
+    (
+        "secure_exec_inherits_nothing",
+        "all p: (not (p.def_flags has VM_HUGEPAGE or p.def_flags has VM_NOHUGEPAGE) \
+                 or not (p.default_origin has by-unpriv and p.default_origin has without-nnp \
+                         and p.default_origin has kept-by-secure-exec)) \
+         and (not (p.mm_flags has MMF_DISABLE_THP_COMPLETELY or p.mm_flags has MMF_DISABLE_THP_EXCEPT_ADVISED) \
+                 or not (p.thp_disable_origin has by-unpriv and p.thp_disable_origin has without-nnp \
+                         and p.thp_disable_origin has kept-by-secure-exec)) \
+         and (not p.mm_flags has MMF_THP_ALWAYS \
+                 or not (p.thp_always_origin has by-unpriv and p.thp_always_origin has without-nnp \
+                         and p.thp_always_origin has kept-by-secure-exec))",
+    ),
     (
         "mlock_not_inherited",
         "all p: p.ghost has called-mlockall or (not p.def_flags has VM_LOCKED \
@@ -69,7 +86,7 @@ fn process() -> impl Strategy<Value = Process> {
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
-        0u16..(1 << 13),
+        0u16..(1 << 15),
         0u8..64,
         0u8..128,
         proptest::array::uniform4(vma()),
@@ -165,7 +182,7 @@ fn each_construct_means_what_it_says() {
         "false",
         "all p: p.image == setuid-root",
         "any p: p.nnp",
-        "any p: p.ghost has secure-exec-kept",
+        "any p: p.thp_disable_origin has kept-by-secure-exec",
         "all p: any v in p.vmas: v.thp_eligible",
         "all p: not p.def_flags has VM_HUGEPAGE and p.cred == root",
     ];
@@ -182,12 +199,11 @@ fn reading_history_is_recorded() {
     let p =
         Predicate::compile("any p: p.image == setuid-root and (any v in p.vmas: v.thp_eligible)").unwrap();
     assert!(p.reads().image);
-    let p = Predicate::compile("all p: not p.ghost has secure-exec-kept").unwrap();
-    assert_eq!(
-        p.reads().ghosts.process,
-        Ghost(Ghost::ORIGIN.0 | Ghost::SECURE_EXEC_KEPT.0),
-        "and what sets it"
-    );
+    let p = Predicate::compile("all p: not p.thp_disable_origin has kept-by-secure-exec").unwrap();
+    let kept = Ghost::origin_bits(Setting::ThpDisable, Origin::KEPT_BY_SECURE_EXEC);
+    assert_eq!(p.reads().ghosts.process, kept, "that origin word of that setting only");
+    let p = Predicate::compile("any p: any v in p.vmas: v.ghost has raised-by-prctl").unwrap();
+    assert_eq!(p.reads().ghosts.process, Ghost::DEFAULT_HG_BY_PRCTL, "and what sets it");
     let p = Predicate::compile("any p: any v in p.vmas: v.flags has VM_WIPEONFORK").unwrap();
     assert_eq!(p.reads().vm_flags, VmFlags::VM_WIPEONFORK);
     assert!(Predicate::compile("all p: p.mm_flags has MMF_DUMPABLE").unwrap().reads().dumpable);
@@ -242,7 +258,12 @@ const ERRORS: &[(&str, usize, &str)] = &[
     ("", 0, "empty"),
     ("all p: p.cred == roat", 17, "did you mean `root`?"),
     ("any proc: any vma in prc.vmas: vma.thp_eligible", 21, "did you mean `proc`?"),
-    ("any p: p.ghost has secure-exec-kep", 19, "did you mean `secure-exec-kept`?"),
+    ("any p: p.ghost has exec-fres", 19, "did you mean `exec-fresh`?"),
+    (
+        "any p: p.default_origin has by-unpriviledged",
+        28,
+        "unknown word `by-unpriviledged`; `p.default_origin` holds by-unpriv, without-nnp, kept-by-secure-exec",
+    ),
 ];
 
 #[test]

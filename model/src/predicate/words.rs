@@ -9,7 +9,7 @@
 //! field read, a mask and a compare.
 
 use crate::flags::{MmfFlags, VmFlags};
-use crate::ghost::{Ghost, VmaGhost};
+use crate::ghost::{Ghost, Origin, Setting, VmaGhost};
 use crate::state::{Cred, Image, Sysfs};
 
 /// A kind of set: which flag word, and so which words it may hold.
@@ -19,6 +19,9 @@ pub enum SetKind {
     MmfFlags,
     Ghost,
     VmaGhost,
+    /// The origin of a setting (its words sit at that setting's place in
+    /// the process's ghost word).
+    Origin(Setting),
 }
 
 /// A kind of single word.
@@ -106,6 +109,12 @@ pub const FIELDS: &[Field] = &[
         src: Src::ProcGhost,
         meaning: "the process's history words (what traces print as `ghost`)",
     },
+    origin_field(Setting::ThpDefault, "who made the THP default in def_flags, and how it reached this image"),
+    origin_field(
+        Setting::ThpDisable,
+        "who made the MMF_DISABLE_THP_* control in force, and how it reached this image",
+    ),
+    origin_field(Setting::ThpAlways, "who made MMF_THP_ALWAYS, and how it reached this image"),
     Field {
         owner: Owner::Process,
         name: "cred",
@@ -157,6 +166,17 @@ pub const FIELDS: &[Field] = &[
     },
 ];
 
+/// `P.<setting>_origin`: a setting's origin words, read from the ghost word.
+const fn origin_field(s: Setting, meaning: &'static str) -> Field {
+    Field {
+        owner: Owner::Process,
+        name: s.field(),
+        ty: Type::Set(SetKind::Origin(s)),
+        src: Src::ProcGhost,
+        meaning,
+    }
+}
+
 pub fn field(owner: Owner, name: &str) -> Option<&'static Field> {
     FIELDS.iter().find(|f| f.owner == owner && f.name == name)
 }
@@ -166,7 +186,15 @@ pub fn field_names(owner: Owner) -> impl Iterator<Item = &'static str> {
 }
 
 impl SetKind {
-    pub const ALL: [SetKind; 4] = [SetKind::VmFlags, SetKind::MmfFlags, SetKind::Ghost, SetKind::VmaGhost];
+    pub const ALL: [SetKind; 7] = [
+        SetKind::VmFlags,
+        SetKind::MmfFlags,
+        SetKind::Ghost,
+        SetKind::VmaGhost,
+        SetKind::Origin(Setting::ThpDefault),
+        SetKind::Origin(Setting::ThpDisable),
+        SetKind::Origin(Setting::ThpAlways),
+    ];
 
     /// Each word of the set with its bit (as the field stores it).
     pub fn words(self) -> Vec<(&'static str, u64)> {
@@ -175,6 +203,9 @@ impl SetKind {
             SetKind::MmfFlags => MmfFlags::NAMES.iter().map(|(f, n)| (*n, f.0 as u64)).collect(),
             SetKind::Ghost => Ghost::NAMES.iter().map(|(g, n)| (*n, g.0 as u64)).collect(),
             SetKind::VmaGhost => VmaGhost::NAMES.iter().map(|(g, n)| (*n, g.0 as u64)).collect(),
+            SetKind::Origin(s) => {
+                Origin::NAMES.iter().map(|(o, n)| (*n, Ghost::origin_bits(s, *o).0 as u64)).collect()
+            }
         }
     }
 
@@ -185,6 +216,7 @@ impl SetKind {
             SetKind::MmfFlags => "an mm flag (MMF_*)",
             SetKind::Ghost => "a process ghost word",
             SetKind::VmaGhost => "a VMA ghost word",
+            SetKind::Origin(_) => "an origin word",
         }
     }
 
@@ -195,6 +227,7 @@ impl SetKind {
             SetKind::MmfFlags => "a set of mm flags",
             SetKind::Ghost => "a set of process ghost words",
             SetKind::VmaGhost => "a set of VMA ghost words",
+            SetKind::Origin(_) => "a set of origin words",
         }
     }
 }
@@ -287,13 +320,19 @@ mod tests {
         for (i, m) in Sysfs::ALL.iter().enumerate() {
             assert_eq!(*m as u64, i as u64);
         }
-        assert_eq!(FIELDS.iter().filter(|f| f.owner == Owner::Process).count(), 7);
+        assert_eq!(FIELDS.iter().filter(|f| f.owner == Owner::Process).count(), 10);
     }
 
     #[test]
     fn words_are_spelled_as_printed() {
         assert_eq!(kinds_of("setuid-root").len(), 2, "a credential and an image");
-        assert!(kinds_of("secure-exec-kept").iter().any(|(t, _)| *t == Type::Set(SetKind::Ghost)));
+        assert!(kinds_of("exec-fresh").iter().any(|(t, _)| *t == Type::Set(SetKind::Ghost)));
+        let by_unpriv = kinds_of("by-unpriv");
+        assert_eq!(by_unpriv.len(), Setting::ALL.len(), "a word of every setting's origin");
+        assert!(by_unpriv.contains(&(
+            Type::Set(SetKind::Origin(Setting::ThpDisable)),
+            Ghost::origin_bits(Setting::ThpDisable, Origin::BY_UNPRIV).0 as u64
+        )));
         assert!(kinds_of("opted-out").iter().any(|(t, _)| *t == Type::Set(SetKind::VmaGhost)));
         assert_eq!(respelled("hg"), Some("VM_HUGEPAGE"));
         assert_eq!(respelled("DISABLE_THP_COMPLETELY"), Some("MMF_DISABLE_THP_COMPLETELY"));

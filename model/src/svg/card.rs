@@ -69,6 +69,7 @@ pub fn mmf_lines(p: &Process) -> i32 {
 /// lines that fit a card.
 pub fn history(p: &Process, vmas: usize) -> Vec<String> {
     let mut words: Vec<String> = p.ghost.names().iter().map(|s| s.to_string()).collect();
+    words.extend(p.ghost.origin_words());
     for (i, v) in p.mm.vmas.iter().enumerate().take(vmas) {
         if v.flags.is_some() && !v.ghost.to_string().is_empty() {
             words.push(format!("v{i}{}", v.ghost));

@@ -5,8 +5,9 @@
 
 use crate::action::PmadvFlags;
 use crate::flags::{MmfFlags, VmFlags};
-use crate::ghost::Ghost;
+use crate::ghost::{Ghost, Setting};
 use crate::semantics::Semantics;
+use crate::setting;
 use crate::state::Process;
 
 /// The scope bit each default-setting `process_madvise` flag records.
@@ -41,19 +42,9 @@ impl Setter {
     }
 }
 
-/// Provenance of a prctl THP control the target now has in force: remember
-/// an unprivileged setter and a setter without NNP (until none is in force);
-/// `raising`: the control raises THP.
-pub fn note_prctl_set(target: &mut Process, by: Setter, raising: bool) {
-    if !by.cap_sys_admin {
-        target.ghost.set(Ghost::PRCTL_BY_UNPRIV, true);
-        if raising {
-            target.ghost.set(Ghost::PRCTL_RAISING_BY_UNPRIV, true);
-        }
-    }
-    if !by.no_new_privs {
-        target.ghost.set(Ghost::PRCTL_WITHOUT_NNP, true);
-    }
+/// The target now has `setting` in force as `by` made it (its origin).
+pub fn note_set(target: &mut Process, setting: Setting, by: Setter) {
+    setting::note_set(target, setting, by.cap_sys_admin, by.no_new_privs);
 }
 
 /// Makes `value` (VM_HUGEPAGE or VM_NOHUGEPAGE) the THP default of the
@@ -70,9 +61,8 @@ pub fn set_default(
     let mm = &mut target.mm;
     mm.def_flags = mm.def_flags.difference(VmFlags::THP_MASK).union(value);
     mm.flags = mm.flags.difference(SCOPE_BITS).union(scope);
-    // The whole default is overwritten: its provenance is this setter's.
-    target.ghost.set(Ghost::DEFAULT_BY_UNPRIV, !by.cap_sys_admin);
-    target.ghost.set(Ghost::DEFAULT_WITHOUT_NNP, !by.no_new_privs);
+    // The whole default is overwritten: its origin is this setter's.
+    note_set(target, Setting::ThpDefault, by);
     let by_prctl = by.prctl && value.contains(VmFlags::VM_HUGEPAGE);
     target.ghost.set(Ghost::DEFAULT_HG_BY_PRCTL, by_prctl);
     let promised = if promise && sem.intent.promises_anything() { value } else { VmFlags::EMPTY };

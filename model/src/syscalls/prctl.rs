@@ -6,12 +6,12 @@
 //! options a kernel has beyond the model that a proposal's number reaches
 //! (`PR_FUTEX_HASH`), and -EINVAL for every other number.
 
-use super::defaults::{note_prctl_set, Setter};
+use super::defaults::{note_set, Setter};
 use crate::action::{
     Errno, Ret, ThpDisableFlags, PR_GET_THP_DISABLE, PR_SET_NO_NEW_PRIVS, PR_SET_THP_DISABLE,
 };
 use crate::flags::MmfFlags;
-use crate::ghost::Ghost;
+use crate::ghost::{Ghost, Setting};
 use crate::semantics::ForeignPrctls;
 use crate::semantics::Semantics;
 use crate::state::Process;
@@ -80,7 +80,7 @@ pub fn set_thp_disable(sem: &Semantics, me: &mut Process, arg2: u32, flags: ThpD
     me.mm.flags = old.difference(MmfFlags::MMF_DISABLE_THP_MASK).union(new);
     if !new.is_empty() {
         let by = Setter::of(me, true);
-        note_prctl_set(me, by, false);
+        note_set(me, Setting::ThpDisable, by);
     }
     Ret::Val(0)
 }

@@ -7,6 +7,7 @@ use crate::action::Ret;
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::Ghost;
 use crate::semantics::Semantics;
+use crate::setting;
 use crate::state::{Cred, Image, Mm, Process, State, Vma, MAX_VMAS};
 
 /// `mm_init()`: `def_flags & VM_INIT_DEF_MASK` and the MMF init mask, both
@@ -45,7 +46,7 @@ fn mm_init(sem: &Semantics, old: &Mm, exec: bool, secure: bool) -> Mm {
 
 /// The ghost bits a new mm (fork child, or exec'd image) starts with.
 fn inherited_ghost(sem: &Semantics, old: Ghost, exec: bool, secure: bool) -> Ghost {
-    let mut keep = Ghost::ORIGIN.union(Ghost::DEFAULT_HG_BY_PRCTL);
+    let mut keep = Ghost::ORIGINS.union(Ghost::DEFAULT_HG_BY_PRCTL);
     let promised = if exec {
         sem.intent.default_survives_exec && !(secure && sem.intent.dropped_by_secure_exec)
     } else {
@@ -55,7 +56,7 @@ fn inherited_ghost(sem: &Semantics, old: Ghost, exec: bool, secure: bool) -> Gho
         keep = keep.union(Ghost::PROMISED);
     }
     if !exec {
-        keep = keep.union(Ghost::EXEC_FRESH).union(Ghost::SECURE_EXEC_RAISED).union(Ghost::SECURE_EXEC_KEPT);
+        keep = keep.union(Ghost::EXEC_FRESH);
     }
     Ghost(old.0 & keep.0)
 }
@@ -117,30 +118,10 @@ pub fn execve(sem: &Semantics, me: &mut Process, image: Image) -> Ret {
 
     let mut ghost = inherited_ghost(sem, old.ghost, true, secure);
     ghost.set(Ghost::EXEC_FRESH, true);
-    if secure {
-        note_secure_exec(old.ghost, &mm, &mut ghost);
-    }
+    setting::note_exec(&mut ghost, &mm, secure);
     *me = Process { cred, no_new_privs: old.no_new_privs, image, secure_exec: secure, ghost, mm };
     sem.variant.mm_init(sem, &old, me, true);
     Ret::Val(0)
-}
-
-/// What a secure exec started the image with, for the two inheritance
-/// properties: a THP-raising default an unprivileged caller set
-/// (`SECURE_EXEC_RAISED`), or any THP default or prctl control an
-/// unprivileged caller without NNP set (`SECURE_EXEC_KEPT`).
-fn note_secure_exec(old: Ghost, mm: &Mm, ghost: &mut Ghost) {
-    let has = |g| old.contains(g);
-    let default_any = mm.def_flags.intersects(VmFlags::THP_MASK);
-    let default_raises = mm.def_flags.contains(VmFlags::VM_HUGEPAGE);
-    let prctl_any = mm.flags.intersects(MmfFlags::PRCTL_THP);
-    let prctl_raises = mm.flags.intersects(MmfFlags::THP_RAISING);
-    let (d_unpriv, d_no_nnp) = (has(Ghost::DEFAULT_BY_UNPRIV), has(Ghost::DEFAULT_WITHOUT_NNP));
-    let (p_unpriv, p_no_nnp) = (has(Ghost::PRCTL_BY_UNPRIV), has(Ghost::PRCTL_WITHOUT_NNP));
-    let p_raising_unpriv = has(Ghost::PRCTL_RAISING_BY_UNPRIV);
-    ghost.set(Ghost::SECURE_EXEC_RAISED, (default_raises && d_unpriv) || (prctl_raises && p_raising_unpriv));
-    let kept = (default_any && d_unpriv && d_no_nnp) || (prctl_any && p_unpriv && p_no_nnp);
-    ghost.set(Ghost::SECURE_EXEC_KEPT, kept);
 }
 
 /// `setresuid(user, user, user)`: allowed for root and setuid-root (CAP_SETUID)

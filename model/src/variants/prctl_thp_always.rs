@@ -6,10 +6,10 @@
 
 use crate::action::{Call, Ret, PR_GET_THP_PROPOSED, PR_SET_THP_PROPOSED};
 use crate::flags::MmfFlags;
-use crate::ghost::Ghost;
+use crate::ghost::{Ghost, Setting};
 use crate::semantics::{Semantics, Variant};
 use crate::state::Process;
-use crate::syscalls::defaults::{note_prctl_set, Setter};
+use crate::syscalls::defaults::{note_set, Setter};
 
 #[derive(Debug)]
 pub struct PrctlThpAlways;
@@ -31,7 +31,7 @@ impl Variant for PrctlThpAlways {
                 if arg2 != 0 {
                     me.mm.flags = me.mm.flags | MmfFlags::MMF_THP_ALWAYS;
                     let by = Setter::of(me, true);
-                    note_prctl_set(me, by, true);
+                    note_set(me, Setting::ThpAlways, by);
                 } else {
                     me.mm.flags = me.mm.flags.difference(MmfFlags::MMF_THP_ALWAYS);
                 }
