@@ -61,6 +61,12 @@ pub fn candidates(sem: &Semantics, procs: usize, vmas: usize) -> Vec<Call> {
         c.extend(MADVISE_ADVICE.iter().map(|&a| Call::Madvise(r, a)));
     }
     c.push(Call::Madvise(one(Item::Hole), UNKNOWN_ADVICE));
+    // Pages: a write of each slot, a collapse of each range (a run meets
+    // a hole), a zap of each slot, and khugepaged's scan.
+    c.extend(slots.iter().map(|&s| Call::Touch(s)));
+    c.extend(ranges.iter().map(|&r| Call::Madvise(r, Advice::Collapse)));
+    c.extend(slots.iter().map(|&s| Call::Madvise(one(s), Advice::Dontneed)));
+    c.push(Call::Khugepaged);
 
     // process_madvise on itself: single entries, and the two shapes of
     // vector_madvise's partial progress (stop at a hole after a success,
@@ -91,10 +97,11 @@ pub fn candidates(sem: &Semantics, procs: usize, vmas: usize) -> Vec<Call> {
         });
     }
     // On another process: a THP advice (never allowed remotely) and an
-    // allowed one, so every step of the permission order can be reached.
+    // allowed one, so every step of the permission order can be reached,
+    // and a collapse (allowed remotely, and it changes pages).
     for t in 0..procs as u8 {
         for &s in &slots {
-            for advice in [Advice::Hugepage, Advice::Cold] {
+            for advice in [Advice::Hugepage, Advice::Cold, Advice::Collapse] {
                 c.push(Call::ProcessMadvise {
                     target: Target::Pid(t),
                     iov: list(&[one(s)]),
@@ -290,7 +297,13 @@ fn rename_range(r: Range, perm: &[u8]) -> Option<Range> {
 }
 
 fn rename_vmas(call: &Call, perm: &[u8]) -> Option<Call> {
+    let item = |i: Item| match i {
+        Item::Vma(n) => perm.get(n as usize).map(|&m| Item::Vma(m)),
+        Item::Hole => Some(i),
+    };
     Some(match *call {
+        Call::Touch(i) => Call::Touch(item(i)?),
+        Call::Pages(i) => Call::Pages(item(i)?),
         Call::Munmap(r) => Call::Munmap(rename_range(r, perm)?),
         Call::Madvise(r, a) => Call::Madvise(rename_range(r, perm)?, a),
         Call::ProcessMadvise { target, iov: Iovec::List(l), advice, flags } => {
@@ -325,6 +338,31 @@ fn closed(alphabet: &[Call], n: usize, rename: fn(&Call, &[u8]) -> Option<Call>)
 /// `vmas` VMA slots? (Partial runs `vN..vM` with 3+ slots break this.)
 pub fn symmetric_vmas(alphabet: &[Call], vmas: usize) -> bool {
     closed(alphabet, vmas, rename_vmas)
+}
+
+/// May each process rename its own VMA slots on its own? Not where a fork
+/// can share a huge page: processes whose slot `v` maps the same huge page
+/// are tied by `v` (see `pages::unshare_lone_huge`), and renaming one
+/// process's slots alone would cut the tie.
+pub fn vmas_independent(alphabet: &[Call]) -> bool {
+    !(alphabet.contains(&Call::Fork) && makes_pages(alphabet))
+}
+
+/// Can a call of the alphabet put pages in a VMA? (A write, a collapse,
+/// khugepaged, an mlockall that populates, or one that makes later mmaps
+/// populate.) Where none can, every slot stays empty and what only pages
+/// read (the sysfs mode, VM_WIPEONFORK, VM_LOCKONFAULT) is read by no
+/// transition.
+pub fn makes_pages(alphabet: &[Call]) -> bool {
+    alphabet.iter().any(|c| match c {
+        Call::Touch(_) | Call::Khugepaged => true,
+        Call::Madvise(_, Advice::Collapse) => true,
+        Call::ProcessMadvise { advice: Advice::Collapse, .. } => true,
+        Call::Mlockall(f) => {
+            !f.contains(MclFlags::MCL_ONFAULT) && f.intersects(MclFlags::MCL_CURRENT | MclFlags::MCL_FUTURE)
+        }
+        _ => false,
+    })
 }
 
 /// ... and by every renaming of the first `procs` process slots?

@@ -24,10 +24,7 @@ impl fmt::Display for ProcessView<'_> {
         }
         write!(f, " def_flags={} mm={}", p.mm.def_flags, p.mm.flags)?;
         for (i, v) in p.mm.vmas.iter().enumerate().take(self.vmas.min(MAX_VMAS)) {
-            match v.flags {
-                Some(fl) => write!(f, " v{i}={fl}{}", v.ghost)?,
-                None => write!(f, " v{i}=unmapped")?,
-            }
+            write!(f, " v{i}={v:?}")?;
         }
         write!(f, "{}", p.ghost)
     }
@@ -61,10 +58,7 @@ pub fn diff(a: &State, b: &State, vmas: usize) -> Vec<String> {
                 field("def_flags", x.mm.def_flags.to_string(), y.mm.def_flags.to_string());
                 field("mm->flags", x.mm.flags.to_string(), y.mm.flags.to_string());
                 for v in 0..vmas.min(MAX_VMAS) {
-                    let show = |p: &Process| match p.mm.vmas[v].flags {
-                        Some(fl) => format!("{fl}{}", p.mm.vmas[v].ghost),
-                        None => "unmapped".to_string(),
-                    };
+                    let show = |p: &Process| format!("{:?}", p.mm.vmas[v]);
                     field(&format!("v{v}"), show(x), show(y));
                 }
                 let g = |p: &Process| format!("{{{}}}", p.ghost.names().join(" "));

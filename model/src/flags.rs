@@ -109,7 +109,7 @@ bit_set!(VmFlags);
 /// A set of `mm->flags` bits. The first three are mainline's; the rest are
 /// bits a proposal adds (each proposal's spec says which exist).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MmfFlags(pub u8);
+pub struct MmfFlags(pub u16);
 
 impl MmfFlags {
     pub const EMPTY: MmfFlags = MmfFlags(0);
@@ -133,6 +133,10 @@ impl MmfFlags {
     /// `PR_FUTEX_HASH` (6.16+), which a THP proposal's prctl number reaches.
     /// Kept here because it is per mm and fork and exec start without it.
     pub const FUTEX_HASH_CHOSEN: MmfFlags = MmfFlags(1 << 7);
+    /// The mm is registered with khugepaged (`__khugepaged_enter`): only a
+    /// registered mm is scanned. Not inherited by exec; fork registers the
+    /// child of a registered parent (`khugepaged_fork`).
+    pub const MMF_VM_HUGEPAGE: MmfFlags = MmfFlags(1 << 8);
 
     /// `MMF_DISABLE_THP_MASK`.
     pub const MMF_DISABLE_THP_MASK: MmfFlags =
@@ -154,7 +158,7 @@ impl MmfFlags {
     /// Bits set by a `prctl` THP control (for `prctl_only_reduces`).
     pub const PRCTL_THP: MmfFlags = MmfFlags(Self::MMF_DISABLE_THP_MASK.0 | Self::MMF_THP_ALWAYS.0);
 
-    pub const NAMES: [(MmfFlags, &'static str); 8] = [
+    pub const NAMES: [(MmfFlags, &'static str); 9] = [
         (Self::MMF_DUMPABLE, "MMF_DUMPABLE"),
         (Self::MMF_DISABLE_THP_COMPLETELY, "MMF_DISABLE_THP_COMPLETELY"),
         (Self::MMF_DISABLE_THP_EXCEPT_ADVISED, "MMF_DISABLE_THP_EXCEPT_ADVISED"),
@@ -163,22 +167,32 @@ impl MmfFlags {
         (Self::MMF_DEF_INHERIT_EXEC, "MMF_DEF_INHERIT_EXEC"),
         (Self::MMF_DEF_FUTURE, "MMF_DEF_FUTURE"),
         (Self::FUTEX_HASH_CHOSEN, "FUTEX_HASH_CHOSEN"),
+        (Self::MMF_VM_HUGEPAGE, "MMF_VM_HUGEPAGE"),
     ];
 
     pub fn from_name(name: &str) -> Option<MmfFlags> {
         Self::NAMES.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+    }
+
+    /// How traces print a bit: without `MMF_`, unless what is left reads
+    /// as a VMA flag (`MMF_VM_HUGEPAGE` is not `VM_HUGEPAGE`).
+    pub fn short_name(name: &'static str) -> &'static str {
+        match name.strip_prefix("MMF_") {
+            Some(rest) if VmFlags::from_name(rest).is_none() => rest,
+            _ => name,
+        }
+    }
+
+    /// The short names of the set bits, in `NAMES` order.
+    pub fn short_names(self) -> Vec<&'static str> {
+        Self::NAMES.iter().filter(|(b, _)| self.contains(*b)).map(|(_, n)| Self::short_name(n)).collect()
     }
 }
 
 /// Prints the set bits without the `MMF_` prefix: `{DISABLE_THP_COMPLETELY DUMPABLE}`.
 impl fmt::Display for MmfFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = Self::NAMES
-            .iter()
-            .filter(|(b, _)| self.contains(*b))
-            .map(|(_, n)| n.trim_start_matches("MMF_"))
-            .collect();
-        write!(f, "{{{}}}", names.join(" "))
+        write!(f, "{{{}}}", self.short_names().join(" "))
     }
 }
 

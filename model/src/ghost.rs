@@ -28,6 +28,9 @@ impl Ghost {
     pub const PROMISED_NOHUGEPAGE: Ghost = Ghost(1 << 4);
     /// The VM_HUGEPAGE in this mm's `def_flags` was put there by a prctl.
     pub const DEFAULT_HG_BY_PRCTL: Ghost = Ghost(1 << 5);
+    /// A fault, a collapse or khugepaged made huge pages in this process
+    /// while its THP was disabled completely.
+    pub const HUGE_WHILE_DISABLED: Ghost = Ghost(1 << 15);
 
     pub const PROMISED: Ghost = Ghost(Self::PROMISED_HUGEPAGE.0 | Self::PROMISED_NOHUGEPAGE.0);
     /// Where the origins start: `Setting as u32 * 3` bits further on.
@@ -38,13 +41,14 @@ impl Ghost {
     /// Each history bit's word, as traces print it (and user properties
     /// spell it). Origins are not words of `P.ghost`: each setting's is a
     /// field of its own (`Setting::field`).
-    pub const NAMES: [(Ghost, &'static str); 6] = [
+    pub const NAMES: [(Ghost, &'static str); 7] = [
         (Self::EXEC_FRESH, "exec-fresh"),
         (Self::CALLED_MLOCKALL, "called-mlockall"),
         (Self::FAILED_CALL_CHANGED_DEFAULT, "failed-call-changed-default"),
         (Self::PROMISED_HUGEPAGE, "promised-hg"),
         (Self::PROMISED_NOHUGEPAGE, "promised-nh"),
         (Self::DEFAULT_HG_BY_PRCTL, "default-hg-by-prctl"),
+        (Self::HUGE_WHILE_DISABLED, "huge-while-disabled"),
     ];
 
     pub fn set(&mut self, g: Ghost, on: bool) {
@@ -216,10 +220,16 @@ impl VmaGhost {
     /// The VMA's VM_HUGEPAGE is there only because of a prctl (a default
     /// set by prctl, or a prctl that advised every VMA).
     pub const RAISED_BY_PRCTL: VmaGhost = VmaGhost(1 << 1);
+    /// Its huge pages came from a write fault of its own process (not
+    /// from a collapse, khugepaged or a parent's fault before a fork).
+    pub const HUGE_BY_OWN_FAULT: VmaGhost = VmaGhost(1 << 2);
 
     /// Each bit's word, as traces print it (and user properties spell it).
-    pub const NAMES: [(VmaGhost, &'static str); 2] =
-        [(Self::OPTED_OUT, "opted-out"), (Self::RAISED_BY_PRCTL, "raised-by-prctl")];
+    pub const NAMES: [(VmaGhost, &'static str); 3] = [
+        (Self::OPTED_OUT, "opted-out"),
+        (Self::RAISED_BY_PRCTL, "raised-by-prctl"),
+        (Self::HUGE_BY_OWN_FAULT, "huge-by-own-fault"),
+    ];
 
     pub fn set(&mut self, g: VmaGhost, on: bool) {
         *self = if on { self.union(g) } else { self.difference(g) };

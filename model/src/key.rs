@@ -1,44 +1,58 @@
-//! The compact form the checker stores: a `State` packed into one `u64` per
-//! process slot (32 bytes in all), plus the projection and canonical form
-//! computed on it.
+//! The compact form the checker stores: a `State` packed into one `u128`
+//! per process slot (a slot's *form*), plus the projection and canonical
+//! form computed on it.
 //!
 //! `State` stays the readable form the semantics are written against; the
 //! checker packs each successor once, projects away what no transition or
-//! checked property reads, sorts for symmetry, and hashes 32 bytes.
+//! checked property reads, sorts for symmetry, and hashes the forms.
 //!
-//! Layout of a process word (bit 0 = least significant):
+//! Layout of a form (bit 0 = least significant):
 //! `0` alive, `1-2` cred, `3` no_new_privs, `4` image, `5` secure_exec,
-//! `6-11` def_flags, `12-19` mm->flags, `20-55` four VMA fields of 9 bits
-//! (`mapped`, six flags, two ghost bits), `62-63` sysfs (in every word, so
-//! sorting words keeps it). The process's ghost bits sit in a `u16` beside
-//! its word and move with it when slots are sorted.
+//! `6-15` def_flags, `16-31` mm->flags, `32-95` four VMA fields of 16 bits
+//! (`mapped`, nine flag bits, three ghost bits, three page bits), `96-111` the
+//! process's ghost bits, `126-127` sysfs (in every form, so sorting forms
+//! keeps it).
 
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask, VmaGhost};
-use crate::state::{Cred, Image, Mm, Process, State, Sysfs, Vma, MAX_PROCS, MAX_VMAS};
+use crate::state::{Cred, Image, Mm, Pages, Process, State, Sysfs, Vma, MAX_PROCS, MAX_VMAS};
 use crate::symmetry::Symmetry;
 
-/// The stored form of a state: one word and one ghost half-word per slot.
+/// One process slot's stored form.
+pub type Form = u128;
+
+/// The stored form of a state: one form per slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
-    pub words: [u64; MAX_PROCS],
-    pub ghosts: [u16; MAX_PROCS],
+    pub forms: [Form; MAX_PROCS],
 }
 
-const ALIVE: u64 = 1;
+const ALIVE: Form = 1;
 const CRED_SHIFT: u32 = 1;
-const NNP: u64 = 1 << 3;
-const IMAGE: u64 = 1 << 4;
-const SECURE: u64 = 1 << 5;
+const NNP: Form = 1 << 3;
+const IMAGE: Form = 1 << 4;
+const SECURE: Form = 1 << 5;
 const DEF_SHIFT: u32 = 6;
-const MMF_SHIFT: u32 = 12;
-const VMA_SHIFT: u32 = 20;
-const VMA_BITS: u32 = 9;
-const VMA_MASK: u64 = (1 << VMA_BITS) - 1;
-const SYSFS_SHIFT: u32 = 62;
+const DEF_BITS: u32 = 10;
+const MMF_SHIFT: u32 = 16;
+const MMF_BITS: u32 = 16;
+const VMA_SHIFT: u32 = 32;
+const VMA_BITS: u32 = 16;
+const VMA_MASK: Form = (1 << VMA_BITS) - 1;
+const GHOST_SHIFT: u32 = 96;
+const SYSFS_SHIFT: u32 = 126;
 
-const VMA_MAPPED: u64 = 1;
-const VMA_GHOST_SHIFT: u32 = 7;
+// Inside a VMA field.
+const VMA_MAPPED: Form = 1;
+const VMA_FLAGS_SHIFT: u32 = 1;
+const VMA_FLAG_BITS: u32 = 9;
+const VMA_GHOST_SHIFT: u32 = 10;
+const VMA_GHOST_BITS: Form = 7;
+const VMA_PAGES_SHIFT: u32 = 13;
+
+const _: () = assert!(VmFlags::ALL.0 as u128 >> VMA_FLAG_BITS == 0, "VMA flags fit their field");
+const _: () =
+    assert!((MMF_SHIFT + MMF_BITS) <= VMA_SHIFT && VMA_SHIFT + VMA_BITS * MAX_VMAS as u32 <= GHOST_SHIFT);
 
 /// Which parts of a state the checker keeps. What no transition reads and
 /// no checked property reads cannot change any verdict, so it is erased
@@ -55,15 +69,18 @@ pub struct Projection {
     /// properties and observations, never by a transition: without it one
     /// stored state stands for the same state under every mode, and the
     /// checker evaluates properties under each mode the spec lists.
+    /// (A spec whose calls fault pages in reads it: see `System::new`.)
     pub sysfs: bool,
     /// The VMA (and `def_flags`) bits kept. VM_WIPEONFORK only zeroes page
-    /// contents, and VM_LOCKONFAULT never appears without VM_LOCKED: no
-    /// transition or property tells them apart, so checking drops them
-    /// (`UNREAD_VM_FLAGS`); a test flips them in reachable states to prove it.
+    /// contents, and VM_LOCKONFAULT never appears without VM_LOCKED: where
+    /// no call puts pages in a VMA, no transition or property tells them
+    /// apart, so checking drops them (`UNREAD_VM_FLAGS`); a test flips
+    /// them in reachable states to prove it.
     pub vm_flags: VmFlags,
 }
 
-/// VMA flags nothing in the model reads (see `Projection::vm_flags`).
+/// VMA flags nothing in the model reads where pages stay empty (see
+/// `Projection::vm_flags`).
 pub const UNREAD_VM_FLAGS: VmFlags = VmFlags(VmFlags::VM_WIPEONFORK.0 | VmFlags::VM_LOCKONFAULT.0);
 
 impl Projection {
@@ -75,8 +92,8 @@ impl Projection {
         vm_flags: VmFlags::ALL,
     };
 
-    fn word_mask(&self) -> u64 {
-        let mut m = !0u64;
+    fn form_mask(&self) -> Form {
+        let mut m = !0 as Form;
         if !self.sysfs {
             m &= !(3 << SYSFS_SHIFT);
         }
@@ -84,22 +101,24 @@ impl Projection {
             m &= !(IMAGE | SECURE);
         }
         if !self.dumpable {
-            m &= !((MmfFlags::MMF_DUMPABLE.0 as u64) << MMF_SHIFT);
+            m &= !((MmfFlags::MMF_DUMPABLE.0 as Form) << MMF_SHIFT);
         }
-        let vma_ghost = (self.ghosts.vma.0 as u64) & 3;
-        let dropped = (VmFlags::ALL.0 & !self.vm_flags.0) as u64;
+        let dropped_ghost = !self.ghosts.process.0 as Form;
+        m &= !(dropped_ghost << GHOST_SHIFT);
+        let dropped_vma_ghost = !self.ghosts.vma.0 as Form & VMA_GHOST_BITS;
+        let dropped = (VmFlags::ALL.0 & !self.vm_flags.0) as Form;
         m &= !(dropped << DEF_SHIFT);
         for v in 0..MAX_VMAS as u32 {
-            let shift = VMA_SHIFT + VMA_BITS * v + VMA_GHOST_SHIFT;
-            m &= !(3 << shift) | (vma_ghost << shift);
-            m &= !(dropped << (VMA_SHIFT + VMA_BITS * v + 1));
+            let at = VMA_SHIFT + VMA_BITS * v;
+            m &= !(dropped_vma_ghost << (at + VMA_GHOST_SHIFT));
+            m &= !(dropped << (at + VMA_FLAGS_SHIFT));
         }
         m
     }
 }
 
 #[inline]
-fn cred_code(c: Cred) -> u64 {
+fn cred_code(c: Cred) -> Form {
     match c {
         Cred::Root => 0,
         Cred::User => 1,
@@ -109,7 +128,7 @@ fn cred_code(c: Cred) -> u64 {
 }
 
 #[inline]
-fn sysfs_code(s: Sysfs) -> u64 {
+fn sysfs_code(s: Sysfs) -> Form {
     match s {
         Sysfs::Never => 0,
         Sysfs::Madvise => 1,
@@ -118,23 +137,51 @@ fn sysfs_code(s: Sysfs) -> u64 {
 }
 
 #[inline]
-fn pack_vma(v: &Vma) -> u64 {
-    debug_assert!(v.ghost.0 < 4, "two VMA ghost bits are packed");
-    match v.flags {
-        None => 0,
-        Some(f) => VMA_MAPPED | (f.0 as u64) << 1 | (v.ghost.0 as u64 & 3) << VMA_GHOST_SHIFT,
+fn pages_code(p: Pages) -> Form {
+    match p {
+        Pages::None => 0,
+        Pages::Small => 1,
+        Pages::SmallCow => 2,
+        Pages::Huge => 3,
+        Pages::HugeShared => 4,
     }
 }
 
 #[inline]
-fn pack_proc(p: &Process) -> u64 {
+fn pages_of(code: Form) -> Pages {
+    match code {
+        0 => Pages::None,
+        1 => Pages::Small,
+        2 => Pages::SmallCow,
+        3 => Pages::Huge,
+        _ => Pages::HugeShared,
+    }
+}
+
+#[inline]
+fn pack_vma(v: &Vma) -> Form {
+    debug_assert!(v.ghost.0 as Form <= VMA_GHOST_BITS, "three VMA ghost bits are packed");
+    match v.flags {
+        None => 0,
+        Some(f) => {
+            VMA_MAPPED
+                | (f.0 as Form) << VMA_FLAGS_SHIFT
+                | (v.ghost.0 as Form & VMA_GHOST_BITS) << VMA_GHOST_SHIFT
+                | pages_code(v.pages) << VMA_PAGES_SHIFT
+        }
+    }
+}
+
+#[inline]
+fn pack_proc(p: &Process) -> Form {
     let mut w = ALIVE
         | cred_code(p.cred) << CRED_SHIFT
         | if p.no_new_privs { NNP } else { 0 }
         | if p.image == Image::SetuidRoot { IMAGE } else { 0 }
         | if p.secure_exec { SECURE } else { 0 }
-        | (p.mm.def_flags.0 as u64) << DEF_SHIFT
-        | (p.mm.flags.0 as u64) << MMF_SHIFT;
+        | (p.mm.def_flags.0 as Form) << DEF_SHIFT
+        | (p.mm.flags.0 as Form) << MMF_SHIFT
+        | (p.ghost.0 as Form) << GHOST_SHIFT;
     for (i, v) in p.mm.vmas.iter().enumerate() {
         w |= pack_vma(v) << (VMA_SHIFT + VMA_BITS * i as u32);
     }
@@ -147,14 +194,15 @@ pub fn pack(s: &State) -> Key {
 }
 
 #[inline]
-fn unpack_proc(w: u64, ghost: u16) -> Process {
+fn unpack_proc(w: Form) -> Process {
     let mut vmas = [Vma::UNMAPPED; MAX_VMAS];
     for (i, v) in vmas.iter_mut().enumerate() {
         let b = (w >> (VMA_SHIFT + VMA_BITS * i as u32)) & VMA_MASK;
         if b & VMA_MAPPED != 0 {
             *v = Vma {
-                flags: Some(VmFlags(((b >> 1) & 0x3f) as u8)),
-                ghost: VmaGhost((b >> VMA_GHOST_SHIFT) as u8 & 3),
+                flags: Some(VmFlags(((b >> VMA_FLAGS_SHIFT) & ((1 << VMA_FLAG_BITS) - 1)) as u8)),
+                ghost: VmaGhost(((b >> VMA_GHOST_SHIFT) & VMA_GHOST_BITS) as u8),
+                pages: pages_of((b >> VMA_PAGES_SHIFT) & 7),
             };
         }
     }
@@ -168,10 +216,10 @@ fn unpack_proc(w: u64, ghost: u16) -> Process {
         no_new_privs: w & NNP != 0,
         image: if w & IMAGE != 0 { Image::SetuidRoot } else { Image::Plain },
         secure_exec: w & SECURE != 0,
-        ghost: Ghost(ghost),
+        ghost: Ghost((w >> GHOST_SHIFT) as u16),
         mm: Mm {
-            def_flags: VmFlags(((w >> DEF_SHIFT) & 0x3f) as u8),
-            flags: MmfFlags(((w >> MMF_SHIFT) & 0xff) as u8),
+            def_flags: VmFlags(((w >> DEF_SHIFT) & ((1 << DEF_BITS) - 1)) as u8),
+            flags: MmfFlags(((w >> MMF_SHIFT) & ((1 << MMF_BITS) - 1)) as u16),
             vmas,
         },
     }
@@ -179,23 +227,19 @@ fn unpack_proc(w: u64, ghost: u16) -> Process {
 
 #[inline]
 pub fn unpack(k: &Key) -> State {
-    let sysfs = match k.words[0] >> SYSFS_SHIFT {
-        0 => Sysfs::Never,
-        1 => Sysfs::Madvise,
-        _ => Sysfs::Always,
-    };
+    let sysfs = slot_sysfs(k.forms[0]);
     let mut procs = [None; MAX_PROCS];
     for (i, p) in procs.iter_mut().enumerate() {
-        if k.words[i] & ALIVE != 0 {
-            *p = Some(unpack_proc(k.words[i], k.ghosts[i]));
+        if slot_alive(k.forms[i]) {
+            *p = Some(unpack_proc(k.forms[i]));
         }
     }
     State { sysfs, procs }
 }
 
-/// Sorts the first `n` VMA fields of a process word.
+/// Sorts the first `n` VMA fields of a form.
 #[inline]
-fn sort_vmas(w: u64, n: usize) -> u64 {
+fn sort_vmas(w: Form, n: usize) -> Form {
     let field = |i: usize| (w >> (VMA_SHIFT + VMA_BITS * i as u32)) & VMA_MASK;
     if n == 2 {
         // The common bound, as one compare-and-swap.
@@ -206,12 +250,12 @@ fn sort_vmas(w: u64, n: usize) -> u64 {
         let two = (VMA_MASK << VMA_SHIFT) | (VMA_MASK << (VMA_SHIFT + VMA_BITS));
         return (w & !two) | (b << VMA_SHIFT) | (a << (VMA_SHIFT + VMA_BITS));
     }
-    let mut f = [0u64; MAX_VMAS];
+    let mut f = [0 as Form; MAX_VMAS];
     for (i, x) in f.iter_mut().enumerate() {
         *x = field(i);
     }
     f[..n].sort_unstable();
-    let mut out = w & !(((1u64 << (VMA_BITS * MAX_VMAS as u32)) - 1) << VMA_SHIFT);
+    let mut out = w & !(((1 as Form) << (VMA_BITS * MAX_VMAS as u32)) - 1) << VMA_SHIFT;
     for (i, x) in f.iter().enumerate() {
         out |= x << (VMA_SHIFT + VMA_BITS * i as u32);
     }
@@ -223,8 +267,7 @@ fn sort_vmas(w: u64, n: usize) -> u64 {
 /// successor with it).
 #[derive(Clone, Copy, Debug)]
 pub struct Canon {
-    word_mask: u64,
-    ghost_mask: u16,
+    mask: Form,
     sym: Symmetry,
     procs: usize,
     vmas: usize,
@@ -232,49 +275,39 @@ pub struct Canon {
 
 impl Canon {
     pub fn new(proj: &Projection, sym: Symmetry, procs: usize, vmas: usize) -> Canon {
-        Canon {
-            word_mask: proj.word_mask(),
-            ghost_mask: proj.ghosts.process.0,
-            sym,
-            procs: procs.min(MAX_PROCS),
-            vmas: vmas.min(MAX_VMAS),
-        }
+        Canon { mask: proj.form_mask(), sym, procs: procs.min(MAX_PROCS), vmas: vmas.min(MAX_VMAS) }
     }
 
-    /// One process slot's stored form: its packed word under the
-    /// projection (VMA fields sorted when VMA slots are interchangeable)
-    /// and its kept ghost bits. A free slot is the word of the mode alone.
-    /// The key of a state is its slots' forms, sorted when process slots
-    /// are interchangeable.
+    /// One process slot's stored form: its packed form under the
+    /// projection (VMA fields sorted when VMA slots are interchangeable).
+    /// A free slot is the form of the mode alone. The key of a state is
+    /// its slots' forms, sorted when process slots are interchangeable.
     #[inline]
-    pub fn slot(&self, p: Option<&Process>, sysfs: Sysfs) -> (u64, u16) {
+    pub fn slot(&self, p: Option<&Process>, sysfs: Sysfs) -> Form {
         let base = sysfs_code(sysfs) << SYSFS_SHIFT;
-        let (word, ghost) = match p {
-            Some(p) => (base | pack_proc(p), p.ghost.0),
-            None => (base, 0),
+        let form = match p {
+            Some(p) => base | pack_proc(p),
+            None => base,
         };
-        let mut word = word & self.word_mask;
-        if self.sym.vmas && word & ALIVE != 0 {
-            word = sort_vmas(word, self.vmas);
+        let mut form = form & self.mask;
+        if self.sym.vmas && form & ALIVE != 0 {
+            form = sort_vmas(form, self.vmas);
         }
-        (word, ghost & self.ghost_mask)
+        form
     }
 
     /// `s` projected, then sorted for symmetry. Written on plain locals and
-    /// a sorting network: this runs for every successor, and round trips
-    /// through memory of differently sized pieces stalled store forwarding.
+    /// a sorting network: this runs for every successor.
     #[inline]
     pub fn key(&self, s: &State) -> Key {
-        let mut w = [0u64; MAX_PROCS];
-        let mut g = [0u16; MAX_PROCS];
-        for i in 0..MAX_PROCS {
-            (w[i], g[i]) = self.slot(s.procs[i].as_ref(), s.sysfs);
+        let mut w = [0 as Form; MAX_PROCS];
+        for (i, x) in w.iter_mut().enumerate() {
+            *x = self.slot(s.procs[i].as_ref(), s.sysfs);
         }
         if self.sym.procs {
             let mut cx = |i: usize, j: usize| {
-                if (w[j], g[j]) < (w[i], g[i]) {
+                if w[j] < w[i] {
                     w.swap(i, j);
-                    g.swap(i, j);
                 }
             };
             match self.procs {
@@ -294,31 +327,26 @@ impl Canon {
                 }
             }
         }
-        Key { words: w, ghosts: g }
+        Key { forms: w }
     }
 
     /// Process slots the key covers (the spec's bound).
     pub fn procs(&self) -> usize {
         self.procs
     }
-
-    /// Whether process slots are sorted (interchangeable).
-    pub fn sorts_procs(&self) -> bool {
-        self.sym.procs
-    }
 }
 
-/// Whether a slot's stored word holds a live process.
+/// Whether a slot's stored form holds a live process.
 #[inline]
-pub fn slot_alive(word: u64) -> bool {
-    word & ALIVE != 0
+pub fn slot_alive(form: Form) -> bool {
+    form & ALIVE != 0
 }
 
-/// The sysfs mode a slot's stored word records (`never` when the
+/// The sysfs mode a slot's stored form records (`never` when the
 /// projection drops the mode: see `Projection::sysfs`).
 #[inline]
-pub fn slot_sysfs(word: u64) -> Sysfs {
-    match word >> SYSFS_SHIFT {
+pub fn slot_sysfs(form: Form) -> Sysfs {
+    match form >> SYSFS_SHIFT {
         0 => Sysfs::Never,
         1 => Sysfs::Madvise,
         _ => Sysfs::Always,
@@ -327,14 +355,14 @@ pub fn slot_sysfs(word: u64) -> Sysfs {
 
 /// The process a live slot's stored form stands for (`unpack` of one slot).
 #[inline]
-pub fn unpack_slot(word: u64, ghost: u16) -> Process {
-    unpack_proc(word, ghost)
+pub fn unpack_slot(form: Form) -> Process {
+    unpack_proc(form)
 }
 
-/// The free slot of a state whose slots record `word`'s mode.
+/// The free slot of a state whose slots record `form`'s mode.
 #[inline]
-pub fn free_slot_like(word: u64) -> u64 {
-    word & (3 << SYSFS_SHIFT)
+pub fn free_slot_like(form: Form) -> Form {
+    form & (3 << SYSFS_SHIFT)
 }
 
 /// The stored form of `s`: projected, then sorted for symmetry.
@@ -356,11 +384,16 @@ mod tests {
         p.secure_exec = true;
         p.ghost = Ghost(0xffff);
         p.mm.def_flags = VmFlags::ALL;
-        p.mm.flags = MmfFlags(0xff);
-        p.mm.vmas[3] = Vma { flags: Some(VmFlags::ALL), ghost: VmaGhost::OPTED_OUT };
+        p.mm.flags = MmfFlags(0xffff);
+        p.mm.vmas[3] =
+            Vma { flags: Some(VmFlags::ALL), ghost: VmaGhost::OPTED_OUT, pages: Pages::HugeShared };
         p.mm.vmas[1] = Vma::mapped(VmFlags::EMPTY);
+        p.mm.vmas[2] = Vma { pages: Pages::SmallCow, ..Vma::mapped(VmFlags::VM_LOCKED) };
         s.procs[2] = Some(p);
         assert_eq!(unpack(&pack(&s)), s);
+        for pages in Pages::ALL {
+            assert_eq!(pages_of(pages_code(pages)), pages);
+        }
     }
 
     #[test]
@@ -370,6 +403,7 @@ mod tests {
         p.image = Image::SetuidRoot;
         p.secure_exec = true;
         p.ghost = Ghost::EXEC_FRESH;
+        p.mm.vmas[0] = Vma { pages: Pages::Huge, ..Vma::mapped(VmFlags::VM_HUGEPAGE) };
         let none = Projection {
             ghosts: GhostMask::NONE,
             image: false,
@@ -382,6 +416,7 @@ mod tests {
         let q = u.procs[0].unwrap();
         assert_eq!((q.image, q.secure_exec, q.ghost), (Image::Plain, false, Ghost::EMPTY));
         assert_eq!(q.cred, Cred::Root);
+        assert_eq!(q.mm.vmas[0].pages, Pages::Huge, "pages are state, not history");
         assert!(!q.mm.flags.contains(MmfFlags::MMF_DUMPABLE));
     }
 }

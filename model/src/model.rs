@@ -2,7 +2,7 @@
 //! `stateright::Model` in the shape of stateright's own examples:
 //! `init_states`, `actions`, `next_state`, `properties`.
 
-use crate::action::{Action, Call, Ret, Target};
+use crate::action::{Action, Call, Item, Ret, Target};
 use crate::alphabet;
 use crate::diff::{describe, diff};
 use crate::flags::VmFlags;
@@ -14,7 +14,10 @@ use crate::semantics::Semantics;
 use crate::state::Process;
 use crate::state::{State, Sysfs, MAX_PROCS, MAX_VMAS};
 use crate::symmetry::Symmetry;
-use crate::syscalls::{apply, apply_to_caller, fork_child, process_madvise_on, StepError, StepMode, Target2};
+use crate::syscalls::task::fork_parent;
+use crate::syscalls::{
+    apply, apply_to_caller, fork_child, pages, process_madvise_on, StepError, StepMode, Target2,
+};
 use stateright::{Model, Property};
 
 /// The question a spec asks: how many processes and VMAs, which sysfs
@@ -79,14 +82,18 @@ impl System {
                     | Call::Mctl { target: Target::Pid(_), .. }
             )
         });
-        let vm_flags = VmFlags::ALL.difference(crate::key::UNREAD_VM_FLAGS);
+        // Where pages are modelled, a fault reads the sysfs mode, a fork
+        // VM_WIPEONFORK and an mmap VM_LOCKONFAULT.
+        let pages = alphabet::makes_pages(&alphabet);
+        let vm_flags =
+            if pages { VmFlags::ALL } else { VmFlags::ALL.difference(crate::key::UNREAD_VM_FLAGS) };
         let base_projection =
-            Projection { ghosts: GhostMask::NONE, image: false, dumpable: remote, sysfs: false, vm_flags };
+            Projection { ghosts: GhostMask::NONE, image: false, dumpable: remote, sysfs: pages, vm_flags };
         let projection =
             properties.iter().fold(Reads::default(), |r, p| r.union(p.reads())).keep_in(base_projection);
         let symmetry = Symmetry {
             procs: alphabet::symmetric_procs(&alphabet, bounds.processes),
-            vmas: alphabet::symmetric_vmas(&alphabet, bounds.vmas),
+            vmas: alphabet::symmetric_vmas(&alphabet, bounds.vmas) && alphabet::vmas_independent(&alphabet),
         };
         System { semantics, bounds, alphabet, properties, projection, base_projection, symmetry }
     }
@@ -129,6 +136,7 @@ impl System {
         for p in s.procs.iter_mut().flatten() {
             normalize_process(p);
         }
+        pages::unshare_lone_huge(s);
     }
 
     /// `step_in_place` for a call of the caller alone (`Reach::Caller`),
@@ -148,9 +156,16 @@ impl System {
     /// process `target` (`Reach::Pair`): the same semantics by construction
     /// (`apply` runs it through `process_madvise_on` too).
     #[inline]
-    pub fn step_pair(&self, me: &mut Process, target: &mut Process, call: &Call) -> Option<Ret> {
+    pub fn step_pair(
+        &self,
+        sysfs: Sysfs,
+        me: &mut Process,
+        target: &mut Process,
+        call: &Call,
+    ) -> Option<Ret> {
         let Call::ProcessMadvise { iov, advice, flags, .. } = call else { return None };
-        let ret = process_madvise_on(&self.semantics, me, Target2::Other(target), *iov, *advice, *flags);
+        let ret =
+            process_madvise_on(&self.semantics, sysfs, me, Target2::Other(target), *iov, *advice, *flags);
         normalize_process(me);
         normalize_process(target);
         Some(ret)
@@ -163,6 +178,24 @@ impl System {
         let mut child = fork_child(&self.semantics, parent);
         normalize_process(&mut child);
         child
+    }
+
+    /// What `fork()` leaves of the parent (its pages shared with the child),
+    /// normalised as `step_in_place` leaves it.
+    #[inline]
+    pub fn fork_parent(&self, parent: &Process) -> Process {
+        let mut p = fork_parent(parent);
+        normalize_process(&mut p);
+        p
+    }
+
+    /// The part of normalising that reads more than one process: a huge
+    /// page left with one mapper is that mapper's own
+    /// (`pages::unshare_lone_huge`). `step_in_place` does it; a checker
+    /// that steps processes one at a time does it on the state it builds.
+    #[inline]
+    pub fn normalize_shared(&self, s: &mut State) {
+        pages::unshare_lone_huge(s);
     }
 
     /// The projection that keeps what `props` (the undecided properties) read.
@@ -181,6 +214,7 @@ impl System {
         };
         match call {
             Call::Fork => s.free_pid(self.capacity().procs).is_some(),
+            Call::Khugepaged => false,
             Call::ProcessMadvise { target, .. } | Call::Mctl { target, .. } => live_other(*target),
             _ => self.caller_may(p, call),
         }
@@ -194,6 +228,7 @@ impl System {
         match call {
             Call::Mmap => p.mm.vmas[..vmas].iter().any(|v| !v.is_mapped()),
             Call::Munmap(r) => (0..vmas).any(|i| r.covers(i) && p.mm.vmas[i].is_mapped()),
+            Call::Touch(Item::Vma(v)) => p.mm.vmas[*v as usize].is_mapped(),
             _ => true,
         }
     }
@@ -221,6 +256,13 @@ impl System {
                 if self.enabled(s, pid, call) {
                     f(pid * n + i, Action { pid: pid as u8, call: *call });
                 }
+            }
+        }
+        // The kernel's own work, once per state: numbered after every
+        // process's calls.
+        if let Some(i) = self.alphabet.iter().position(|c| *c == Call::Khugepaged) {
+            if s.live().next().is_some() {
+                f(MAX_PROCS * n + i, Action::KHUGEPAGED);
             }
         }
     }
@@ -283,6 +325,7 @@ impl System {
 #[inline]
 fn normalize_process(p: &mut Process) {
     crate::setting::forget_absent(p);
+    pages::normalize(p);
     if !p.mm.def_flags.contains(VmFlags::VM_HUGEPAGE) {
         p.ghost.set(Ghost::DEFAULT_HG_BY_PRCTL, false);
     }

@@ -15,7 +15,7 @@
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask, Origin, Setting, VmaGhost};
 use crate::setting;
-use crate::state::{Cred, Process, State, Sysfs};
+use crate::state::{Cred, Pages, Process, State, Sysfs};
 use crate::thp;
 use crate::System;
 use std::fmt;
@@ -37,11 +37,42 @@ impl fmt::Display for Kind {
     }
 }
 
+/// What a property speaks of: a reviewer reading a verdict must know
+/// whether "holds" is about flags, about which settings survive, about
+/// THP eligibility (smaps `THPeligible`, what a fault may do) or about the
+/// pages that back memory (what faults, collapses and khugepaged did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Flags,
+    Settings,
+    Eligibility,
+    Pages,
+}
+
+impl Subject {
+    pub fn name(self) -> &'static str {
+        match self {
+            Subject::Flags => "flags",
+            Subject::Settings => "settings",
+            Subject::Eligibility => "eligibility",
+            Subject::Pages => "pages",
+        }
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One catalogue entry.
 #[derive(Clone, Copy)]
 pub struct PropertyDef {
     pub name: &'static str,
     pub kind: Kind,
+    /// What it speaks of (its name says it too).
+    pub subject: Subject,
     pub meaning: &'static str,
     /// How a review states the good outcome (`always` holds, `sometimes` is
     /// reachable) and the bad one, of a variant.
@@ -179,11 +210,34 @@ fn unmodified_program_gets_thp(_: &System, s: &State) -> bool {
             .any(|(_, p)| p.ghost.contains(Ghost::EXEC_FRESH) && mapped(p).any(|(_, f, _)| eligible(s, p, f)))
 }
 
+/// Pages are what faults, collapses and khugepaged made, whatever the
+/// flags say: `MADV_COLLAPSE` ignores the sysfs mode.
+fn no_huge_pages_under_never(_: &System, s: &State) -> bool {
+    s.sysfs != Sysfs::Never
+        || all_procs(s, |p| p.mm.vmas.iter().all(|v| !v.is_mapped() || !v.pages.is_huge()))
+}
+
+fn disable_means_no_new_huge_pages(_: &System, s: &State) -> bool {
+    all_procs(s, |p| !p.ghost.contains(Ghost::HUGE_WHILE_DISABLED))
+}
+
+fn unmodified_program_gets_huge_pages(_: &System, s: &State) -> bool {
+    s.sysfs == Sysfs::Madvise
+        && s.live().any(|(_, p)| {
+            p.ghost.contains(Ghost::EXEC_FRESH)
+                && p.mm
+                    .vmas
+                    .iter()
+                    .any(|v| v.pages.is_huge() && v.ghost.contains(VmaGhost::HUGE_BY_OWN_FAULT))
+        })
+}
+
 /// Every property, in the order reports list them.
 pub const CATALOGUE: &[PropertyDef] = &[
     PropertyDef {
         name: "thp_flags_exclusive",
         kind: Kind::Always,
+        subject: Subject::Flags,
         meaning: "no VMA and no def_flags has both VM_HUGEPAGE and VM_NOHUGEPAGE",
         good: "keeps VM_HUGEPAGE and VM_NOHUGEPAGE exclusive",
         bad: "can set VM_HUGEPAGE and VM_NOHUGEPAGE together",
@@ -194,6 +248,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
     PropertyDef {
         name: "unprivileged_exec_gains_nothing",
         kind: Kind::Always,
+        subject: Subject::Settings,
         meaning: "a secure exec never starts with a THP-raising default (VM_HUGEPAGE in def_flags, or a THP-raising MMF bit) that a process without CAP_SYS_ADMIN set",
         good: "stops an unprivileged process from starting a setuid program with a THP-raising default",
         bad: "lets an unprivileged process start a setuid program with a THP-raising default",
@@ -204,6 +259,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
     PropertyDef {
         name: "secure_exec_inherits_nothing",
         kind: Kind::Always,
+        subject: Subject::Settings,
         meaning: "no THP default that an unprivileged, non-NNP process set survives a secure exec (Jann Horn's rule; mainline's PR_SET_THP_DISABLE is a known exception)",
         good: "lets nothing an unprivileged process sets survive a setuid exec",
         bad: "lets a THP setting made by an unprivileged process survive a setuid exec",
@@ -214,6 +270,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
     PropertyDef {
         name: "mlock_not_inherited",
         kind: Kind::Always,
+        subject: Subject::Flags,
         meaning: "VM_LOCKED/VM_LOCKONFAULT never reach a child or an exec'd image through def_flags or copied VMAs",
         good: "never passes mlock state on",
         bad: "passes mlock state to a child or an exec'd image",
@@ -224,6 +281,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
     PropertyDef {
         name: "disable_dominates",
         kind: Kind::Always,
+        subject: Subject::Eligibility,
         meaning: "with THP completely disabled, no VMA of the mm is THP-eligible",
         good: "keeps PR_SET_THP_DISABLE disabling everything",
         bad: "leaves a VMA THP-eligible under PR_SET_THP_DISABLE",
@@ -234,6 +292,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
     PropertyDef {
         name: "sysfs_never_means_never",
         kind: Kind::Always,
+        subject: Subject::Eligibility,
         meaning: "sysfs `never` means no VMA is THP-eligible",
         good: "keeps sysfs never meaning never",
         bad: "gives THP although sysfs says never",
@@ -244,6 +303,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
     PropertyDef {
         name: "prctl_only_reduces",
         kind: Kind::Always,
+        subject: Subject::Eligibility,
         meaning: "a prctl THP control never makes a VMA eligible that would not be without it",
         good: "only ever reduces THP with a prctl",
         bad: "has a prctl that raises THP eligibility",
@@ -254,6 +314,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
     PropertyDef {
         name: "explicit_optout_kept",
         kind: Kind::Always,
+        subject: Subject::Flags,
         meaning: "a VMA its own process marked MADV_NOHUGEPAGE stays VM_NOHUGEPAGE until a madvise/process_madvise names it again",
         good: "keeps a program's own MADV_NOHUGEPAGE",
         bad: "overrides a program's own MADV_NOHUGEPAGE with a process-wide call",
@@ -264,6 +325,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
     PropertyDef {
         name: "default_kept_as_promised",
         kind: Kind::Always,
+        subject: Subject::Settings,
         meaning: "a default the variant promises to keep across fork/exec is in force in every descendant",
         good: "keeps its promise: the default survives as stated",
         bad: "breaks its own promise: the default is lost",
@@ -274,6 +336,7 @@ pub const CATALOGUE: &[PropertyDef] = &[
     PropertyDef {
         name: "failed_call_changes_no_default",
         kind: Kind::Always,
+        subject: Subject::Settings,
         meaning: "a process_madvise that returns an error leaves def_flags as it was",
         good: "leaves the default alone when a call fails",
         bad: "changes the default in a call that fails",
@@ -284,11 +347,45 @@ pub const CATALOGUE: &[PropertyDef] = &[
     PropertyDef {
         name: "unmodified_program_gets_thp",
         kind: Kind::Sometimes,
+        subject: Subject::Eligibility,
         meaning: "a program that never called madvise/prctl itself, started by exec from a launcher, has a THP-eligible VMA under sysfs `madvise`",
         good: "delivers the use case: a launcher can give an unmodified program THP under sysfs madvise",
         bad: "misses the use case: a launcher cannot give an unmodified program THP under sysfs madvise",
         ghosts: ghosts(Ghost::EXEC_FRESH.0, 0),
         condition: unmodified_program_gets_thp,
+        per_process: true,
+    },
+    PropertyDef {
+        name: "no_huge_pages_under_never",
+        kind: Kind::Always,
+        subject: Subject::Pages,
+        meaning: "under sysfs `never` no VMA is backed by huge pages (none is `huge` or `mixed`), whatever made them",
+        good: "keeps sysfs never meaning no huge pages",
+        bad: "backs memory with huge pages although sysfs says never",
+        ghosts: ghosts(0, 0),
+        condition: no_huge_pages_under_never,
+        per_process: true,
+    },
+    PropertyDef {
+        name: "disable_means_no_new_huge_pages",
+        kind: Kind::Always,
+        subject: Subject::Pages,
+        meaning: "no fault, collapse or khugepaged scan makes huge pages for a process whose THP is disabled completely (huge pages it had before are not new)",
+        good: "makes no new huge pages for a process with THP disabled",
+        bad: "makes new huge pages for a process with THP disabled",
+        ghosts: ghosts(Ghost::HUGE_WHILE_DISABLED.0, 0),
+        condition: disable_means_no_new_huge_pages,
+        per_process: true,
+    },
+    PropertyDef {
+        name: "unmodified_program_gets_huge_pages",
+        kind: Kind::Sometimes,
+        subject: Subject::Pages,
+        meaning: "under sysfs `madvise`, a program entered by exec that has made no THP call of its own since gets huge pages from its own write fault (the use case, in pages)",
+        good: "delivers the use case in pages: an unmodified program gets huge pages from its own faults under sysfs madvise",
+        bad: "misses the use case in pages: no unmodified program gets huge pages from its own faults under sysfs madvise",
+        ghosts: ghosts(Ghost::EXEC_FRESH.0, VmaGhost::HUGE_BY_OWN_FAULT.0),
+        condition: unmodified_program_gets_huge_pages,
         per_process: true,
     },
 ];
@@ -335,6 +432,11 @@ fn thp_disabled_with_vma(_: &System, s: &State) -> bool {
     any_proc(s, |p| p.mm.flags.contains(MmfFlags::MMF_DISABLE_THP_COMPLETELY) && mapped(p).next().is_some())
 }
 
+fn pages_under_never(_: &System, s: &State) -> bool {
+    s.sysfs == Sysfs::Never
+        && any_proc(s, |p| p.mm.vmas.iter().any(|v| v.is_mapped() && v.pages != Pages::None))
+}
+
 fn sysfs_never_with_vma(_: &System, s: &State) -> bool {
     s.sysfs == Sysfs::Never && any_proc(s, |p| mapped(p).next().is_some())
 }
@@ -360,6 +462,7 @@ fn thp_default_set(_: &System, s: &State) -> bool {
 
 const fn premise(
     name: &'static str,
+    subject: Subject,
     meaning: &'static str,
     ghosts: GhostMask,
     condition: fn(&System, &State) -> bool,
@@ -367,6 +470,7 @@ const fn premise(
     PropertyDef {
         name,
         kind: Kind::Sometimes,
+        subject,
         meaning,
         good: "reaches the case the property rules on",
         bad: "never reaches the case the property rules on",
@@ -378,36 +482,56 @@ const fn premise(
 
 /// The premises the catalogue's properties name, each a `sometimes`.
 pub const PREMISES: &[PropertyDef] = &[
-    premise("hugepage_in_use", "some VMA or def_flags carries VM_HUGEPAGE", ghosts(0, 0), hugepage_in_use),
-    premise("nohugepage_in_use", "some VMA or def_flags carries VM_NOHUGEPAGE", ghosts(0, 0), nohugepage_in_use),
+    premise(
+        "pages_under_never",
+        Subject::Pages,
+        "sysfs is `never` and some VMA has pages",
+        ghosts(0, 0),
+        pages_under_never,
+    ),
+    premise(
+        "hugepage_in_use",
+        Subject::Flags, "some VMA or def_flags carries VM_HUGEPAGE", ghosts(0, 0), hugepage_in_use),
+    premise(
+        "nohugepage_in_use",
+        Subject::Flags, "some VMA or def_flags carries VM_NOHUGEPAGE", ghosts(0, 0), nohugepage_in_use),
     premise(
         "secure_exec_by_user",
+        Subject::Settings,
         "a non-root user started a setuid-root image (a secure exec: real uid a user, effective uid 0)",
         ghosts(0, 0),
         secure_exec_by_user,
     ),
     premise(
         "unpriv_raising_setting",
+        Subject::Settings,
         "a THP-raising setting (VM_HUGEPAGE in def_flags, or a THP-raising MMF bit) made by a caller without CAP_SYS_ADMIN is in force",
         ghosts(raising_settings(Origin::BY_UNPRIV), 0),
         unpriv_raising_setting,
     ),
     premise(
         "unpriv_setting_without_nnp",
+        Subject::Settings,
         "a THP setting (a def_flags default or a prctl control) made by a caller without CAP_SYS_ADMIN and without no_new_privs is in force",
         ghosts(every_setting(UNPRIV_NO_NNP), 0),
         unpriv_setting_without_nnp,
     ),
-    premise("mlock_in_use", "VM_LOCKED or VM_LOCKONFAULT is set in def_flags or on a VMA", ghosts(0, 0), mlock_in_use),
+    premise(
+        "mlock_in_use",
+        Subject::Flags, "VM_LOCKED or VM_LOCKONFAULT is set in def_flags or on a VMA", ghosts(0, 0), mlock_in_use),
     premise(
         "thp_disabled_with_vma",
+        Subject::Eligibility,
         "THP is completely disabled (MMF_DISABLE_THP_COMPLETELY) in an mm with a mapped VMA",
         ghosts(0, 0),
         thp_disabled_with_vma,
     ),
-    premise("sysfs_never_with_vma", "sysfs is `never` and a VMA is mapped", ghosts(0, 0), sysfs_never_with_vma),
+    premise(
+        "sysfs_never_with_vma",
+        Subject::Eligibility, "sysfs is `never` and a VMA is mapped", ghosts(0, 0), sysfs_never_with_vma),
     premise(
         "prctl_control_with_vma",
+        Subject::Eligibility,
         "a prctl THP control is in force over a mapped VMA (an MMF_DISABLE_THP_* or MMF_THP_ALWAYS bit, or a VM_HUGEPAGE a prctl put there)",
         // RAISED_BY_PRCTL is set from DEFAULT_HG_BY_PRCTL (see `GhostMask::closure`).
         ghosts(Ghost::DEFAULT_HG_BY_PRCTL.0, VmaGhost::RAISED_BY_PRCTL.0),
@@ -415,18 +539,21 @@ pub const PREMISES: &[PropertyDef] = &[
     ),
     premise(
         "vma_opted_out",
+        Subject::Flags,
         "a VMA its own process marked MADV_NOHUGEPAGE has not been named by a madvise/process_madvise since",
         ghosts(0, VmaGhost::OPTED_OUT.0),
         vma_opted_out,
     ),
     premise(
         "default_promised",
+        Subject::Settings,
         "the variant has promised a process a THP default across fork/exec (its [intent])",
         ghosts(Ghost::PROMISED.0, 0),
         default_promised,
     ),
     premise(
         "thp_default_set",
+        Subject::Settings,
         "a THP default (VM_HUGEPAGE or VM_NOHUGEPAGE in def_flags) is in force",
         ghosts(0, 0),
         thp_default_set,
@@ -447,6 +574,8 @@ pub const PREMISES_OF: &[(&str, &[&str])] = &[
     ("explicit_optout_kept", &["vma_opted_out"]),
     ("default_kept_as_promised", &["default_promised"]),
     ("failed_call_changes_no_default", &["thp_default_set"]),
+    ("no_huge_pages_under_never", &["pages_under_never"]),
+    ("disable_means_no_new_huge_pages", &["thp_disabled_with_vma"]),
 ];
 
 pub fn premise_by_name(name: &str) -> Option<&'static PropertyDef> {

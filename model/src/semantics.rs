@@ -7,7 +7,7 @@
 pub use crate::action::ForeignPrctls;
 use crate::action::{Call, PmadvFlags, ThpDisableFlags};
 use crate::flags::{MmfFlags, VmFlags};
-use crate::state::{Process, State};
+use crate::state::{Process, State, Sysfs};
 use crate::syscalls::PmadvCheck;
 use crate::Ret;
 use std::fmt;
@@ -34,7 +34,14 @@ pub trait Variant: Send + Sync + fmt::Debug {
 
     /// Runs `prctl(option, arg2)` if the variant defines that option
     /// number; `None` leaves it to the kernel's own table.
-    fn prctl(&self, _sem: &Semantics, _me: &mut Process, _option: u32, _arg2: u32) -> Option<Ret> {
+    fn prctl(
+        &self,
+        _sem: &Semantics,
+        _sysfs: Sysfs,
+        _me: &mut Process,
+        _option: u32,
+        _arg2: u32,
+    ) -> Option<Ret> {
         None
     }
 

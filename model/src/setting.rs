@@ -38,13 +38,7 @@ impl Setting {
         match self {
             Setting::ThpDefault => format!("def_flags {}", mm.def_flags.intersection(VmFlags::THP_MASK)),
             Setting::ThpDisable | Setting::ThpAlways => {
-                let bits = mm.flags.intersection(self.mmf_bits());
-                let names: Vec<&str> = MmfFlags::NAMES
-                    .iter()
-                    .filter(|(b, _)| bits.contains(*b))
-                    .map(|(_, n)| n.trim_start_matches("MMF_"))
-                    .collect();
-                format!("mm->flags {}", names.join(" "))
+                format!("mm->flags {}", mm.flags.intersection(self.mmf_bits()).short_names().join(" "))
             }
         }
     }

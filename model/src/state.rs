@@ -123,19 +123,104 @@ impl fmt::Display for Image {
     }
 }
 
+/// What backs a VMA slot's memory. Every modelled operation on pages
+/// (a write of the whole slot, a collapse, a zap, a fork) treats the slot's
+/// two PMD-sized halves alike, so one value describes the slot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pages {
+    /// Nothing faulted in (or zapped): smaps `Rss` 0.
+    #[default]
+    None,
+    /// Small pages, writable and the process's own.
+    Small,
+    /// Small pages a fork write-protected (shared with a child or a
+    /// parent until one of them writes).
+    SmallCow,
+    /// Huge pages the process maps alone.
+    Huge,
+    /// Huge pages another live process maps too (after a fork): the one
+    /// that writes first gets small copies (`do_huge_pmd_wp_page` splits
+    /// the PMD), the last one left keeps the huge page.
+    HugeShared,
+}
+
+impl Pages {
+    pub const ALL: [Pages; 5] = [Pages::None, Pages::Small, Pages::SmallCow, Pages::Huge, Pages::HugeShared];
+
+    /// What `/proc/PID/smaps` shows of it.
+    pub fn backing(self) -> Backing {
+        match self {
+            Pages::None => Backing::None,
+            Pages::Small | Pages::SmallCow => Backing::Small,
+            Pages::Huge | Pages::HugeShared => Backing::Huge,
+        }
+    }
+
+    pub fn is_huge(self) -> bool {
+        matches!(self, Pages::Huge | Pages::HugeShared)
+    }
+}
+
+/// `huge`, `huge shared`, `small cow`, `none`: what backs it, and whether
+/// a fork shares it.
+impl fmt::Display for Pages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pages::SmallCow => f.write_str("small cow"),
+            Pages::HugeShared => f.write_str("huge shared"),
+            p => write!(f, "{}", p.backing()),
+        }
+    }
+}
+
+/// What backs a slot as `pages(v)` reads it from smaps `Rss` and
+/// `AnonHugePages`: nothing, no huge page, huge pages for the whole slot,
+/// or anything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Backing {
+    None,
+    Small,
+    Huge,
+    Mixed,
+}
+
+impl Backing {
+    pub const ALL: [Backing; 4] = [Backing::None, Backing::Small, Backing::Huge, Backing::Mixed];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backing::None => "none",
+            Backing::Small => "small",
+            Backing::Huge => "huge",
+            Backing::Mixed => "mixed",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Backing> {
+        Backing::ALL.into_iter().find(|b| b.name() == s)
+    }
+}
+
+impl fmt::Display for Backing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One VMA slot: a 4 MiB private anonymous region at a fixed address.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Vma {
     /// `None` when the slot is not mapped.
     pub flags: Option<VmFlags>,
     pub ghost: VmaGhost,
+    pub pages: Pages,
 }
 
 impl Vma {
-    pub const UNMAPPED: Vma = Vma { flags: None, ghost: VmaGhost::EMPTY };
+    pub const UNMAPPED: Vma = Vma { flags: None, ghost: VmaGhost::EMPTY, pages: Pages::None };
 
     pub fn mapped(flags: VmFlags) -> Vma {
-        Vma { flags: Some(flags), ghost: VmaGhost::EMPTY }
+        Vma { flags: Some(flags), ghost: VmaGhost::EMPTY, pages: Pages::None }
     }
 
     pub fn is_mapped(&self) -> bool {
@@ -147,7 +232,8 @@ impl fmt::Debug for Vma {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.flags {
             None => f.write_str("unmapped"),
-            Some(fl) => write!(f, "{fl}{}", self.ghost),
+            Some(fl) if self.pages == Pages::None => write!(f, "{fl}{}", self.ghost),
+            Some(fl) => write!(f, "{fl}{} {}", self.ghost, self.pages),
         }
     }
 }

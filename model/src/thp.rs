@@ -70,6 +70,42 @@ pub fn thp_eligible(sysfs: Sysfs, vma: VmFlags, mm: MmfFlags) -> bool {
     sysfs_allows(effective_mode(sysfs, mm), vma) && !vma_thp_disabled(vma, mm)
 }
 
+/// Who asks `thp_vma_allowable_orders()` (the kernel's `enum tva_type`):
+/// the answer is the same table for each, with what each one skips.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tva {
+    /// smaps `THPeligible` and a page fault: the sysfs gate and
+    /// `vma_thp_disabled()`.
+    PageFault,
+    /// khugepaged's scan and its registration (`khugepaged_enter_vma`):
+    /// the same rules as a fault.
+    Khugepaged,
+    /// `MADV_COLLAPSE`: ignores the sysfs mode; `vma_thp_disabled(...,
+    /// forced_collapse = true)` lets EXCEPT_ADVISED through on any VMA
+    /// (v6.18, 8cdc4d27019356b0) but still refuses VM_NOHUGEPAGE and
+    /// MMF_DISABLE_THP_COMPLETELY.
+    ForcedCollapse,
+}
+
+/// Whether a PMD-sized THP may back a VMA with these flags in this mm.
+#[inline]
+pub fn allowable(tva: Tva, sysfs: Sysfs, vma: VmFlags, mm: MmfFlags) -> bool {
+    match tva {
+        Tva::PageFault | Tva::Khugepaged => thp_eligible(sysfs, vma, mm),
+        Tva::ForcedCollapse => {
+            let forced = mm.difference(MmfFlags::MMF_DISABLE_THP_EXCEPT_ADVISED);
+            !vma_thp_disabled(vma, forced)
+        }
+    }
+}
+
+/// `hugepage_pmd_enabled()`: khugepaged runs (and an mm can be registered)
+/// only while the PMD size is enabled at all.
+#[inline]
+pub fn khugepaged_enabled(sysfs: Sysfs) -> bool {
+    sysfs != Sysfs::Never
+}
+
 /// `/proc/PID/status` `THP_enabled`: only "not completely disabled".
 pub fn thp_enabled(mm: MmfFlags) -> bool {
     !mm.contains(MmfFlags::MMF_DISABLE_THP_COMPLETELY)

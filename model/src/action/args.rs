@@ -100,11 +100,12 @@ pub enum Advice {
     Keeponfork,
     Cold,
     Pageout,
+    Collapse,
     Other(u32),
 }
 
 impl Advice {
-    pub const KNOWN: [(Advice, &'static str, u32); 10] = [
+    pub const KNOWN: [(Advice, &'static str, u32); 11] = [
         (Advice::Willneed, "MADV_WILLNEED", 3),
         (Advice::Dontneed, "MADV_DONTNEED", 4),
         (Advice::Dontfork, "MADV_DONTFORK", 10),
@@ -115,6 +116,7 @@ impl Advice {
         (Advice::Keeponfork, "MADV_KEEPONFORK", 19),
         (Advice::Cold, "MADV_COLD", 20),
         (Advice::Pageout, "MADV_PAGEOUT", 21),
+        (Advice::Collapse, "MADV_COLLAPSE", 25),
     ];
 
     pub fn number(self) -> u32 {

@@ -9,7 +9,7 @@ pub use args::*;
 pub use words::*;
 
 use crate::flags::VmFlags;
-use crate::state::Image;
+use crate::state::{Backing, Image};
 use std::fmt;
 
 /// One syscall (or observation) with its arguments, without the caller.
@@ -36,10 +36,18 @@ pub enum Call {
     /// `setresuid(user, user, user)`: drop root for the unprivileged uid.
     Setresuid,
     Exit,
+    /// `touch(v)`: the process writes every byte of slot `v` (a write
+    /// fault per page where nothing is mapped).
+    Touch(Item),
+    /// khugepaged finishes a full scan: no process makes this call (its
+    /// `Action` has `pid == KHUGEPAGED`).
+    Khugepaged,
     // Observations: what /proc shows; they change nothing.
     VmFlags(Item),
     ThpEligible(Item),
     ThpEnabled,
+    /// `pages(v)`: what backs slot `v`, from smaps `Rss` and `AnonHugePages`.
+    Pages(Item),
     // Calls that proposals add.
     PrctlSetThpPolicy(ThpPolicy),
     PrctlGetThpPolicy,
@@ -74,6 +82,9 @@ impl Call {
             Call::Execve(_) => "execve",
             Call::Setresuid => "setresuid",
             Call::Exit => "exit",
+            Call::Touch(_) => "touch",
+            Call::Khugepaged => "khugepaged",
+            Call::Pages(_) => "pages",
             Call::VmFlags(_) => "vmflags",
             Call::ThpEligible(_) => "thp_eligible",
             Call::ThpEnabled => "thp_enabled",
@@ -96,6 +107,7 @@ impl Call {
                 | Call::VmFlags(_)
                 | Call::ThpEligible(_)
                 | Call::ThpEnabled
+                | Call::Pages(_)
                 | Call::PrctlGetThpPolicy
                 | Call::PrctlGetThpAlways
         )
@@ -120,6 +132,9 @@ impl fmt::Display for Call {
             Call::Execve(i) => write!(f, "execve({i})"),
             Call::Setresuid => f.write_str("setresuid(user)"),
             Call::Exit => f.write_str("exit()"),
+            Call::Touch(i) => write!(f, "touch({i})"),
+            Call::Khugepaged => f.write_str("khugepaged()"),
+            Call::Pages(i) => write!(f, "pages({i})"),
             Call::VmFlags(i) => write!(f, "vmflags({i})"),
             Call::ThpEligible(i) => write!(f, "thp_eligible({i})"),
             Call::ThpEnabled => f.write_str("thp_enabled()"),
@@ -151,16 +166,35 @@ impl Call {
     }
 }
 
-/// A syscall made by process slot `pid`: the model's `Action`.
+/// A syscall made by process slot `pid`: the model's `Action`. The
+/// kernel's own work (a khugepaged scan) is an action of no process:
+/// `pid == KHUGEPAGED`, printed without a prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Action {
     pub pid: u8,
     pub call: Call,
 }
 
+/// The `pid` of an action no process makes.
+pub const KHUGEPAGED: u8 = u8::MAX;
+
+impl Action {
+    /// khugepaged's full scan.
+    pub const KHUGEPAGED: Action = Action { pid: KHUGEPAGED, call: Call::Khugepaged };
+
+    /// Made by the kernel, not by a process.
+    pub fn by_kernel(&self) -> bool {
+        self.pid == KHUGEPAGED
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "P{} {}", self.pid, self.call)
+        if self.by_kernel() {
+            write!(f, "{}", self.call)
+        } else {
+            write!(f, "P{} {}", self.pid, self.call)
+        }
     }
 }
 
@@ -221,6 +255,8 @@ pub enum Ret {
     Pid(u8),
     Vma(u8),
     Flags(VmFlags),
+    /// What `pages(v)` reads.
+    Backing(Backing),
     Unmapped,
     /// `exit()` does not return.
     NoReturn,
@@ -240,6 +276,7 @@ impl fmt::Display for Ret {
             Ret::Pid(p) => write!(f, "P{p}"),
             Ret::Vma(v) => write!(f, "v{v}"),
             Ret::Flags(fl) => write!(f, "{fl}"),
+            Ret::Backing(b) => write!(f, "{b}"),
             Ret::Unmapped => f.write_str("unmapped"),
             Ret::NoReturn => f.write_str("?"),
         }

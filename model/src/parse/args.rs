@@ -62,6 +62,20 @@ pub(super) fn parse_item(lx: &mut Lexer) -> Result<Item, ParseError> {
     }
 }
 
+/// A VMA slot where `hole` makes no sense (`touch` writes a slot's memory).
+pub(super) fn parse_slot(lx: &mut Lexer, call: &str) -> Result<Item, ParseError> {
+    let col = lx.col();
+    match parse_item(lx)? {
+        Item::Hole => Err(ParseError {
+            col,
+            msg: format!(
+                "`{call}(hole)`: `hole` is never mapped, so there is no memory to write; name a slot such as `v0` (an unmapped slot gives -EFAULT)"
+            ),
+        }),
+        slot => Ok(slot),
+    }
+}
+
 pub(super) fn parse_range(lx: &mut Lexer) -> Result<Range, ParseError> {
     let col = lx.col();
     let first = parse_item(lx)?;

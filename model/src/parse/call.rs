@@ -5,7 +5,7 @@ use super::lex::{Lexer, Tok};
 use super::ParseError;
 use crate::action::*;
 use crate::flags::VmFlags;
-use crate::state::Image;
+use crate::state::{Backing, Image};
 
 /// The (bits, name) table of a flag type, as `parse_bits` takes it.
 macro_rules! names_of {
@@ -26,6 +26,9 @@ pub(super) const CALLS: &[&str] = &[
     "execve",
     "setresuid",
     "exit",
+    "touch",
+    "khugepaged",
+    "pages",
     "vmflags",
     "thp_eligible",
     "thp_enabled",
@@ -165,6 +168,9 @@ pub(super) fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
             Call::Setresuid
         }
         "exit" => Call::Exit,
+        "touch" => Call::Touch(parse_slot(lx, "touch")?),
+        "khugepaged" => Call::Khugepaged,
+        "pages" => Call::Pages(parse_item(lx)?),
         "vmflags" => Call::VmFlags(parse_item(lx)?),
         "thp_eligible" => Call::ThpEligible(parse_item(lx)?),
         "thp_enabled" => Call::ThpEnabled,
@@ -229,6 +235,9 @@ pub(super) fn parse_ret(lx: &mut Lexer) -> Result<Ret, ParseError> {
             if s == "unmapped" {
                 return Ok(Ret::Unmapped);
             }
+            if let Some(b) = Backing::from_name(&s) {
+                return Ok(Ret::Backing(b));
+            }
             if let Some(r) = pid_name(&s, col) {
                 return r.map(Ret::Pid);
             }
@@ -237,7 +246,7 @@ pub(super) fn parse_ret(lx: &mut Lexer) -> Result<Ret, ParseError> {
             }
             Err(ParseError {
                 col,
-                msg: format!("`{s}` is not a result; results look like `0`, `-EINVAL`, `P1`, `v0`, `[hg]`, `unmapped` or `?`"),
+                msg: format!("`{s}` is not a result; results look like `0`, `-EINVAL`, `P1`, `v0`, `[hg]`, `small`, `unmapped` or `?`"),
             })
         }
         (t, col) => Err(ParseError { col, msg: format!("expected a result, found {}", t.describe()) }),
@@ -245,17 +254,32 @@ pub(super) fn parse_ret(lx: &mut Lexer) -> Result<Ret, ParseError> {
 }
 
 pub(super) fn parse_step(lx: &mut Lexer) -> Result<Step, ParseError> {
-    let (p, col) = lx.ident("a process (`P0`)")?;
-    let pid = match pid_name(&p, col) {
-        Some(r) => r?,
-        None => {
-            return Err(ParseError {
-                col,
-                msg: format!("a step starts with the calling process, like `P0 mmap()`; found `{p}`"),
-            })
+    let (call, pid) = match lx.peek().clone() {
+        // The kernel's own work is no process's call.
+        Tok::Ident(s) if s == "khugepaged" => (parse_call(lx)?, KHUGEPAGED),
+        _ => {
+            let (p, col) = lx.ident("a process (`P0`)")?;
+            let pid = match pid_name(&p, col) {
+                Some(r) => r?,
+                None => {
+                    return Err(ParseError {
+                        col,
+                        msg: format!("a step starts with the calling process, like `P0 mmap()`; found `{p}`"),
+                    })
+                }
+            };
+            let call_col = lx.col();
+            let call = parse_call(lx)?;
+            if call == Call::Khugepaged {
+                return Err(ParseError {
+                    col: call_col,
+                    msg: "khugepaged() is the kernel's scan, not a process's call: write it without a process, as `khugepaged()`".into(),
+                });
+            }
+            (call, pid)
         }
     };
-    let call = parse_call(lx)?;
+
     let ret = if *lx.peek() == Tok::Eq {
         lx.next();
         Some(parse_ret(lx)?)

@@ -185,7 +185,7 @@ impl<'a> Checker<'a> {
                 let f = VmFlags(code as u8).intersection(UNREAD_VM_FLAGS);
                 self.reads.vm_flags = self.reads.vm_flags.union(f);
             }
-            Type::Set(SetKind::MmfFlags) if code as u8 == MmfFlags::MMF_DUMPABLE.0 => {
+            Type::Set(SetKind::MmfFlags) if code as u16 == MmfFlags::MMF_DUMPABLE.0 => {
                 self.reads.dumpable = true;
             }
             _ => {}

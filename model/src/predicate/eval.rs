@@ -28,13 +28,13 @@ pub const SLOTS: usize = MAX_VARS + 1;
 const P_GHOST: u32 = 0;
 const P_DEF: u32 = 16;
 const P_MMF: u32 = 24;
-const P_CRED: u32 = 32;
-const P_IMAGE: u32 = 34;
-const P_NNP: u32 = 35;
-const P_SECURE: u32 = 36;
+const P_CRED: u32 = 40;
+const P_IMAGE: u32 = 42;
+const P_NNP: u32 = 43;
+const P_SECURE: u32 = 44;
 /// Which process slot of the state the word is of (for the VMA
 /// quantifiers under it).
-const P_INDEX: u32 = 40;
+const P_INDEX: u32 = 48;
 /// The bits packed only when a test reads them (cred, image, NNP, AT_SECURE).
 const P_MISC: u64 = 0x1f << P_CRED;
 const V_FLAGS: u32 = 0;

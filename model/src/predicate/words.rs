@@ -301,7 +301,7 @@ pub fn all_words() -> Vec<&'static str> {
 /// names (`DISABLE_THP_COMPLETELY`) that traces show.
 pub fn respelled(word: &str) -> Option<&'static str> {
     VmFlags::NAMES.iter().find(|(_, _, m)| *m == word).map(|(_, k, _)| *k).or_else(|| {
-        MmfFlags::NAMES.iter().find(|(_, n)| n.strip_prefix("MMF_") == Some(word)).map(|(_, n)| *n)
+        MmfFlags::NAMES.iter().find(|(_, n)| MmfFlags::short_name(n) == word && *n != word).map(|(_, n)| *n)
     })
 }
 

@@ -55,7 +55,7 @@ pub fn mmf_bits(flags: MmfFlags) -> Vec<(MmfFlags, &'static str)> {
     MmfFlags::NAMES
         .iter()
         .filter(|(b, _)| flags.contains(*b))
-        .map(|(b, n)| (*b, n.trim_start_matches("MMF_")))
+        .map(|(b, n)| (*b, MmfFlags::short_name(n)))
         .collect()
 }
 

@@ -3,10 +3,11 @@
 //! flags) and the one range walk, `madvise_walk_vmas`, with its
 //! partial-progress rule.
 
+use super::pages;
 use crate::action::{Advice, Errno, Item, Range, Ret};
 use crate::flags::VmFlags;
 use crate::ghost::{Ghost, VmaGhost};
-use crate::state::{Mm, Process, Vma, MAX_VMAS};
+use crate::state::{Process, Sysfs, Vma, MAX_VMAS};
 
 /// What one advice does to one VMA.
 #[derive(Clone, Copy, Debug)]
@@ -19,6 +20,18 @@ pub struct Behavior {
     /// The VMA-level -EINVAL: refused on a VMA with any of these flags
     /// (`can_madv_lru_vma`, `madvise_dontneed_free_valid_vma`: VM_LOCKED).
     pub refuse: VmFlags,
+    /// What it does to the pages.
+    pub pages: PageOp,
+}
+
+/// What an advice does to the pages of a VMA it is applied to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageOp {
+    Keep,
+    /// `zap_page_range`: MADV_DONTNEED.
+    Zap,
+    /// `madvise_collapse`, which can refuse the VMA (-EINVAL).
+    Collapse,
 }
 
 const NONE: VmFlags = VmFlags::EMPTY;
@@ -31,17 +44,88 @@ const LO: VmFlags = VmFlags::VM_LOCKED;
 /// Every advice the model knows. Anything else is -EINVAL (`madvise_behavior_valid`).
 /// The modelled VMAs are private anonymous, so WIPEONFORK's file/shared
 /// refusal and DOFORK's VM_IO refusal never apply.
-pub const BEHAVIORS: [Behavior; 10] = [
-    Behavior { advice: Advice::Hugepage, remote: false, set: HG, clear: NH, refuse: NONE },
-    Behavior { advice: Advice::Nohugepage, remote: false, set: NH, clear: HG, refuse: NONE },
-    Behavior { advice: Advice::Dontfork, remote: false, set: DC, clear: NONE, refuse: NONE },
-    Behavior { advice: Advice::Dofork, remote: false, set: NONE, clear: DC, refuse: NONE },
-    Behavior { advice: Advice::Wipeonfork, remote: false, set: WF, clear: NONE, refuse: NONE },
-    Behavior { advice: Advice::Keeponfork, remote: false, set: NONE, clear: WF, refuse: NONE },
-    Behavior { advice: Advice::Cold, remote: true, set: NONE, clear: NONE, refuse: LO },
-    Behavior { advice: Advice::Pageout, remote: true, set: NONE, clear: NONE, refuse: LO },
-    Behavior { advice: Advice::Willneed, remote: true, set: NONE, clear: NONE, refuse: NONE },
-    Behavior { advice: Advice::Dontneed, remote: false, set: NONE, clear: NONE, refuse: LO },
+pub const BEHAVIORS: [Behavior; 11] = [
+    Behavior {
+        advice: Advice::Hugepage,
+        remote: false,
+        set: HG,
+        clear: NH,
+        refuse: NONE,
+        pages: PageOp::Keep,
+    },
+    Behavior {
+        advice: Advice::Nohugepage,
+        remote: false,
+        set: NH,
+        clear: HG,
+        refuse: NONE,
+        pages: PageOp::Keep,
+    },
+    Behavior {
+        advice: Advice::Dontfork,
+        remote: false,
+        set: DC,
+        clear: NONE,
+        refuse: NONE,
+        pages: PageOp::Keep,
+    },
+    Behavior {
+        advice: Advice::Dofork,
+        remote: false,
+        set: NONE,
+        clear: DC,
+        refuse: NONE,
+        pages: PageOp::Keep,
+    },
+    Behavior {
+        advice: Advice::Wipeonfork,
+        remote: false,
+        set: WF,
+        clear: NONE,
+        refuse: NONE,
+        pages: PageOp::Keep,
+    },
+    Behavior {
+        advice: Advice::Keeponfork,
+        remote: false,
+        set: NONE,
+        clear: WF,
+        refuse: NONE,
+        pages: PageOp::Keep,
+    },
+    Behavior { advice: Advice::Cold, remote: true, set: NONE, clear: NONE, refuse: LO, pages: PageOp::Keep },
+    Behavior {
+        advice: Advice::Pageout,
+        remote: true,
+        set: NONE,
+        clear: NONE,
+        refuse: LO,
+        pages: PageOp::Keep,
+    },
+    Behavior {
+        advice: Advice::Willneed,
+        remote: true,
+        set: NONE,
+        clear: NONE,
+        refuse: NONE,
+        pages: PageOp::Keep,
+    },
+    Behavior {
+        advice: Advice::Dontneed,
+        remote: false,
+        set: NONE,
+        clear: NONE,
+        refuse: LO,
+        pages: PageOp::Zap,
+    },
+    Behavior {
+        advice: Advice::Collapse,
+        remote: true,
+        set: NONE,
+        clear: NONE,
+        refuse: NONE,
+        pages: PageOp::Collapse,
+    },
 ];
 
 pub fn behavior(advice: Advice) -> Option<&'static Behavior> {
@@ -103,7 +187,14 @@ fn advise_vma(vma: &mut Vma, flags: VmFlags, b: &Behavior, naming: Naming) {
 /// their change: the call is not atomic) unless errors are skipped; gaps are
 /// remembered and reported as -ENOMEM once the walk is done (the mapped
 /// parts stay changed). `range = None` is the whole address space.
-pub fn walk(mm: &mut Mm, range: Option<Range>, b: &Behavior, naming: Naming, errors: Errors) -> Walked {
+pub fn walk(
+    p: &mut Process,
+    sysfs: Sysfs,
+    range: Option<Range>,
+    b: &Behavior,
+    naming: Naming,
+    errors: Errors,
+) -> Walked {
     let (first, last, mut unmapped) = match range {
         Some(Range::One(Item::Hole)) => (1, 0, true),
         Some(Range::One(Item::Vma(n))) => (n as usize, n as usize, false),
@@ -113,31 +204,40 @@ pub fn walk(mm: &mut Mm, range: Option<Range>, b: &Behavior, naming: Naming, err
     };
     let mut saw_error = false;
     for slot in first..=last.min(MAX_VMAS - 1) {
-        let vma = &mut mm.vmas[slot];
-        let Some(flags) = vma.flags else {
+        let Some(flags) = p.mm.vmas[slot].flags else {
             unmapped = true;
             continue;
         };
-        if flags.intersects(b.refuse) {
+        let refused = flags.intersects(b.refuse)
+            || (b.pages == PageOp::Collapse && pages::collapse(sysfs, p, slot).is_err());
+        if refused {
             if errors.skip {
                 saw_error = true;
                 continue;
             }
             return Walked { ret: Err(Errno::EINVAL), saw_error };
         }
-        advise_vma(vma, flags, b, naming);
+        advise_vma(&mut p.mm.vmas[slot], flags, b, naming);
+        if b.pages == PageOp::Zap {
+            pages::zap(&mut p.mm, slot);
+        }
+        // hugepage_madvise() → khugepaged_enter_vma() on the new flags.
+        if b.set.contains(HG) {
+            let after = p.mm.vmas[slot].flags.unwrap_or(flags);
+            pages::register(sysfs, &mut p.mm, after);
+        }
     }
     let ret = if unmapped && errors.on_unmapped { Err(Errno::ENOMEM) } else { Ok(()) };
     Walked { ret, saw_error }
 }
 
 /// `madvise(2)` on the caller's own mm.
-pub fn madvise(me: &mut Process, range: Range, advice: Advice) -> Ret {
+pub fn madvise(sysfs: Sysfs, me: &mut Process, range: Range, advice: Advice) -> Ret {
     me.ghost.set(Ghost::EXEC_FRESH, false);
     let Some(b) = behavior(advice) else {
         return Ret::Err(Errno::EINVAL);
     };
-    match walk(&mut me.mm, Some(range), b, Naming::OWN, Errors::MAINLINE).ret {
+    match walk(me, sysfs, Some(range), b, Naming::OWN, Errors::MAINLINE).ret {
         Ok(()) => Ret::Val(0),
         Err(e) => Ret::Err(e),
     }
@@ -147,13 +247,15 @@ pub fn madvise(me: &mut Process, range: Range, advice: Advice) -> Ret {
 mod tests {
     use super::*;
 
-    fn mm(slots: [Option<VmFlags>; 2]) -> Mm {
-        let mut m = Mm::INIT;
+    fn mm(slots: [Option<VmFlags>; 2]) -> Process {
+        let mut m = Process::INIT;
         for (i, s) in slots.iter().enumerate() {
-            m.vmas[i] = s.map(Vma::mapped).unwrap_or(Vma::UNMAPPED);
+            m.mm.vmas[i] = s.map(Vma::mapped).unwrap_or(Vma::UNMAPPED);
         }
         m
     }
+
+    const M: Sysfs = Sysfs::Madvise;
 
     fn b(a: Advice) -> &'static Behavior {
         behavior(a).unwrap()
@@ -163,40 +265,40 @@ mod tests {
     fn hugepage_and_nohugepage_exclude_each_other() {
         let mut m = mm([Some(NONE), None]);
         let one = Some(Range::One(Item::Vma(0)));
-        walk(&mut m, one, b(Advice::Hugepage), Naming::OWN, Errors::MAINLINE).ret.unwrap();
-        assert_eq!(m.vma(0), Some(HG));
-        walk(&mut m, one, b(Advice::Nohugepage), Naming::OWN, Errors::MAINLINE).ret.unwrap();
-        assert_eq!(m.vma(0), Some(NH));
-        assert!(m.vmas[0].ghost.contains(VmaGhost::OPTED_OUT));
+        walk(&mut m, M, one, b(Advice::Hugepage), Naming::OWN, Errors::MAINLINE).ret.unwrap();
+        assert_eq!(m.mm.vma(0), Some(HG));
+        walk(&mut m, M, one, b(Advice::Nohugepage), Naming::OWN, Errors::MAINLINE).ret.unwrap();
+        assert_eq!(m.mm.vma(0), Some(NH));
+        assert!(m.mm.vmas[0].ghost.contains(VmaGhost::OPTED_OUT));
     }
 
     #[test]
     fn a_run_advises_the_mapped_parts_then_reports_enomem() {
         let mut m = mm([Some(NONE), Some(NONE)]);
-        let r = walk(&mut m, Some(Range::Run(0, 1)), b(Advice::Hugepage), Naming::OWN, Errors::MAINLINE);
+        let r = walk(&mut m, M, Some(Range::Run(0, 1)), b(Advice::Hugepage), Naming::OWN, Errors::MAINLINE);
         assert_eq!(r.ret, Err(Errno::ENOMEM));
-        assert_eq!((m.vma(0), m.vma(1)), (Some(HG), Some(HG)));
+        assert_eq!((m.mm.vma(0), m.mm.vma(1)), (Some(HG), Some(HG)));
     }
 
     #[test]
     fn a_locked_vma_stops_the_walk_unless_errors_are_skipped() {
         let mut m = mm([Some(LO), Some(NONE)]);
         let run = Some(Range::Run(0, 1));
-        let r = walk(&mut m, run, b(Advice::Cold), Naming::OWN, Errors::MAINLINE);
+        let r = walk(&mut m, M, run, b(Advice::Cold), Naming::OWN, Errors::MAINLINE);
         assert_eq!(r.ret, Err(Errno::EINVAL));
         let skip = Errors { skip: true, on_unmapped: false };
-        let r = walk(&mut m, run, b(Advice::Cold), Naming::OWN, skip);
+        let r = walk(&mut m, M, run, b(Advice::Cold), Naming::OWN, skip);
         assert_eq!(r, Walked { ret: Ok(()), saw_error: true });
     }
 
     #[test]
     fn a_process_wide_walk_does_not_name_the_vma() {
         let mut m = mm([Some(NONE), None]);
-        walk(&mut m, Some(Range::One(Item::Vma(0))), b(Advice::Nohugepage), Naming::OWN, Errors::MAINLINE);
+        walk(&mut m, M, Some(Range::One(Item::Vma(0))), b(Advice::Nohugepage), Naming::OWN, Errors::MAINLINE);
         let wide = Naming { owner: true, named: false, prctl: true };
-        walk(&mut m, None, b(Advice::Hugepage), wide, Errors::MAINLINE);
-        assert_eq!(m.vma(0), Some(HG));
-        assert!(m.vmas[0].ghost.contains(VmaGhost::OPTED_OUT));
-        assert!(m.vmas[0].ghost.contains(VmaGhost::RAISED_BY_PRCTL));
+        walk(&mut m, M, None, b(Advice::Hugepage), wide, Errors::MAINLINE);
+        assert_eq!(m.mm.vma(0), Some(HG));
+        assert!(m.mm.vmas[0].ghost.contains(VmaGhost::OPTED_OUT));
+        assert!(m.mm.vmas[0].ghost.contains(VmaGhost::RAISED_BY_PRCTL));
     }
 }

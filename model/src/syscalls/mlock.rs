@@ -2,18 +2,23 @@
 //! mlockall first clears the old "future" state. RLIMIT_MEMLOCK is assumed
 //! unlimited (the conformance runner sets it), so no ENOMEM/EAGAIN paths.
 
+use super::pages;
 use crate::action::{Errno, MclFlags, Ret};
 use crate::flags::VmFlags;
 use crate::ghost::Ghost;
-use crate::state::Process;
+use crate::state::{Process, Sysfs};
 
-pub fn mlockall(me: &mut Process, flags: MclFlags) -> Ret {
+pub fn mlockall(sysfs: Sysfs, me: &mut Process, flags: MclFlags) -> Ret {
     let all = MclFlags::MCL_CURRENT | MclFlags::MCL_FUTURE | MclFlags::MCL_ONFAULT;
     if flags.0 == 0 || flags.0 & !all.0 != 0 || flags == MclFlags::MCL_ONFAULT {
         return Ret::Err(Errno::EINVAL);
     }
     me.ghost.set(Ghost::CALLED_MLOCKALL, true);
     apply_mlockall_flags(me, flags);
+    // mm_populate() after locking the current VMAs, unless on fault.
+    if flags.contains(MclFlags::MCL_CURRENT) && !flags.contains(MclFlags::MCL_ONFAULT) {
+        pages::populate_all(sysfs, me);
+    }
     Ret::Val(0)
 }
 

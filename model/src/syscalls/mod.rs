@@ -7,11 +7,12 @@ mod madvise;
 mod mlock;
 mod mmap;
 mod observe;
+pub mod pages;
 mod prctl;
 mod process_madvise;
-mod task;
+pub mod task;
 
-pub use madvise::{behavior, walk, Behavior, Errors, Naming, Walked, BEHAVIORS};
+pub use madvise::{behavior, walk, Behavior, Errors, Naming, PageOp, Walked, BEHAVIORS};
 pub use process_madvise::{may_access_remote, process_madvise_on, PmadvCheck, Target2};
 pub use task::fork_child;
 
@@ -67,10 +68,13 @@ pub fn apply(
     pid: usize,
     call: &Call,
 ) -> Result<Ret, StepError> {
+    let sysfs = state.sysfs;
+    if reach(call) == Reach::Kernel {
+        return Ok(pages::khugepaged(sysfs, state));
+    }
     if state.proc(pid).is_none() {
         return Err(StepError::NoSuchProcess(pid));
     }
-    let sysfs = state.sysfs;
     match reach(call) {
         Reach::Caller => {
             let me = state.proc_mut(pid).expect("checked live above");
@@ -78,6 +82,7 @@ pub fn apply(
         }
         Reach::FreesCaller => Ok(task::exit(state, pid)),
         Reach::Forks => task::fork(sem, state, pid, cap.procs),
+        Reach::Kernel => unreachable!("handled above"),
         Reach::Pair(_) | Reach::State => Ok(match call {
             Call::ProcessMadvise { target, iov, advice, flags } => {
                 process_madvise::process_madvise(sem, state, pid, *target, *iov, *advice, *flags)
@@ -100,8 +105,11 @@ pub enum Reach {
     /// `exit()`: frees the caller's slot and reads nothing.
     FreesCaller,
     /// `fork()`: the lowest free slot (below the bound) gets `fork_child`
-    /// of the caller; nothing else changes.
+    /// of the caller, and the caller's pages are shared with it
+    /// (`fork_parent`); nothing else changes.
     Forks,
+    /// The kernel's own work on every process (a khugepaged scan).
+    Kernel,
     /// `process_madvise` naming another process by its slot: the caller
     /// and that process only (`process_madvise_on`), when the target is
     /// another live process.
@@ -117,6 +125,7 @@ pub fn reach(call: &Call) -> Reach {
         Call::Fork => Reach::Forks,
         Call::ProcessMadvise { target: Target::Pid(t), .. } => Reach::Pair(*t as usize),
         Call::Mctl { .. } => Reach::State,
+        Call::Khugepaged => Reach::Kernel,
         _ => Reach::Caller,
     }
 }
@@ -134,23 +143,25 @@ pub fn apply_to_caller(
     // prctl() by option number: the kernel's table, or a proposal's
     // option (every prctl of the model acts on the caller's mm alone).
     if let Some((option, args)) = call.prctl_args() {
-        return Ok(prctl::call(sem, me, option, args));
+        return Ok(prctl::call(sem, sysfs, me, option, args));
     }
     Ok(match call {
-        Call::Mmap => mmap::mmap(sem, me, cap.vmas)?,
+        Call::Mmap => mmap::mmap(sem, sysfs, me, cap.vmas)?,
         Call::Munmap(range) => mmap::munmap(me, *range),
-        Call::Madvise(range, advice) => madvise::madvise(me, *range, *advice),
-        Call::Mlockall(flags) => mlock::mlockall(me, *flags),
+        Call::Madvise(range, advice) => madvise::madvise(sysfs, me, *range, *advice),
+        Call::Mlockall(flags) => mlock::mlockall(sysfs, me, *flags),
         Call::Munlockall => mlock::munlockall(me),
         Call::Execve(image) => task::execve(sem, me, *image),
         Call::Setresuid => task::setresuid(me),
         Call::VmFlags(item) => observe::vmflags(sem, me, *item),
         Call::ThpEligible(item) => observe::thp_eligible(sysfs, me, *item),
         Call::ThpEnabled => observe::thp_enabled(me),
+        Call::Touch(item) => pages::touch(sysfs, me, *item),
+        Call::Pages(item) => pages::pages(me, *item),
         Call::ProcessMadvise { target: Target::SelfProc, iov, advice, flags } => {
-            process_madvise::process_madvise_on(sem, me, Target2::Own, *iov, *advice, *flags)
+            process_madvise::process_madvise_on(sem, sysfs, me, Target2::Own, *iov, *advice, *flags)
         }
-        Call::ProcessMadvise { .. } | Call::Fork | Call::Exit | Call::Mctl { .. } => {
+        Call::ProcessMadvise { .. } | Call::Fork | Call::Exit | Call::Mctl { .. } | Call::Khugepaged => {
             unreachable!("not a call of the caller alone: see reach()")
         }
         Call::PrctlSetThpDisable(..)

@@ -14,11 +14,11 @@ use crate::flags::MmfFlags;
 use crate::ghost::{Ghost, Setting};
 use crate::semantics::ForeignPrctls;
 use crate::semantics::Semantics;
-use crate::state::Process;
+use crate::state::{Process, Sysfs};
 
 /// `prctl(option, arg2, arg3, 0, 0)` by the process `me`.
-pub fn call(sem: &Semantics, me: &mut Process, option: u32, args: [u32; 2]) -> Ret {
-    if let Some(r) = sem.variant.prctl(sem, me, option, args[0]) {
+pub fn call(sem: &Semantics, sysfs: Sysfs, me: &mut Process, option: u32, args: [u32; 2]) -> Ret {
+    if let Some(r) = sem.variant.prctl(sem, sysfs, me, option, args[0]) {
         return r;
     }
     match option {

@@ -14,7 +14,7 @@ use crate::action::{Advice, Errno, Iovec, PmadvFlags, Range, Ret, Target};
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::Ghost;
 use crate::semantics::Semantics;
-use crate::state::{Cred, Process, State};
+use crate::state::{Cred, Process, State, Sysfs};
 
 /// `mm_access(task, PTRACE_MODE_READ_FSCREDS)` for another process's mm:
 /// CAP_SYS_PTRACE passes; otherwise the caller's fsuid must equal the
@@ -34,6 +34,8 @@ struct Plan {
     /// `None`: the RFC's `PMADV_ENTIRE_ADDRESS_SPACE` single synthetic entry.
     entries: Option<crate::action::IovList>,
     default: Option<VmFlags>,
+    advice: Advice,
+    flags: PmadvFlags,
 }
 
 /// The process a `process_madvise` names, as the checks see it.
@@ -65,16 +67,18 @@ pub fn process_madvise(
         return Ret::Err(Errno::ESRCH);
     }
     if tpid == pid {
+        let sysfs = state.sysfs;
         let me = state.proc_mut(pid).expect("checked live");
-        return process_madvise_on(sem, me, Target2::Own, iov, advice, flags);
+        return process_madvise_on(sem, sysfs, me, Target2::Own, iov, advice, flags);
     }
     let mut tp = state.proc(tpid).copied();
+    let sysfs = state.sysfs;
     let me = state.proc_mut(pid).expect("checked live");
     let t = match tp.as_mut() {
         Some(t) => Target2::Other(t),
         None => Target2::Missing,
     };
-    let ret = process_madvise_on(sem, me, t, iov, advice, flags);
+    let ret = process_madvise_on(sem, sysfs, me, t, iov, advice, flags);
     if let Some(t) = tp {
         state.procs[tpid] = Some(t);
     }
@@ -85,6 +89,7 @@ pub fn process_madvise(
 /// processes only (see `syscalls::Reach::Pair`).
 pub fn process_madvise_on(
     sem: &Semantics,
+    sysfs: Sysfs,
     me: &mut Process,
     target: Target2<'_>,
     iov: Iovec,
@@ -103,7 +108,7 @@ pub fn process_madvise_on(
         Target2::Missing => unreachable!("checked live"),
     };
     let before = tp.mm.def_flags;
-    let ret = vector_madvise(sem, tp, &plan, advice, flags, caller, owner);
+    let ret = vector_madvise(sem, sysfs, tp, &plan, caller, owner);
     if ret.is_err() && before != tp.mm.def_flags {
         tp.ghost.set(Ghost::FAILED_CALL_CHANGED_DEFAULT, true);
     }
@@ -242,7 +247,7 @@ fn check(
         }
         Some(value)
     };
-    Ok(Plan { entries, default })
+    Ok(Plan { entries, default, advice, flags })
 }
 
 /// `vector_madvise()`: one walk per entry. Mainline stops at the first
@@ -253,13 +258,13 @@ fn check(
 /// A default is set after each entry that ends without a skipped error.
 fn vector_madvise(
     sem: &Semantics,
+    sysfs: Sysfs,
     tp: &mut Process,
     plan: &Plan,
-    advice: Advice,
-    flags: PmadvFlags,
     caller: Setter,
     owner: bool,
 ) -> Ret {
+    let (advice, flags) = (plan.advice, plan.flags);
     let skip = flags.contains(PmadvFlags::PMADV_SKIP_ERRORS);
     let errors = Errors { skip, on_unmapped: !flags.contains(PmadvFlags::PMADV_NO_ERROR_ON_UNMAPPED) };
     // ENTIRE_ADDRESS_SPACE builds its iov_iter with a count of 1 byte (as
@@ -275,7 +280,7 @@ fn vector_madvise(
     let (mut done, mut skipped) = (0i64, 0i64);
     for (range, len) in entries {
         let w = match behavior(advice) {
-            Some(b) => walk(&mut tp.mm, range, b, naming, errors),
+            Some(b) => walk(tp, sysfs, range, b, naming, errors),
             // madvise_should_skip(): an unknown advice fails each entry.
             None => super::Walked { ret: Err(Errno::EINVAL), saw_error: false },
         };

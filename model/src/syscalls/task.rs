@@ -2,13 +2,14 @@
 //! what it inherits from `current->mm`), what `dup_mmap` copies, how exec
 //! computes credentials and AT_SECURE, and `setresuid` and `exit`.
 
+use super::pages;
 use super::StepError;
 use crate::action::Ret;
 use crate::flags::{MmfFlags, VmFlags};
-use crate::ghost::Ghost;
+use crate::ghost::{Ghost, VmaGhost};
 use crate::semantics::Semantics;
 use crate::setting;
-use crate::state::{Cred, Image, Mm, Process, State, Vma, MAX_VMAS};
+use crate::state::{Cred, Image, Mm, Pages, Process, State, Vma, MAX_VMAS};
 
 /// `mm_init()`: `def_flags & VM_INIT_DEF_MASK` and the MMF init mask, both
 /// read from the calling task's mm (for fork and exec alike). A proposal's
@@ -62,12 +63,17 @@ fn inherited_ghost(sem: &Semantics, old: Ghost, exec: bool, secure: bool) -> Gho
 }
 
 /// `dup_mmap()`: every VMA but VM_DONTCOPY ones, with VM_LOCKED_MASK cleared;
-/// VM_HUGEPAGE, VM_NOHUGEPAGE and VM_WIPEONFORK are kept.
+/// VM_HUGEPAGE, VM_NOHUGEPAGE and VM_WIPEONFORK are kept. The child maps
+/// the parent's pages (`pages::shared`), except a VM_WIPEONFORK VMA's, and
+/// none of them is from its own fault.
 fn dup_mmap(parent: &Mm, child: &mut Mm) {
     for (dst, src) in child.vmas.iter_mut().zip(parent.vmas.iter()) {
         *dst = match src.flags {
             Some(f) if !f.contains(VmFlags::VM_DONTCOPY) => {
-                Vma { flags: Some(f.difference(VmFlags::VM_LOCKED_MASK)), ghost: src.ghost }
+                let pages = if pages::shared_by_fork(f) { pages::shared(src.pages) } else { Pages::None };
+                let mut ghost = src.ghost;
+                ghost.set(VmaGhost::HUGE_BY_OWN_FAULT, false);
+                Vma { flags: Some(f.difference(VmFlags::VM_LOCKED_MASK)), ghost, pages }
             }
             _ => Vma::UNMAPPED,
         };
@@ -78,19 +84,34 @@ fn dup_mmap(parent: &Mm, child: &mut Mm) {
 pub fn fork(sem: &Semantics, state: &mut State, pid: usize, procs: usize) -> Result<Ret, StepError> {
     let slot =
         state.free_pid(procs).ok_or(StepError::NoFreeProcessSlot(procs.min(crate::state::MAX_PROCS)))?;
-    let parent = state.proc(pid).ok_or(StepError::NoSuchProcess(pid))?;
-    state.procs[slot] = Some(fork_child(sem, parent));
+    let parent = *state.proc(pid).ok_or(StepError::NoSuchProcess(pid))?;
+    state.procs[slot] = Some(fork_child(sem, &parent));
+    state.procs[pid] = Some(fork_parent(&parent));
     Ok(Ret::Pid(slot as u8))
 }
 
 /// The child `fork()` makes of `parent` (`copy_process`, `dup_mm`): a
-/// function of the parent alone, which fork leaves as it was.
+/// function of the parent alone.
 pub fn fork_child(sem: &Semantics, parent: &Process) -> Process {
     let mut mm = mm_init(sem, &parent.mm, false, false);
     dup_mmap(&parent.mm, &mut mm);
+    // khugepaged_fork(): a registered parent's child is registered.
+    mm.flags = mm.flags.union(parent.mm.flags.intersection(MmfFlags::MMF_VM_HUGEPAGE));
     let mut child = Process { ghost: inherited_ghost(sem, parent.ghost, false, false), mm, ..*parent };
     sem.variant.mm_init(sem, parent, &mut child, false);
     child
+}
+
+/// What `fork()` leaves of the parent: its pages shared with the child.
+/// A function of the parent alone too.
+pub fn fork_parent(parent: &Process) -> Process {
+    let mut p = *parent;
+    for vma in p.mm.vmas.iter_mut() {
+        if vma.flags.is_some_and(pages::shared_by_fork) {
+            vma.pages = pages::shared(vma.pages);
+        }
+    }
+    p
 }
 
 /// `execve()`: a new mm from `mm_init`, credentials from `bprm_fill_uid` /

@@ -9,9 +9,9 @@ use crate::action::{Advice, Call, Errno, MctlAction, MctlFlags, Ret, Target};
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::Ghost;
 use crate::semantics::{Semantics, Variant};
-use crate::state::{Process, State};
+use crate::state::{Process, State, Sysfs};
 use crate::syscalls::defaults::{clear_default, set_default, Setter};
-use crate::syscalls::{behavior, walk, Behavior, Errors, Naming};
+use crate::syscalls::{behavior, walk, Behavior, Errors, Naming, PageOp};
 
 #[derive(Debug)]
 pub struct Mctl;
@@ -24,9 +24,9 @@ const ACTIONS: [MctlAction; 4] = [
 ];
 
 /// Applies `b` to every VMA of `tp`: a whole-mm call names no VMA.
-fn every_vma(tp: &mut Process, b: &Behavior, owner: bool) {
+fn every_vma(sysfs: Sysfs, tp: &mut Process, b: &Behavior, owner: bool) {
     let naming = Naming { owner, named: false, prctl: false };
-    let _ = walk(&mut tp.mm, None, b, naming, Errors { skip: false, on_unmapped: false });
+    let _ = walk(tp, sysfs, None, b, naming, Errors { skip: false, on_unmapped: false });
 }
 
 fn mctl(
@@ -51,6 +51,7 @@ fn mctl(
     if (tpid != pid || persist) && !caller.cap_sys_admin {
         return Ret::Err(Errno::EPERM);
     }
+    let sysfs = state.sysfs;
     let Some(tp) = state.proc_mut(tpid) else { return Ret::Err(Errno::ESRCH) };
     let scope = if persist {
         MmfFlags::MMF_DEF_INHERIT_FORK | MmfFlags::MMF_DEF_INHERIT_EXEC
@@ -62,11 +63,11 @@ fn mctl(
     match action {
         MctlAction::MCTL_SET_HUGEPAGE => {
             set_default(sem, tp, VmFlags::VM_HUGEPAGE, scope, caller, persist);
-            every_vma(tp, set(Advice::Hugepage), owner);
+            every_vma(sysfs, tp, set(Advice::Hugepage), owner);
         }
         MctlAction::MCTL_SET_NOHUGEPAGE => {
             set_default(sem, tp, VmFlags::VM_NOHUGEPAGE, scope, caller, persist);
-            every_vma(tp, set(Advice::Nohugepage), owner);
+            every_vma(sysfs, tp, set(Advice::Nohugepage), owner);
         }
         _ => {
             let bit = if action == MctlAction::MCTL_CLEAR_HUGEPAGE {
@@ -81,8 +82,9 @@ fn mctl(
                 set: VmFlags::EMPTY,
                 clear: bit,
                 refuse: VmFlags::EMPTY,
+                pages: PageOp::Keep,
             };
-            every_vma(tp, &clear, owner);
+            every_vma(sysfs, tp, &clear, owner);
         }
     }
     Ret::Val(0)

@@ -8,7 +8,7 @@ use crate::action::{Call, Ret, PR_GET_THP_PROPOSED, PR_SET_THP_PROPOSED};
 use crate::flags::MmfFlags;
 use crate::ghost::{Ghost, Setting};
 use crate::semantics::{Semantics, Variant};
-use crate::state::Process;
+use crate::state::{Process, Sysfs};
 use crate::syscalls::defaults::{note_set, Setter};
 
 #[derive(Debug)]
@@ -24,7 +24,14 @@ impl Variant for PrctlThpAlways {
     }
 
     /// PR_SET_THP_ALWAYS (78) and PR_GET_THP_ALWAYS (79), as posted.
-    fn prctl(&self, _sem: &Semantics, me: &mut Process, option: u32, arg2: u32) -> Option<Ret> {
+    fn prctl(
+        &self,
+        _sem: &Semantics,
+        _sysfs: Sysfs,
+        me: &mut Process,
+        option: u32,
+        arg2: u32,
+    ) -> Option<Ret> {
         match option {
             PR_SET_THP_PROPOSED => {
                 me.ghost.set(Ghost::EXEC_FRESH, false);

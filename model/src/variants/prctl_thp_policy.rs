@@ -13,7 +13,7 @@ use crate::flags::MmfFlags;
 use crate::flags::VmFlags;
 use crate::ghost::Ghost;
 use crate::semantics::{Semantics, Variant};
-use crate::state::Process;
+use crate::state::{Process, Sysfs};
 use crate::syscalls::defaults::{clear_default, set_default, Setter};
 use crate::syscalls::{behavior, walk, Errors, Naming};
 
@@ -21,13 +21,13 @@ use crate::syscalls::{behavior, walk, Errors, Naming};
 pub struct PrctlThpPolicy;
 
 /// hugepage_madvise() on every VMA: process-wide, so it names no VMA.
-fn advise_every_vma(me: &mut Process, advice: Advice) {
+fn advise_every_vma(sysfs: Sysfs, me: &mut Process, advice: Advice) {
     let b = behavior(advice).expect("THP advice is in the table");
     let naming = Naming { owner: true, named: false, prctl: true };
-    let _ = walk(&mut me.mm, None, b, naming, Errors { skip: false, on_unmapped: false });
+    let _ = walk(me, sysfs, None, b, naming, Errors { skip: false, on_unmapped: false });
 }
 
-fn set_policy(sem: &Semantics, me: &mut Process, policy: ThpPolicy) -> Ret {
+fn set_policy(sem: &Semantics, sysfs: Sysfs, me: &mut Process, policy: ThpPolicy) -> Ret {
     me.ghost.set(Ghost::EXEC_FRESH, false);
     let by = Setter::of(me, true);
     let (value, advice) = match policy {
@@ -40,7 +40,7 @@ fn set_policy(sem: &Semantics, me: &mut Process, policy: ThpPolicy) -> Ret {
         _ => return Ret::Err(Errno::EINVAL),
     };
     set_default(sem, me, value, MmfFlags::EMPTY, by, true);
-    advise_every_vma(me, advice);
+    advise_every_vma(sysfs, me, advice);
     Ret::Val(0)
 }
 
@@ -74,9 +74,9 @@ impl Variant for PrctlThpPolicy {
     }
 
     /// PR_SET_THP_POLICY (78) and PR_GET_THP_POLICY (79), as posted.
-    fn prctl(&self, sem: &Semantics, me: &mut Process, option: u32, arg2: u32) -> Option<Ret> {
+    fn prctl(&self, sem: &Semantics, sysfs: Sysfs, me: &mut Process, option: u32, arg2: u32) -> Option<Ret> {
         match option {
-            PR_SET_THP_PROPOSED => Some(set_policy(sem, me, ThpPolicy(arg2))),
+            PR_SET_THP_PROPOSED => Some(set_policy(sem, sysfs, me, ThpPolicy(arg2))),
             PR_GET_THP_PROPOSED => Some(get_policy(me)),
             _ => None,
         }

@@ -1,0 +1,188 @@
+//! What backs a VMA: mm/memory.c and mm/huge_memory.c (a write fault, and
+//! a write to a page a fork shared), mm/khugepaged.c (`MADV_COLLAPSE`,
+//! khugepaged's scan and who it scans), and what zapping does. The rules
+//! that say whether a huge page may back a VMA are `thp::allowable`'s.
+//!
+//! A slot is written, collapsed or zapped as a whole (`Pages`), so the
+//! model needs no addresses inside a slot.
+
+use crate::action::{Errno, Item, Ret};
+use crate::flags::{MmfFlags, VmFlags};
+use crate::ghost::{Ghost, VmaGhost};
+use crate::state::{Mm, Pages, Process, State, Sysfs, MAX_VMAS};
+use crate::thp::{self, Tva};
+
+/// `khugepaged_enter_vma()`: registers the mm with khugepaged when the
+/// VMA could be collapsed by it (and khugepaged runs at all).
+pub fn register(sysfs: Sysfs, mm: &mut Mm, vma: VmFlags) {
+    if thp::khugepaged_enabled(sysfs) && thp::allowable(Tva::Khugepaged, sysfs, vma, mm.flags) {
+        mm.flags = mm.flags | MmfFlags::MMF_VM_HUGEPAGE;
+    }
+}
+
+/// A write to every page of slot `v` by its own process (a `touch`, or
+/// `populate_vma_page_range` writing to break COW): a fault where nothing
+/// is mapped, a COW copy where a fork shared the pages.
+pub fn write_all(sysfs: Sysfs, p: &mut Process, v: usize) {
+    let mm = &mut p.mm;
+    let Some(flags) = mm.vmas[v].flags else { return };
+    let pages = match mm.vmas[v].pages {
+        // do_huge_pmd_anonymous_page when allowed (it registers the mm),
+        // else do_anonymous_page.
+        Pages::None if thp::allowable(Tva::PageFault, sysfs, flags, mm.flags) => {
+            register(sysfs, mm, flags);
+            mm.vmas[v].ghost.set(VmaGhost::HUGE_BY_OWN_FAULT, true);
+            made_huge(p, v);
+            return;
+        }
+        Pages::None => Pages::Small,
+        // wp_page_copy or reuse: writable small pages of its own.
+        Pages::Small | Pages::SmallCow => Pages::Small,
+        // do_huge_pmd_wp_page: the only mapper reuses the huge page ...
+        Pages::Huge => Pages::Huge,
+        // ... another mapper means split the PMD and copy page by page.
+        Pages::HugeShared => Pages::Small,
+    };
+    mm.vmas[v].pages = pages;
+}
+
+/// Slot `v` of `p` gets huge pages it did not have.
+fn made_huge(p: &mut Process, v: usize) {
+    p.mm.vmas[v].pages = Pages::Huge;
+    if p.mm.flags.contains(MmfFlags::MMF_DISABLE_THP_COMPLETELY) {
+        p.ghost.set(Ghost::HUGE_WHILE_DISABLED, true);
+    }
+}
+
+/// `touch(v)`: the process writes every byte of slot `v`. On an unmapped
+/// slot the write would fault with SIGSEGV; the language answers -EFAULT
+/// and changes nothing (the conformance agent checks before it writes).
+pub fn touch(sysfs: Sysfs, me: &mut Process, item: Item) -> Ret {
+    match item {
+        Item::Vma(v) if me.mm.vmas[v as usize].is_mapped() => {
+            write_all(sysfs, me, v as usize);
+            Ret::Val(0)
+        }
+        _ => Ret::Err(Errno::EFAULT),
+    }
+}
+
+/// `pages(v)`: what smaps shows backing slot `v`.
+pub fn pages(me: &Process, item: Item) -> Ret {
+    match item {
+        Item::Vma(v) if me.mm.vmas[v as usize].is_mapped() => {
+            Ret::Backing(me.mm.vmas[v as usize].pages.backing())
+        }
+        _ => Ret::Unmapped,
+    }
+}
+
+/// `populate_vma_page_range` over every mapped slot (mlockall(MCL_CURRENT)
+/// without MCL_ONFAULT): each is written to, to break COW.
+pub fn populate_all(sysfs: Sysfs, p: &mut Process) {
+    for v in 0..MAX_VMAS {
+        write_all(sysfs, p, v);
+    }
+}
+
+/// `MADV_COLLAPSE` on slot `v` (`madvise_collapse`): why it refuses, or
+/// `Ok`. Small pages become a huge page of the caller's own, whatever a
+/// fork left of them.
+pub fn collapse(sysfs: Sysfs, p: &mut Process, v: usize) -> Result<(), Errno> {
+    let Some(flags) = p.mm.vmas[v].flags else { return Ok(()) };
+    if !thp::allowable(Tva::ForcedCollapse, sysfs, flags, p.mm.flags) {
+        return Err(Errno::EINVAL);
+    }
+    match p.mm.vmas[v].pages {
+        // SCAN_PMD_NULL: nothing to collapse, and that is an error.
+        Pages::None => Err(Errno::EINVAL),
+        // SCAN_PMD_MAPPED counts as done.
+        Pages::Huge | Pages::HugeShared => Ok(()),
+        Pages::Small | Pages::SmallCow => {
+            made_huge(p, v);
+            p.mm.vmas[v].ghost.set(VmaGhost::HUGE_BY_OWN_FAULT, false);
+            Ok(())
+        }
+    }
+}
+
+/// `zap_page_range`: MADV_DONTNEED drops every page of the slot.
+pub fn zap(mm: &mut Mm, v: usize) {
+    mm.vmas[v].pages = Pages::None;
+}
+
+/// A slot's pages once a fork shared them: the parent and the child map
+/// the same pages, write-protected (`copy_present_pte`, `copy_huge_pmd`).
+pub fn shared(p: Pages) -> Pages {
+    match p {
+        Pages::None => Pages::None,
+        Pages::Small | Pages::SmallCow => Pages::SmallCow,
+        Pages::Huge | Pages::HugeShared => Pages::HugeShared,
+    }
+}
+
+/// Whether a fork shares this VMA's pages with the child: not when the
+/// child gets no VMA (VM_DONTCOPY) or an empty one (VM_WIPEONFORK, whose
+/// pages `copy_page_range` skips, leaving the parent's its own).
+pub fn shared_by_fork(flags: VmFlags) -> bool {
+    !flags.intersects(VmFlags::VM_DONTCOPY | VmFlags::VM_WIPEONFORK)
+}
+
+/// A huge page no other live process maps any more is the last mapper's
+/// own: its next write reuses it. (With at most three processes, the
+/// processes whose slot `v` is `HugeShared` all map the same huge page:
+/// two groups of sharers would need four.)
+pub fn unshare_lone_huge(s: &mut State) {
+    for v in 0..MAX_VMAS {
+        let mut sharers = s.procs.iter().flatten().filter(|p| p.mm.vmas[v].pages == Pages::HugeShared);
+        if let (Some(_), None) = (sharers.next(), sharers.next()) {
+            for p in s.procs.iter_mut().flatten() {
+                if p.mm.vmas[v].pages == Pages::HugeShared {
+                    p.mm.vmas[v].pages = Pages::Huge;
+                }
+            }
+        }
+    }
+}
+
+/// A full scan of khugepaged: every registered mm not disabled completely
+/// (`hpage_collapse_test_exit_or_disable`), every VMA it may collapse
+/// (`Tva::Khugepaged`), every PMD range of small pages it may take
+/// (`hpage_collapse_scan_pmd`: pages a fork still write-protects fail its
+/// `writable` check).
+pub fn khugepaged(sysfs: Sysfs, s: &mut State) -> Ret {
+    if thp::khugepaged_enabled(sysfs) {
+        for p in s.procs.iter_mut().flatten() {
+            if !scanned(p) {
+                continue;
+            }
+            for v in 0..MAX_VMAS {
+                let Some(flags) = p.mm.vmas[v].flags else { continue };
+                if p.mm.vmas[v].pages == Pages::Small
+                    && thp::allowable(Tva::Khugepaged, sysfs, flags, p.mm.flags)
+                {
+                    made_huge(p, v);
+                    p.mm.vmas[v].ghost.set(VmaGhost::HUGE_BY_OWN_FAULT, false);
+                }
+            }
+        }
+    }
+    Ret::Val(0)
+}
+
+/// khugepaged scans this process's mm.
+fn scanned(p: &Process) -> bool {
+    p.mm.flags.contains(MmfFlags::MMF_VM_HUGEPAGE)
+        && !p.mm.flags.contains(MmfFlags::MMF_DISABLE_THP_COMPLETELY)
+}
+
+/// What no longer holds once pages change: a slot without huge pages has
+/// none from its own fault.
+#[inline]
+pub fn normalize(p: &mut Process) {
+    for vma in p.mm.vmas.iter_mut() {
+        if !vma.pages.is_huge() {
+            vma.ghost.set(VmaGhost::HUGE_BY_OWN_FAULT, false);
+        }
+    }
+}
