@@ -342,7 +342,7 @@ pub fn symmetric_vmas(alphabet: &[Call], vmas: usize) -> bool {
 
 /// May each process rename its own VMA slots on its own? Not where a fork
 /// can share a huge page: processes whose slot `v` maps the same huge page
-/// are tied by `v` (see `pages::unshare_lone_huge`), and renaming one
+/// are tied by `v` (see `pages::unshare_lone`), and renaming one
 /// process's slots alone would cut the tie.
 pub fn vmas_independent(alphabet: &[Call]) -> bool {
     !(alphabet.contains(&Call::Fork) && makes_pages(alphabet))

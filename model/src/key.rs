@@ -136,26 +136,16 @@ fn sysfs_code(s: Sysfs) -> Form {
     }
 }
 
+/// `Pages` in three bits: the index in `Pages::ALL` (shared pages are 4
+/// and 6, see `HUGE_SHARED` and `SMALL_SHARED`).
 #[inline]
 fn pages_code(p: Pages) -> Form {
-    match p {
-        Pages::None => 0,
-        Pages::Small => 1,
-        Pages::SmallCow => 2,
-        Pages::Huge => 3,
-        Pages::HugeShared => 4,
-    }
+    Pages::ALL.iter().position(|q| *q == p).unwrap_or(0) as Form
 }
 
 #[inline]
 fn pages_of(code: Form) -> Pages {
-    match code {
-        0 => Pages::None,
-        1 => Pages::Small,
-        2 => Pages::SmallCow,
-        3 => Pages::Huge,
-        _ => Pages::HugeShared,
-    }
+    Pages::ALL.get(code as usize).copied().unwrap_or(Pages::None)
 }
 
 #[inline]
@@ -388,7 +378,7 @@ mod tests {
         p.mm.vmas[3] =
             Vma { flags: Some(VmFlags::ALL), ghost: VmaGhost::OPTED_OUT, pages: Pages::HugeShared };
         p.mm.vmas[1] = Vma::mapped(VmFlags::EMPTY);
-        p.mm.vmas[2] = Vma { pages: Pages::SmallCow, ..Vma::mapped(VmFlags::VM_LOCKED) };
+        p.mm.vmas[2] = Vma { pages: Pages::SmallShared, ..Vma::mapped(VmFlags::VM_LOCKED) };
         s.procs[2] = Some(p);
         assert_eq!(unpack(&pack(&s)), s);
         for pages in Pages::ALL {

@@ -136,7 +136,7 @@ impl System {
         for p in s.procs.iter_mut().flatten() {
             normalize_process(p);
         }
-        pages::unshare_lone_huge(s);
+        pages::unshare_lone(s);
     }
 
     /// `step_in_place` for a call of the caller alone (`Reach::Caller`),
@@ -191,11 +191,11 @@ impl System {
 
     /// The part of normalising that reads more than one process: a huge
     /// page left with one mapper is that mapper's own
-    /// (`pages::unshare_lone_huge`). `step_in_place` does it; a checker
+    /// (`pages::unshare_lone`). `step_in_place` does it; a checker
     /// that steps processes one at a time does it on the state it builds.
     #[inline]
     pub fn normalize_shared(&self, s: &mut State) {
-        pages::unshare_lone_huge(s);
+        pages::unshare_lone(s);
     }
 
     /// The projection that keeps what `props` (the undecided properties) read.

@@ -128,6 +128,10 @@ pub struct Semantics {
     /// 6.12 keep CAP_SYS_NICE after a later setresuid(user), 6.18 and 7.x
     /// do not).
     pub nnp_exec_resets_euid: bool,
+    /// `MADV_COLLAPSE` and khugepaged take small pages a fork left
+    /// write-protected (6.18 on); up to 6.12 their `writable` check refuses
+    /// them (-EINVAL) until the process writes (observed under qemu).
+    pub collapse_write_protected: bool,
     pub intent: Intent,
     pub variant: Arc<dyn Variant>,
 }
@@ -149,6 +153,7 @@ impl Semantics {
             pmadv_checks: PmadvCheck::MAINLINE.to_vec(),
             smaps_vm_flags: VmFlags::ALL,
             nnp_exec_resets_euid: false,
+            collapse_write_protected: true,
             foreign_prctls: ForeignPrctls::PR_FUTEX_HASH,
             intent: Intent::default(),
             variant: Arc::new(Mainline),
@@ -172,6 +177,7 @@ impl fmt::Debug for Semantics {
             .field("pmadv_checks", &self.pmadv_checks)
             .field("smaps_vm_flags", &self.smaps_vm_flags.kernel_names())
             .field("foreign_prctls", &self.foreign_prctls.to_string())
+            .field("collapse_write_protected", &self.collapse_write_protected)
             .field("intent", &self.intent)
             .field("variant", &self.variant.name())
             .finish()

@@ -128,14 +128,22 @@ impl fmt::Display for Image {
 /// two PMD-sized halves alike, so one value describes the slot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pages {
-    /// Nothing faulted in (or zapped): smaps `Rss` 0.
+    /// Never faulted in: no page, and no `anon_vma` either.
     #[default]
     None,
+    /// Faulted in once, all pages zapped since (MADV_DONTNEED): no page,
+    /// but the VMA has its `anon_vma`, which khugepaged's registration
+    /// looks for.
+    Zapped,
     /// Small pages, writable and the process's own.
     Small,
-    /// Small pages a fork write-protected (shared with a child or a
-    /// parent until one of them writes).
-    SmallCow,
+    /// Small pages a fork write-protected, that no other process maps any
+    /// more (the other wrote, unmapped or exited): the next write reuses
+    /// them, and only 6.18 and later collapse them before that.
+    SmallRo,
+    /// Small pages a fork write-protected that another live process maps
+    /// too: the first to write copies them.
+    SmallShared,
     /// Huge pages the process maps alone.
     Huge,
     /// Huge pages another live process maps too (after a fork): the one
@@ -145,13 +153,21 @@ pub enum Pages {
 }
 
 impl Pages {
-    pub const ALL: [Pages; 5] = [Pages::None, Pages::Small, Pages::SmallCow, Pages::Huge, Pages::HugeShared];
+    pub const ALL: [Pages; 7] = [
+        Pages::None,
+        Pages::Zapped,
+        Pages::Small,
+        Pages::SmallRo,
+        Pages::SmallShared,
+        Pages::Huge,
+        Pages::HugeShared,
+    ];
 
     /// What `/proc/PID/smaps` shows of it.
     pub fn backing(self) -> Backing {
         match self {
-            Pages::None => Backing::None,
-            Pages::Small | Pages::SmallCow => Backing::Small,
+            Pages::None | Pages::Zapped => Backing::None,
+            Pages::Small | Pages::SmallRo | Pages::SmallShared => Backing::Small,
             Pages::Huge | Pages::HugeShared => Backing::Huge,
         }
     }
@@ -159,17 +175,40 @@ impl Pages {
     pub fn is_huge(self) -> bool {
         matches!(self, Pages::Huge | Pages::HugeShared)
     }
+
+    /// Another live process maps the same pages.
+    pub fn is_shared(self) -> bool {
+        matches!(self, Pages::SmallShared | Pages::HugeShared)
+    }
+
+    /// What it becomes when no other process maps it any more.
+    pub fn unshared(self) -> Pages {
+        match self {
+            Pages::SmallShared => Pages::SmallRo,
+            Pages::HugeShared => Pages::Huge,
+            p => p,
+        }
+    }
+
+    /// The VMA has an `anon_vma` (it was faulted in at some time).
+    pub fn has_anon_vma(self) -> bool {
+        self != Pages::None
+    }
 }
 
-/// `huge`, `huge shared`, `small cow`, `none`: what backs it, and whether
-/// a fork shares it.
+/// `huge`, `huge shared`, `small ro`, `zapped`: what backs it, and what a
+/// fork left of it.
 impl fmt::Display for Pages {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Pages::SmallCow => f.write_str("small cow"),
-            Pages::HugeShared => f.write_str("huge shared"),
-            p => write!(f, "{}", p.backing()),
-        }
+        f.write_str(match self {
+            Pages::None => "none",
+            Pages::Zapped => "zapped",
+            Pages::Small => "small",
+            Pages::SmallRo => "small ro",
+            Pages::SmallShared => "small shared",
+            Pages::Huge => "huge",
+            Pages::HugeShared => "huge shared",
+        })
     }
 }
 

@@ -7,6 +7,7 @@ use super::pages;
 use crate::action::{Advice, Errno, Item, Range, Ret};
 use crate::flags::VmFlags;
 use crate::ghost::{Ghost, VmaGhost};
+use crate::semantics::Semantics;
 use crate::state::{Process, Sysfs, Vma, MAX_VMAS};
 
 /// What one advice does to one VMA.
@@ -188,8 +189,9 @@ fn advise_vma(vma: &mut Vma, flags: VmFlags, b: &Behavior, naming: Naming) {
 /// remembered and reported as -ENOMEM once the walk is done (the mapped
 /// parts stay changed). `range = None` is the whole address space.
 pub fn walk(
-    p: &mut Process,
+    sem: &Semantics,
     sysfs: Sysfs,
+    p: &mut Process,
     range: Option<Range>,
     b: &Behavior,
     naming: Naming,
@@ -209,7 +211,7 @@ pub fn walk(
             continue;
         };
         let refused = flags.intersects(b.refuse)
-            || (b.pages == PageOp::Collapse && pages::collapse(sysfs, p, slot).is_err());
+            || (b.pages == PageOp::Collapse && pages::collapse(sem, sysfs, p, slot).is_err());
         if refused {
             if errors.skip {
                 saw_error = true;
@@ -223,8 +225,7 @@ pub fn walk(
         }
         // hugepage_madvise() → khugepaged_enter_vma() on the new flags.
         if b.set.contains(HG) {
-            let after = p.mm.vmas[slot].flags.unwrap_or(flags);
-            pages::register(sysfs, &mut p.mm, after);
+            pages::register(sysfs, &mut p.mm, slot);
         }
     }
     let ret = if unmapped && errors.on_unmapped { Err(Errno::ENOMEM) } else { Ok(()) };
@@ -232,12 +233,12 @@ pub fn walk(
 }
 
 /// `madvise(2)` on the caller's own mm.
-pub fn madvise(sysfs: Sysfs, me: &mut Process, range: Range, advice: Advice) -> Ret {
+pub fn madvise(sem: &Semantics, sysfs: Sysfs, me: &mut Process, range: Range, advice: Advice) -> Ret {
     me.ghost.set(Ghost::EXEC_FRESH, false);
     let Some(b) = behavior(advice) else {
         return Ret::Err(Errno::EINVAL);
     };
-    match walk(me, sysfs, Some(range), b, Naming::OWN, Errors::MAINLINE).ret {
+    match walk(sem, sysfs, me, Some(range), b, Naming::OWN, Errors::MAINLINE).ret {
         Ok(()) => Ret::Val(0),
         Err(e) => Ret::Err(e),
     }
@@ -265,9 +266,13 @@ mod tests {
     fn hugepage_and_nohugepage_exclude_each_other() {
         let mut m = mm([Some(NONE), None]);
         let one = Some(Range::One(Item::Vma(0)));
-        walk(&mut m, M, one, b(Advice::Hugepage), Naming::OWN, Errors::MAINLINE).ret.unwrap();
+        walk(&Semantics::mainline(), M, &mut m, one, b(Advice::Hugepage), Naming::OWN, Errors::MAINLINE)
+            .ret
+            .unwrap();
         assert_eq!(m.mm.vma(0), Some(HG));
-        walk(&mut m, M, one, b(Advice::Nohugepage), Naming::OWN, Errors::MAINLINE).ret.unwrap();
+        walk(&Semantics::mainline(), M, &mut m, one, b(Advice::Nohugepage), Naming::OWN, Errors::MAINLINE)
+            .ret
+            .unwrap();
         assert_eq!(m.mm.vma(0), Some(NH));
         assert!(m.mm.vmas[0].ghost.contains(VmaGhost::OPTED_OUT));
     }
@@ -275,7 +280,15 @@ mod tests {
     #[test]
     fn a_run_advises_the_mapped_parts_then_reports_enomem() {
         let mut m = mm([Some(NONE), Some(NONE)]);
-        let r = walk(&mut m, M, Some(Range::Run(0, 1)), b(Advice::Hugepage), Naming::OWN, Errors::MAINLINE);
+        let r = walk(
+            &Semantics::mainline(),
+            M,
+            &mut m,
+            Some(Range::Run(0, 1)),
+            b(Advice::Hugepage),
+            Naming::OWN,
+            Errors::MAINLINE,
+        );
         assert_eq!(r.ret, Err(Errno::ENOMEM));
         assert_eq!((m.mm.vma(0), m.mm.vma(1)), (Some(HG), Some(HG)));
     }
@@ -284,19 +297,27 @@ mod tests {
     fn a_locked_vma_stops_the_walk_unless_errors_are_skipped() {
         let mut m = mm([Some(LO), Some(NONE)]);
         let run = Some(Range::Run(0, 1));
-        let r = walk(&mut m, M, run, b(Advice::Cold), Naming::OWN, Errors::MAINLINE);
+        let r = walk(&Semantics::mainline(), M, &mut m, run, b(Advice::Cold), Naming::OWN, Errors::MAINLINE);
         assert_eq!(r.ret, Err(Errno::EINVAL));
         let skip = Errors { skip: true, on_unmapped: false };
-        let r = walk(&mut m, M, run, b(Advice::Cold), Naming::OWN, skip);
+        let r = walk(&Semantics::mainline(), M, &mut m, run, b(Advice::Cold), Naming::OWN, skip);
         assert_eq!(r, Walked { ret: Ok(()), saw_error: true });
     }
 
     #[test]
     fn a_process_wide_walk_does_not_name_the_vma() {
         let mut m = mm([Some(NONE), None]);
-        walk(&mut m, M, Some(Range::One(Item::Vma(0))), b(Advice::Nohugepage), Naming::OWN, Errors::MAINLINE);
+        walk(
+            &Semantics::mainline(),
+            M,
+            &mut m,
+            Some(Range::One(Item::Vma(0))),
+            b(Advice::Nohugepage),
+            Naming::OWN,
+            Errors::MAINLINE,
+        );
         let wide = Naming { owner: true, named: false, prctl: true };
-        walk(&mut m, M, None, b(Advice::Hugepage), wide, Errors::MAINLINE);
+        walk(&Semantics::mainline(), M, &mut m, None, b(Advice::Hugepage), wide, Errors::MAINLINE);
         assert_eq!(m.mm.vma(0), Some(HG));
         assert!(m.mm.vmas[0].ghost.contains(VmaGhost::OPTED_OUT));
         assert!(m.mm.vmas[0].ghost.contains(VmaGhost::RAISED_BY_PRCTL));

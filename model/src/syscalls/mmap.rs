@@ -20,9 +20,9 @@ pub fn mmap(sem: &Semantics, sysfs: Sysfs, me: &mut Process, vmas: usize) -> Res
     let raised = flags.contains(VmFlags::VM_HUGEPAGE) && me.ghost.contains(Ghost::DEFAULT_HG_BY_PRCTL);
     vma.ghost.set(VmaGhost::RAISED_BY_PRCTL, raised);
     me.mm.vmas[slot] = vma;
-    // __mmap_region → khugepaged_enter_vma(); a VM_LOCKED mapping is
-    // populated at once unless VM_LOCKONFAULT (mm_populate).
-    pages::register(sysfs, &mut me.mm, flags);
+    // A VM_LOCKED mapping is populated at once unless VM_LOCKONFAULT
+    // (mm_populate). (__mmap_region's khugepaged_enter_vma() registers
+    // nothing: a new VMA has no anon_vma yet.)
     if flags.contains(VmFlags::VM_LOCKED) && !flags.contains(VmFlags::VM_LOCKONFAULT) {
         pages::write_all(sysfs, me, slot);
     }

@@ -70,7 +70,7 @@ pub fn apply(
 ) -> Result<Ret, StepError> {
     let sysfs = state.sysfs;
     if reach(call) == Reach::Kernel {
-        return Ok(pages::khugepaged(sysfs, state));
+        return Ok(pages::khugepaged(sem, sysfs, state));
     }
     if state.proc(pid).is_none() {
         return Err(StepError::NoSuchProcess(pid));
@@ -148,7 +148,7 @@ pub fn apply_to_caller(
     Ok(match call {
         Call::Mmap => mmap::mmap(sem, sysfs, me, cap.vmas)?,
         Call::Munmap(range) => mmap::munmap(me, *range),
-        Call::Madvise(range, advice) => madvise::madvise(sysfs, me, *range, *advice),
+        Call::Madvise(range, advice) => madvise::madvise(sem, sysfs, me, *range, *advice),
         Call::Mlockall(flags) => mlock::mlockall(sysfs, me, *flags),
         Call::Munlockall => mlock::munlockall(me),
         Call::Execve(image) => task::execve(sem, me, *image),

@@ -9,35 +9,29 @@
 use crate::action::{Errno, Item, Ret};
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, VmaGhost};
+use crate::semantics::Semantics;
 use crate::state::{Mm, Pages, Process, State, Sysfs, MAX_VMAS};
 use crate::thp::{self, Tva};
 
-/// `khugepaged_enter_vma()`: registers the mm with khugepaged when the
-/// VMA could be collapsed by it (and khugepaged runs at all).
-pub fn register(sysfs: Sysfs, mm: &mut Mm, vma: VmFlags) {
-    if thp::khugepaged_enabled(sysfs) && thp::allowable(Tva::Khugepaged, sysfs, vma, mm.flags) {
-        mm.flags = mm.flags | MmfFlags::MMF_VM_HUGEPAGE;
-    }
-}
-
 /// A write to every page of slot `v` by its own process (a `touch`, or
 /// `populate_vma_page_range` writing to break COW): a fault where nothing
-/// is mapped, a COW copy where a fork shared the pages.
+/// is mapped, a COW copy (or a reuse) where a fork write-protected it.
 pub fn write_all(sysfs: Sysfs, p: &mut Process, v: usize) {
     let mm = &mut p.mm;
     let Some(flags) = mm.vmas[v].flags else { return };
     let pages = match mm.vmas[v].pages {
         // do_huge_pmd_anonymous_page when allowed (it registers the mm),
         // else do_anonymous_page.
-        Pages::None if thp::allowable(Tva::PageFault, sysfs, flags, mm.flags) => {
-            register(sysfs, mm, flags);
+        Pages::None | Pages::Zapped if thp::allowable(Tva::PageFault, sysfs, flags, mm.flags) => {
+            mm.vmas[v].pages = Pages::Huge;
+            register(sysfs, mm, v);
             mm.vmas[v].ghost.set(VmaGhost::HUGE_BY_OWN_FAULT, true);
             made_huge(p, v);
             return;
         }
-        Pages::None => Pages::Small,
+        Pages::None | Pages::Zapped => Pages::Small,
         // wp_page_copy or reuse: writable small pages of its own.
-        Pages::Small | Pages::SmallCow => Pages::Small,
+        Pages::Small | Pages::SmallRo | Pages::SmallShared => Pages::Small,
         // do_huge_pmd_wp_page: the only mapper reuses the huge page ...
         Pages::Huge => Pages::Huge,
         // ... another mapper means split the PMD and copy page by page.
@@ -85,39 +79,68 @@ pub fn populate_all(sysfs: Sysfs, p: &mut Process) {
     }
 }
 
+/// Small pages a collapse may take (`hpage_collapse_scan_pmd`): every kernel
+/// takes writable ones of the process's own; pages a fork write-protected
+/// fail its `writable` check up to 6.12 and not from 6.18 on
+/// (`collapse_write_protected`); khugepaged also leaves pages another
+/// process still maps (512 shared PTEs > `max_ptes_shared`, 256).
+fn collapsible(sem: &Semantics, pages: Pages, khugepaged: bool) -> bool {
+    match pages {
+        Pages::Small => true,
+        Pages::SmallRo => sem.collapse_write_protected,
+        Pages::SmallShared => sem.collapse_write_protected && !khugepaged,
+        _ => false,
+    }
+}
+
 /// `MADV_COLLAPSE` on slot `v` (`madvise_collapse`): why it refuses, or
-/// `Ok`. Small pages become a huge page of the caller's own, whatever a
-/// fork left of them.
-pub fn collapse(sysfs: Sysfs, p: &mut Process, v: usize) -> Result<(), Errno> {
+/// `Ok`. Small pages become a huge page of the caller's own.
+pub fn collapse(sem: &Semantics, sysfs: Sysfs, p: &mut Process, v: usize) -> Result<(), Errno> {
     let Some(flags) = p.mm.vmas[v].flags else { return Ok(()) };
     if !thp::allowable(Tva::ForcedCollapse, sysfs, flags, p.mm.flags) {
         return Err(Errno::EINVAL);
     }
     match p.mm.vmas[v].pages {
-        // SCAN_PMD_NULL: nothing to collapse, and that is an error.
-        Pages::None => Err(Errno::EINVAL),
         // SCAN_PMD_MAPPED counts as done.
         Pages::Huge | Pages::HugeShared => Ok(()),
-        Pages::Small | Pages::SmallCow => {
+        small if collapsible(sem, small, false) => {
             made_huge(p, v);
             p.mm.vmas[v].ghost.set(VmaGhost::HUGE_BY_OWN_FAULT, false);
             Ok(())
         }
+        // SCAN_PMD_NULL (nothing there) or SCAN_PAGE_RO: an error.
+        _ => Err(Errno::EINVAL),
     }
 }
 
-/// `zap_page_range`: MADV_DONTNEED drops every page of the slot.
+/// `zap_page_range`: MADV_DONTNEED drops every page of the slot (the
+/// `anon_vma` stays).
 pub fn zap(mm: &mut Mm, v: usize) {
-    mm.vmas[v].pages = Pages::None;
+    if mm.vmas[v].pages.has_anon_vma() {
+        mm.vmas[v].pages = Pages::Zapped;
+    }
+}
+
+/// `khugepaged_enter_vma()` for slot `v`: registers the mm with khugepaged
+/// when khugepaged runs at all and could collapse the VMA (which needs an
+/// `anon_vma`: a VMA never faulted in does not count).
+pub fn register(sysfs: Sysfs, mm: &mut Mm, v: usize) {
+    let Some(flags) = mm.vmas[v].flags else { return };
+    let can = thp::khugepaged_enabled(sysfs)
+        && mm.vmas[v].pages.has_anon_vma()
+        && thp::allowable(Tva::Khugepaged, sysfs, flags, mm.flags);
+    if can {
+        mm.flags = mm.flags | MmfFlags::MMF_VM_HUGEPAGE;
+    }
 }
 
 /// A slot's pages once a fork shared them: the parent and the child map
 /// the same pages, write-protected (`copy_present_pte`, `copy_huge_pmd`).
 pub fn shared(p: Pages) -> Pages {
     match p {
-        Pages::None => Pages::None,
-        Pages::Small | Pages::SmallCow => Pages::SmallCow,
+        Pages::Small | Pages::SmallRo | Pages::SmallShared => Pages::SmallShared,
         Pages::Huge | Pages::HugeShared => Pages::HugeShared,
+        other => other,
     }
 }
 
@@ -128,17 +151,19 @@ pub fn shared_by_fork(flags: VmFlags) -> bool {
     !flags.intersects(VmFlags::VM_DONTCOPY | VmFlags::VM_WIPEONFORK)
 }
 
-/// A huge page no other live process maps any more is the last mapper's
-/// own: its next write reuses it. (With at most three processes, the
-/// processes whose slot `v` is `HugeShared` all map the same huge page:
-/// two groups of sharers would need four.)
-pub fn unshare_lone_huge(s: &mut State) {
+/// Pages no other live process maps any more are the last mapper's own:
+/// a huge page is reused by its next write, write-protected small pages
+/// too. (With at most three processes, the processes whose slot `v` is
+/// shared all map the same pages: two groups of sharers would need four.)
+pub fn unshare_lone(s: &mut State) {
     for v in 0..MAX_VMAS {
-        let mut sharers = s.procs.iter().flatten().filter(|p| p.mm.vmas[v].pages == Pages::HugeShared);
-        if let (Some(_), None) = (sharers.next(), sharers.next()) {
-            for p in s.procs.iter_mut().flatten() {
-                if p.mm.vmas[v].pages == Pages::HugeShared {
-                    p.mm.vmas[v].pages = Pages::Huge;
+        for kind in [Pages::SmallShared, Pages::HugeShared] {
+            let mut sharers = s.procs.iter().flatten().filter(|p| p.mm.vmas[v].pages == kind);
+            if let (Some(_), None) = (sharers.next(), sharers.next()) {
+                for p in s.procs.iter_mut().flatten() {
+                    if p.mm.vmas[v].pages == kind {
+                        p.mm.vmas[v].pages = kind.unshared();
+                    }
                 }
             }
         }
@@ -147,10 +172,8 @@ pub fn unshare_lone_huge(s: &mut State) {
 
 /// A full scan of khugepaged: every registered mm not disabled completely
 /// (`hpage_collapse_test_exit_or_disable`), every VMA it may collapse
-/// (`Tva::Khugepaged`), every PMD range of small pages it may take
-/// (`hpage_collapse_scan_pmd`: pages a fork still write-protects fail its
-/// `writable` check).
-pub fn khugepaged(sysfs: Sysfs, s: &mut State) -> Ret {
+/// (`Tva::Khugepaged`), every PMD range of small pages it may take.
+pub fn khugepaged(sem: &Semantics, sysfs: Sysfs, s: &mut State) -> Ret {
     if thp::khugepaged_enabled(sysfs) {
         for p in s.procs.iter_mut().flatten() {
             if !scanned(p) {
@@ -158,9 +181,8 @@ pub fn khugepaged(sysfs: Sysfs, s: &mut State) -> Ret {
             }
             for v in 0..MAX_VMAS {
                 let Some(flags) = p.mm.vmas[v].flags else { continue };
-                if p.mm.vmas[v].pages == Pages::Small
-                    && thp::allowable(Tva::Khugepaged, sysfs, flags, p.mm.flags)
-                {
+                let allowed = thp::allowable(Tva::Khugepaged, sysfs, flags, p.mm.flags);
+                if allowed && collapsible(sem, p.mm.vmas[v].pages, true) {
                     made_huge(p, v);
                     p.mm.vmas[v].ghost.set(VmaGhost::HUGE_BY_OWN_FAULT, false);
                 }

@@ -280,7 +280,7 @@ fn vector_madvise(
     let (mut done, mut skipped) = (0i64, 0i64);
     for (range, len) in entries {
         let w = match behavior(advice) {
-            Some(b) => walk(tp, sysfs, range, b, naming, errors),
+            Some(b) => walk(sem, sysfs, tp, range, b, naming, errors),
             // madvise_should_skip(): an unknown advice fails each entry.
             None => super::Walked { ret: Err(Errno::EINVAL), saw_error: false },
         };

@@ -24,9 +24,9 @@ const ACTIONS: [MctlAction; 4] = [
 ];
 
 /// Applies `b` to every VMA of `tp`: a whole-mm call names no VMA.
-fn every_vma(sysfs: Sysfs, tp: &mut Process, b: &Behavior, owner: bool) {
+fn every_vma(sem: &Semantics, sysfs: Sysfs, tp: &mut Process, b: &Behavior, owner: bool) {
     let naming = Naming { owner, named: false, prctl: false };
-    let _ = walk(tp, sysfs, None, b, naming, Errors { skip: false, on_unmapped: false });
+    let _ = walk(sem, sysfs, tp, None, b, naming, Errors { skip: false, on_unmapped: false });
 }
 
 fn mctl(
@@ -63,11 +63,11 @@ fn mctl(
     match action {
         MctlAction::MCTL_SET_HUGEPAGE => {
             set_default(sem, tp, VmFlags::VM_HUGEPAGE, scope, caller, persist);
-            every_vma(sysfs, tp, set(Advice::Hugepage), owner);
+            every_vma(sem, sysfs, tp, set(Advice::Hugepage), owner);
         }
         MctlAction::MCTL_SET_NOHUGEPAGE => {
             set_default(sem, tp, VmFlags::VM_NOHUGEPAGE, scope, caller, persist);
-            every_vma(sysfs, tp, set(Advice::Nohugepage), owner);
+            every_vma(sem, sysfs, tp, set(Advice::Nohugepage), owner);
         }
         _ => {
             let bit = if action == MctlAction::MCTL_CLEAR_HUGEPAGE {
@@ -84,7 +84,7 @@ fn mctl(
                 refuse: VmFlags::EMPTY,
                 pages: PageOp::Keep,
             };
-            every_vma(sysfs, tp, &clear, owner);
+            every_vma(sem, sysfs, tp, &clear, owner);
         }
     }
     Ret::Val(0)

@@ -21,10 +21,10 @@ use crate::syscalls::{behavior, walk, Errors, Naming};
 pub struct PrctlThpPolicy;
 
 /// hugepage_madvise() on every VMA: process-wide, so it names no VMA.
-fn advise_every_vma(sysfs: Sysfs, me: &mut Process, advice: Advice) {
+fn advise_every_vma(sem: &Semantics, sysfs: Sysfs, me: &mut Process, advice: Advice) {
     let b = behavior(advice).expect("THP advice is in the table");
     let naming = Naming { owner: true, named: false, prctl: true };
-    let _ = walk(me, sysfs, None, b, naming, Errors { skip: false, on_unmapped: false });
+    let _ = walk(sem, sysfs, me, None, b, naming, Errors { skip: false, on_unmapped: false });
 }
 
 fn set_policy(sem: &Semantics, sysfs: Sysfs, me: &mut Process, policy: ThpPolicy) -> Ret {
@@ -40,7 +40,7 @@ fn set_policy(sem: &Semantics, sysfs: Sysfs, me: &mut Process, policy: ThpPolicy
         _ => return Ret::Err(Errno::EINVAL),
     };
     set_default(sem, me, value, MmfFlags::EMPTY, by, true);
-    advise_every_vma(sysfs, me, advice);
+    advise_every_vma(sem, sysfs, me, advice);
     Ret::Val(0)
 }
 
