@@ -18,6 +18,7 @@ pub mod parse;
 pub mod predicate;
 pub mod properties;
 pub mod property;
+pub mod reads;
 pub mod replay;
 pub mod semantics;
 pub mod state;
