@@ -7,7 +7,7 @@
 
 mod small;
 
-use mmflags_checker::render::trace_text;
+use mmflags_checker::report::trace_text::trace_text;
 use mmflags_checker::spec::Spec;
 use mmflags_model::replay::{replay, ReplayError};
 use mmflags_model::{Sysfs, System, Trace};

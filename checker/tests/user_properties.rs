@@ -12,8 +12,9 @@ mod small;
 
 use common::{check, scratch, steps_link, Explorer};
 use mmflags_checker::engine::{explore, Options};
+use mmflags_checker::run::SpecOutcome;
 use mmflags_checker::spec::{self, Spec};
-use mmflags_checker::verdict::{SpecOutcome, Verdict};
+use mmflags_checker::verdict::Verdict;
 use mmflags_checker::{http, report, run};
 use mmflags_model::properties::{Kind, CATALOGUE};
 use mmflags_model::property::Prop;

@@ -4,8 +4,8 @@
 //! any spec: a call a spec's kernel lacks is answered as that kernel would.
 
 use super::bad_input;
-use mmflags_checker::replay::{self, Failure};
 use mmflags_checker::run;
+use mmflags_checker::run::trace_file::{self as replay, Failure};
 use mmflags_checker::spec::{self, Spec};
 use mmflags_model::replay::{replay as run_trace, ReplayError};
 use mmflags_model::{Sysfs, System, Trace};

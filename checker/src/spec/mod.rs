@@ -85,7 +85,7 @@ pub(crate) type Named = (String, PathBuf, (usize, usize));
 #[derive(Clone, Debug)]
 pub struct ExpectAgainst {
     pub property: String,
-    pub relation: crate::baseline::Relation,
+    pub relation: crate::verdict::Relation,
     pub file: PathBuf,
     pub at: (usize, usize),
 }

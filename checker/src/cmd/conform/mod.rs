@@ -11,10 +11,9 @@
 //! inconclusive (something skipped, a harness error, an interrupt, or a
 //! machine unlike the one the model describes).
 
-mod files;
-mod guest;
-pub(crate) mod kernels;
-mod models;
+pub(crate) mod guest;
+mod model_traces;
+mod trace_files;
 
 use clap::Args;
 use mmflags_conformance::machine::{Machine, THP_DIR};
@@ -90,7 +89,7 @@ pub struct ConformArgs {
 
 /// Human output: stdout normally, stderr when stdout carries JSON.
 pub(crate) struct Out {
-    json: bool,
+    pub(crate) json: bool,
 }
 
 impl Out {
@@ -217,9 +216,9 @@ pub fn run(a: &ConformArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
         None
     };
     let code = if a.traces.is_empty() {
-        models::enumerate_and_compare(a, &runner, guard.as_ref(), &interrupt, &out)
+        model_traces::enumerate_and_compare(a, &runner, guard.as_ref(), &interrupt, &out)
     } else {
-        files::run_files(a, &runner, guard.as_ref(), &out)
+        trace_files::run_files(a, &runner, guard.as_ref(), &out)
     };
     drop(guard);
     code

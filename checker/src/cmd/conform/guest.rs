@@ -9,15 +9,37 @@
 //! and its sha256 added. A guest that does not boot, panics or hangs is
 //! killed and the run is inconclusive (exit 3), its console kept.
 
-use super::kernels::{claiming, Job};
 use super::{inconclusive, ConformArgs, Out};
+use mmflags_checker::kernels::claiming;
 use mmflags_checker::run as specs;
 use mmflags_guest::{apt, cache, initramfs::Initramfs, kernels, qemu};
+use mmflags_model::Sysfs;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
+
+/// One job of the matrix: a series in some modes, or its litmus files.
+#[derive(Clone, Debug)]
+pub(crate) struct Job {
+    pub(crate) series: String,
+    pub(crate) modes: Vec<Sysfs>,
+    pub(crate) litmus: bool,
+}
+
+impl Job {
+    /// `6.12-always`, `6.12-litmus`, `6.12` (every mode): the job's file name.
+    pub(crate) fn label(&self) -> String {
+        if self.litmus {
+            format!("{}-litmus", self.series)
+        } else if self.modes.len() == 1 {
+            format!("{}-{}", self.series, self.modes[0].name())
+        } else {
+            self.series.clone()
+        }
+    }
+}
 
 /// What a guest run came to, for `check kernels matrix` as for one run.
 pub(crate) struct GuestRun {

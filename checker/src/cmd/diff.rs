@@ -1,8 +1,8 @@
 //! `check diff SPEC_A SPEC_B`: where two variants part ways.
 
 use super::bad_input;
-use mmflags_checker::diff;
 use mmflags_checker::run;
+use mmflags_checker::run::divergence::{self, diff};
 use mmflags_checker::spec;
 use std::process::ExitCode;
 
@@ -15,7 +15,7 @@ pub fn cmd_diff(a: &str, b: &str, depth: usize, max_pairs: usize) -> ExitCode {
     if !a.bounds.sysfs.iter().any(|m| b.bounds.sysfs.contains(m)) {
         return bad_input(format!("{} and {} share no sysfs mode to compare under", a.name, b.name));
     }
-    let d = diff::diff(&a, &b, depth, max_pairs);
+    let d = diff(&a, &b, depth, max_pairs);
     println!(
         "# {} vs {}: {} kind{} of difference within {} processes x {} VMAs, {} steps ({} pairs of states{})",
         a.name,
@@ -29,7 +29,7 @@ pub fn cmd_diff(a: &str, b: &str, depth: usize, max_pairs: usize) -> ExitCode {
         if d.complete { "" } else { "; stopped by --max-pairs, so not every difference may be listed" }
     );
     for dv in &d.divergences {
-        println!("\n{}", diff::render(dv, &a.name, &b.name));
+        println!("\n{}", divergence::render(dv, &a.name, &b.name));
     }
     if d.complete {
         ExitCode::SUCCESS

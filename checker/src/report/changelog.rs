@@ -5,7 +5,7 @@
 //! difference is listed with its shortest trace, which replays on the older
 //! spec as written (the newer one's results are in its comments).
 
-use crate::diff::{diff, render};
+use crate::run::divergence::{diff, render};
 use crate::spec::Spec;
 use std::fmt::Write;
 

@@ -17,11 +17,11 @@
 //! high-water mark (`VmHWM`), so two runs in one process would mix.
 
 use clap::Args;
+use mmflags_checker::engine::limits::{cpu_seconds, mem_total_bytes, peak_rss_bytes, Limits};
 use mmflags_checker::engine::{self, Options};
-use mmflags_checker::limits::{cpu_seconds, mem_total_bytes, peak_rss_bytes, Limits};
+use mmflags_checker::run::SpecOutcome;
 use mmflags_checker::run::{self, RunConfig};
 use mmflags_checker::spec;
-use mmflags_checker::verdict::SpecOutcome;
 use mmflags_model::flags::{MmfFlags, VmFlags};
 use mmflags_model::key::unpack;
 use mmflags_model::state::{Cred, State, Sysfs, MAX_PROCS, MAX_VMAS};
@@ -210,7 +210,7 @@ pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
     }
 
     let (procs, vmas) = (spec.bounds.processes, spec.bounds.vmas);
-    let unreduced = a.unreduced.then(|| mmflags_checker::orbits::unreduced(&x, procs, vmas));
+    let unreduced = a.unreduced.then(|| mmflags_checker::engine::orbits::unreduced(&x, procs, vmas));
     let sysfs: Vec<&str> = spec.bounds.sysfs.iter().map(|m| m.name()).collect();
     let phases = x.phases;
     let level_sizes: Vec<usize> =

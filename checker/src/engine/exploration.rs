@@ -2,16 +2,39 @@
 //! `key::Key` the rest of the checker knows, and the chain of states that
 //! leads to one, re-derived level by level (nothing stores parents).
 
-use crate::engine::{Coverage, Discovery, Phases};
-use crate::expand::decode;
-use crate::intern::Slots;
-use crate::limits::Stop;
-use crate::store::{Packed, Store};
+use super::decode::decode;
+use super::intern::Slots;
+use super::limits::Stop;
+use super::store::{Packed, Store};
 use mmflags_model::key::{unpack, Key, Projection};
 use mmflags_model::state::MAX_PROCS;
 use mmflags_model::symmetry::Symmetry;
-use mmflags_model::System;
+use mmflags_model::{Sysfs, System};
 use std::time::Duration;
+
+/// Per alphabet entry: how often it ran, changed the state, or failed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub fired: u64,
+    pub changed: u64,
+    pub errors: u64,
+}
+
+/// A state that decides a property, and the sysfs mode it does so under
+/// (stored states need not record the mode: see `Projection::sysfs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Discovery {
+    pub id: u32,
+    pub sysfs: Sysfs,
+}
+
+/// Wall time per phase of the search (for `check bench` and tuning).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Phases {
+    pub expand: Duration,
+    pub merge: Duration,
+    pub properties: Duration,
+}
 
 /// A store of either width.
 pub enum Packing {

@@ -14,11 +14,12 @@
 //! packed form (`expand`); `Exploration` decodes them back into
 //! `key::Key`s for everything else.
 
-use crate::expand::{ChunkOut, Decoder, Level, Scratch};
-pub use crate::exploration::{Exploration, Packing, Stored};
-use crate::intern::{Local, Moves, Slots, MOVES_MAX};
-use crate::limits::{Limits, Stop};
-use crate::store::{field_bits, Candidate, Packed, Store};
+use super::decode::Decoder;
+use super::expand::{ChunkOut, Level, Scratch};
+use super::exploration::{Discovery, Exploration, Packing, Phases, Stored};
+use super::intern::{Local, Moves, Slots, MOVES_MAX};
+use super::limits::{Limits, Stop};
+use super::store::{field_bits, Candidate, Packed, Store};
 use mmflags_model::key::{slot_alive, slot_sysfs, unpack_slot, Projection};
 use mmflags_model::state::MAX_PROCS;
 use mmflags_model::symmetry::Symmetry;
@@ -27,14 +28,6 @@ use mmflags_model::{Sysfs, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-
-/// Per alphabet entry: how often it ran, changed the state, or failed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Coverage {
-    pub fired: u64,
-    pub changed: u64,
-    pub errors: u64,
-}
 
 /// Live counters a progress reporter may read while the search runs.
 #[derive(Debug, Default)]
@@ -68,22 +61,6 @@ impl Options {
             narrow: true,
         }
     }
-}
-
-/// A state that decides a property, and the sysfs mode it does so under
-/// (stored states need not record the mode: see `Projection::sysfs`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Discovery {
-    pub id: u32,
-    pub sysfs: Sysfs,
-}
-
-/// Wall time per phase of the search (for `check bench` and tuning).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Phases {
-    pub expand: Duration,
-    pub merge: Duration,
-    pub properties: Duration,
 }
 
 /// First state in `range` (lowest id) for each undiscovered property,

@@ -7,7 +7,7 @@
 //! baseline, each property's `against_baseline` (new, inherited, fixed,
 //! same, or inconclusive) and, for `new`, its shortest `new_trace`.
 
-use crate::verdict::SpecOutcome;
+use crate::run::SpecOutcome;
 use serde_json::{json, Value};
 
 pub fn summary(outcomes: &[SpecOutcome]) -> Value {

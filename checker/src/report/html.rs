@@ -8,8 +8,8 @@
 //! also reads as a document. The output is a pure function of the trace
 //! (no dates, no random ids), so reports that include it stay reproducible.
 
-use crate::explore;
-use crate::render::trace_text;
+use crate::explorer;
+use crate::report::trace_text::trace_text;
 use crate::spec::Spec;
 use crate::verdict::{Trace, Verdict};
 use mmflags_model::diff::{describe, diff};
@@ -225,12 +225,12 @@ pub fn trace_page(spec: &Spec, spec_arg: &str, def: &Prop, verdict: Verdict, t: 
         esc(&format!("cargo run --release --bin check -- replay {spec_arg} t.trace")),
         esc(&trace_text(t, vmas, false))
     );
-    if let Some(url) = explore::link(&sys, t, explore::DEFAULT_ADDR) {
+    if let Some(url) = explorer::link(&sys, t, explorer::DEFAULT_ADDR) {
         let _ = write!(
             h,
             "<h2>Open it in the explorer</h2>\n<p>Start <code>{}</code>, then open \
              <a href=\"{1}\">{1}</a> to branch off any step.</p>\n",
-            esc(&explore::command(spec_arg)),
+            esc(&explorer::command(spec_arg)),
             esc(&url)
         );
     }

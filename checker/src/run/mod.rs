@@ -1,10 +1,23 @@
-//! Running specs: building each spec's `System`, exploring it with the
-//! engine (with a progress line on a terminal), and deciding verdicts.
+//! Running specs on the model and judging what they do: each spec's
+//! `System` explored with the engine (with a progress line on a terminal)
+//! and its verdicts decided (`outcome`), then judged against its baseline
+//! in lockstep (`lockstep`). Beside them, the other ways `check` runs the
+//! model: a trace file through a spec (`trace_file`), two specs side by
+//! side until they part (`divergence`), and what each property costs per
+//! state (`cost`).
 
+pub mod cost;
+pub mod divergence;
+pub mod lockstep;
+pub mod outcome;
+pub mod trace_file;
+
+pub use outcome::{PremiseOutcome, PropertyOutcome, SpecOutcome};
+
+use crate::engine::limits::Limits;
 use crate::engine::{self, Counters, Options};
-use crate::limits::Limits;
 use crate::spec::{self, Spec, SpecError};
-use crate::verdict::{SpecOutcome, Verdict};
+use crate::verdict::Verdict;
 use mmflags_model::property::Prop;
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::System;
@@ -124,7 +137,7 @@ pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
 }
 
 /// `run_spec`, then every checked property against the spec's baseline
-/// (`crate::baseline`), when it has one: what `check` and the reports say.
+/// (`lockstep`), when it has one: what `check` and the reports say.
 pub fn check_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
     let mut o = run_spec(spec, cfg);
     let Some(base) = o.spec.baseline.as_ref() else { return o };
@@ -137,7 +150,7 @@ pub fn check_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
         .collect();
     let opt = options(&sys, cfg);
     let same = base.spec.knobs == o.spec.knobs;
-    let l = crate::baseline::against(&sys, &props, &bad, &base.spec.semantics, &base.name, same, &opt);
+    let l = lockstep::against(&sys, &props, &bad, &base.spec.semantics, &base.name, same, &opt);
     for (p, a) in o.properties.iter_mut().zip(&l.properties) {
         p.against = Some(a.clone());
     }

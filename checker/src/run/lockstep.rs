@@ -22,53 +22,17 @@
 //! onto the other's. Exhaustive within the spec's bounds like every
 //! verdict: a run stopped by a limit claims no relation.
 
+use crate::engine::limits::{Limits, Stop};
 use crate::engine::{explore, Options};
-use crate::limits::{Limits, Stop};
+use crate::verdict::Relation;
 use mmflags_model::key::{Key, Projection};
 use mmflags_model::property::Prop;
 use mmflags_model::state::{Process, State, MAX_PROCS, MAX_VMAS};
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::{Action, Semantics, System, Walk};
 use rustc_hash::FxHashMap;
-use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Relation {
-    New,
-    Inherited,
-    Fixed,
-    Same,
-}
-
-impl Relation {
-    pub const WORDS: [(Relation, &'static str); 4] = [
-        (Relation::New, "new"),
-        (Relation::Inherited, "inherited"),
-        (Relation::Fixed, "fixed"),
-        (Relation::Same, "same"),
-    ];
-
-    pub fn word(self) -> &'static str {
-        Self::WORDS.iter().find(|w| w.0 == self).map_or("?", |w| w.1)
-    }
-
-    pub fn from_word(s: &str) -> Option<Relation> {
-        Self::WORDS.iter().find(|w| w.1 == s).map(|w| w.0)
-    }
-
-    /// The spec is violated (or reaches the goal) in this relation.
-    pub fn spec_bad(self) -> bool {
-        matches!(self, Relation::New | Relation::Inherited)
-    }
-}
-
-impl fmt::Display for Relation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.word())
-    }
-}
 
 /// One property against the baseline.
 #[derive(Clone, Debug)]

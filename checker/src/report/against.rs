@@ -1,12 +1,10 @@
-//! The reports' side of `crate::baseline`: what a spec adds and fixes
-//! against its baseline, in the matrix, in the variant's review paragraph
-//! (adds and fixes first, each with its shortest trace; what it inherits
-//! in one line), and on its own page.
+//! The reports' side of `run::lockstep`: how a verdict stands against the
+//! spec's baseline, in the matrix (a cell's suffix and the legend) and on
+//! the spec's own page (every relation, each new break's shortest trace).
 
-use crate::baseline::Relation;
-use crate::render::trace_text;
-use crate::verdict::{PropertyOutcome, SpecOutcome, Verdict};
-use mmflags_model::properties::Kind;
+use crate::report::trace_text::trace_text;
+use crate::run::{PropertyOutcome, SpecOutcome};
+use crate::verdict::Relation;
 use std::fmt::Write;
 
 /// The matrix cell's suffix: how the verdict stands against the baseline.
@@ -29,69 +27,8 @@ pub fn cell_suffix(p: &PropertyOutcome) -> String {
 pub const LEGEND: &str = "Against a spec's baseline (linux-6.18 for a proposal): **new** the spec breaks it on a trace where the baseline does not (**new in n**: the shortest such trace has n steps, longer than the spec's shortest, which the baseline shares) · **inherited** every trace that breaks it in the spec breaks it in the baseline too · **fixed** the spec keeps what the baseline breaks · no mark: the same as the baseline, or a kernel spec (none) · ? not decided.";
 
 /// The anchor of a property's new trace on its spec's page.
-fn anchor(p: &PropertyOutcome) -> String {
+pub(super) fn anchor(p: &PropertyOutcome) -> String {
     format!("new-{}", p.def.name().replace('_', "-"))
-}
-
-/// The review paragraph of a spec with a baseline. A `new` break of an
-/// invariant is a new way to break it; a `new` goal (a `sometimes`
-/// property) is a use case the baseline cannot reach; `fixed` is the
-/// other way round for each.
-pub fn review(o: &SpecOutcome) -> String {
-    let base = o.spec.baseline.as_ref().map_or("its baseline", |b| b.name.as_str());
-    let (mut breaks, mut gains, mut fixes, mut losses) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut inherited = Vec::new();
-    let mut undecided = Vec::new();
-    for p in &o.properties {
-        let Some(a) = &p.against else { continue };
-        let goal = p.def.kind() == Kind::Sometimes;
-        match (a.relation, &a.new_trace) {
-            (Some(Relation::New), Some(t)) => {
-                let text = if goal { p.def.good() } else { p.def.bad() };
-                let claim = format!(
-                    "{text} ([{} steps]({}.md#{}): `{}`)",
-                    t.steps.len(),
-                    o.spec.name,
-                    anchor(p),
-                    t.lines().join("; ")
-                );
-                if goal {
-                    gains.push(claim)
-                } else {
-                    breaks.push(claim)
-                }
-            }
-            (Some(Relation::Fixed), _) if goal => losses.push(format!("{} ({base} does)", p.def.bad())),
-            (Some(Relation::Fixed), _) => fixes.push(format!("{} ({base} does not)", p.def.good())),
-            (Some(Relation::Inherited), _) => inherited.push(format!("`{}`", p.def.name())),
-            (None, _) if p.verdict != Verdict::Inconclusive => undecided.push(format!("`{}`", p.def.name())),
-            _ => {}
-        }
-    }
-    let mut s = format!("**[{0}]({0}.md)** — {1}.", o.spec.name, o.spec.title);
-    if breaks.is_empty() && gains.is_empty() && fixes.is_empty() && losses.is_empty() {
-        let _ = write!(s, " Against {base} it changes no checked property: no new break, no fix, no use case gained or lost.");
-    } else {
-        let _ = write!(s, " Against {base}:");
-    }
-    for (what, list) in [
-        ("it newly breaks a property: it", &breaks),
-        ("it gains a use case: it", &gains),
-        ("it fixes: it", &fixes),
-        ("it loses a use case: it", &losses),
-    ] {
-        if !list.is_empty() {
-            let _ = write!(s, " {what} {}.", list.join("; it "));
-        }
-    }
-    if !inherited.is_empty() {
-        let _ = write!(s, " As {base}: {} (inherited, nothing new).", inherited.join(", "));
-    }
-    if !undecided.is_empty() {
-        let _ = write!(s, " Not decided against {base}: {}.", undecided.join(", "));
-    }
-    s.push_str("\n\n");
-    s
 }
 
 /// The spec page's section: the relation of every property, and each new

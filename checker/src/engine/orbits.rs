@@ -10,7 +10,7 @@
 //! is how the size of bounds too large to run without symmetry is measured
 //! rather than guessed. A test holds the sum to the unreduced search.
 
-use crate::engine::Exploration;
+use super::exploration::Exploration;
 use mmflags_model::key::{unpack, Key};
 use mmflags_model::state::MAX_PROCS;
 use mmflags_model::symmetry::Symmetry;

@@ -14,12 +14,11 @@
 //! first kind through `apply_to_caller` too, and a stored state's other
 //! slots are already normalised and projected.
 
-use crate::engine::Coverage;
-use crate::intern::{order_of, Local, Move, Moves, Row, Slots};
-use crate::store::{Candidate, Packed, Store};
-use mmflags_model::key::{free_slot_like, slot_alive, slot_sysfs, unpack_slot, Canon, Key};
-use mmflags_model::state::Process;
-use mmflags_model::state::MAX_PROCS;
+use super::decode::Decoder;
+use super::exploration::Coverage;
+use super::intern::{order_of, Local, Move, Moves, Row, Slots};
+use super::store::{Candidate, Packed, Store};
+use mmflags_model::key::{slot_alive, slot_sysfs, unpack_slot, Canon};
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::syscalls::{reach, Reach};
 use mmflags_model::{Action, State, System};
@@ -249,7 +248,7 @@ impl<K: Packed> Level<'_, K> {
                 let at = pair_group(k.field(me, self.bits), k.field(t, self.bits)) * self.pair_calls;
                 let first = scratch.pairs.as_ptr().wrapping_add(at) as *const u8;
                 for l in 0..lines {
-                    crate::store::prefetch(first.wrapping_add(l * 64));
+                    super::store::prefetch(first.wrapping_add(l * 64));
                 }
             }
         }
@@ -426,7 +425,7 @@ impl<K: Packed> Level<'_, K> {
             // Fresh memory in huge pages, like the table: the memo is read
             // at random, and in small pages nearly every read would also
             // miss the TLB.
-            scratch.pairs = crate::store::huge_zeroed((0, 0), self.pair_calls << PAIRS_BITS);
+            scratch.pairs = super::store::huge_zeroed((0, 0), self.pair_calls << PAIRS_BITS);
             scratch.pairs_stamp = self.stamp;
         }
         // A direct-mapped memo: the whole question is kept beside the
@@ -632,45 +631,4 @@ fn sort_slots(n: &mut [u32], ord: &mut [u128]) {
             j -= 1;
         }
     }
-}
-
-/// States of numbered slots, with each slot's process decoded once per
-/// thread (`unpack` of a whole key cost more than the properties checked
-/// on it).
-#[derive(Default)]
-pub struct Decoder {
-    procs: Vec<Option<Option<Process>>>,
-}
-
-impl Decoder {
-    /// The state whose slots are numbered `slots_n`.
-    #[inline]
-    pub fn state(&mut self, slots: &Slots, slots_n: &[u32]) -> State {
-        let mut s = State { sysfs: slot_sysfs(slots.get(slots_n[0]).0), procs: [None; MAX_PROCS] };
-        for (p, &n) in s.procs.iter_mut().zip(slots_n) {
-            let i = n as usize;
-            if i >= self.procs.len() {
-                self.procs.resize((i + 1).next_power_of_two(), None);
-            }
-            *p = *self.procs[i].get_or_insert_with(|| {
-                let (w, g) = slots.get(n);
-                slot_alive(w).then(|| unpack_slot(w, g))
-            });
-        }
-        s
-    }
-}
-
-/// The `Key` (`Canon::key` form) of a state whose slots are numbered
-/// `slots_n` (the spec's process slots; the others are free).
-pub fn decode(slots: &Slots, slots_n: &[u32]) -> Key {
-    let mut key = Key { words: [0; MAX_PROCS], ghosts: [0; MAX_PROCS] };
-    for (i, &n) in slots_n.iter().enumerate() {
-        (key.words[i], key.ghosts[i]) = slots.get(n);
-    }
-    let free = free_slot_like(key.words[0]);
-    for w in &mut key.words[slots_n.len()..] {
-        *w = free;
-    }
-    key
 }

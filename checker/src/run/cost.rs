@@ -10,8 +10,8 @@
 //! `checker/tests/props/catalogue.toml` does) is printed with its ratio to
 //! `X`: what writing `X` in the language instead of Rust costs.
 
+use crate::engine::limits::Limits;
 use crate::engine::{self, Options};
-use crate::limits::Limits;
 use crate::spec::Spec;
 use mmflags_model::key::unpack;
 use mmflags_model::property::Prop;
