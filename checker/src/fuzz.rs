@@ -71,7 +71,7 @@ fn first_steps(spec: &Spec) {
 fn every_spec() -> &'static [(Spec, System)] {
     static SPECS: OnceLock<Vec<(Spec, System)>> = OnceLock::new();
     SPECS.get_or_init(|| {
-        crate::run::all_specs()
+        crate::spec::all_specs()
             .iter()
             .map(|f| spec::load(f).expect("the specs in specs/ load"))
             .map(|s| {

@@ -24,6 +24,12 @@ use std::sync::Arc;
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
+    /// Also look for specs in DIR (repeat for more). A spec named by
+    /// `extends` or `baseline` is found beside the file that names it, then
+    /// in the project's specs/, then in each --specs DIR in order; a spec
+    /// named on the command line, in specs/, then in each --specs DIR.
+    #[arg(long = "specs", id = "spec_dirs", value_name = "DIR", global = true)]
+    spec_dirs: Vec<PathBuf>,
     #[command(flatten)]
     check: CheckArgs,
 }
@@ -159,6 +165,7 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    mmflags_checker::spec::search_path::add_dirs(&cli.spec_dirs);
     let interrupt = Arc::new(AtomicBool::new(false));
     // The explorer serves until killed; the others finish what they explored.
     if !matches!(cli.cmd, Some(Cmd::Explore { .. })) {

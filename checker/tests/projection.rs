@@ -66,7 +66,7 @@ fn perturbed(sys: &System, s: &State) -> State {
 #[test]
 fn what_is_not_stored_is_read_by_no_transition() {
     let mut checked = 0;
-    for file in run::all_specs() {
+    for file in spec::all_specs() {
         let mut spec = spec::load(&file).unwrap();
         spec.bounds.processes = 2;
         spec.bounds.vmas = 2;

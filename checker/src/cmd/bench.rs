@@ -19,8 +19,8 @@
 use clap::Args;
 use mmflags_checker::engine::limits::{cpu_seconds, mem_total_bytes, peak_rss_bytes, Limits};
 use mmflags_checker::engine::{self, Options};
+use mmflags_checker::run::RunConfig;
 use mmflags_checker::run::SpecOutcome;
-use mmflags_checker::run::{self, RunConfig};
 use mmflags_checker::spec;
 use mmflags_model::flags::{MmfFlags, VmFlags};
 use mmflags_model::key::unpack;
@@ -133,7 +133,7 @@ pub fn dump_line(s: &State, procs: usize, vmas: usize) -> String {
 }
 
 pub fn cmd_bench(a: &BenchArgs, interrupt: Arc<AtomicBool>) -> ExitCode {
-    let mut spec = match run::resolve(&a.spec).and_then(|f| spec::load(&f)) {
+    let mut spec = match spec::resolve(&a.spec).and_then(|f| spec::load(&f)) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
@@ -310,7 +310,7 @@ mod tests {
     /// must not move them at all.
     #[test]
     fn counts_the_spin_twin_agrees_with() {
-        let spec = spec::load(&run::resolve("linux-6.18-thp").unwrap()).unwrap();
+        let spec = spec::load(&spec::resolve("linux-6.18-thp").unwrap()).unwrap();
         for (procs, vmas, unique, total) in [(1, 1, 109, 1_620), (1, 2, 361, 7_164), (2, 1, 11_881, 353_376)]
         {
             let mut s = spec.clone();

@@ -2,12 +2,12 @@
 //! `mmflags_checker::run::cost`).
 
 use super::bad_input;
-use mmflags_checker::run::{self, RunConfig};
+use mmflags_checker::run::RunConfig;
 use mmflags_checker::spec;
 use std::process::ExitCode;
 
 pub fn cmd_cost(spec_arg: &str, max_states: usize, rounds: usize, only: &[String]) -> ExitCode {
-    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
+    let spec = match spec::resolve(spec_arg).and_then(|f| spec::load(&f)) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

@@ -1,13 +1,12 @@
 //! `check diff SPEC_A SPEC_B`: where two variants part ways.
 
 use super::bad_input;
-use mmflags_checker::run;
 use mmflags_checker::run::divergence::{self, diff};
 use mmflags_checker::spec;
 use std::process::ExitCode;
 
 pub fn cmd_diff(a: &str, b: &str, depth: usize, max_pairs: usize) -> ExitCode {
-    let load = |s: &str| run::resolve(s).and_then(|f| spec::load(&f));
+    let load = |s: &str| spec::resolve(s).and_then(|f| spec::load(&f));
     let (a, b) = match (load(a), load(b)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return bad_input(e),

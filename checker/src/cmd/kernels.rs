@@ -10,7 +10,7 @@ use super::conform::guest::{run_guest, Job};
 use super::conform::{ConformArgs, Out};
 use mmflags_checker::kernels::claiming;
 use mmflags_checker::report::kernels_page::write_report;
-use mmflags_checker::run as specs;
+use mmflags_checker::spec;
 use mmflags_guest::{apt, kernels};
 use mmflags_model::Sysfs;
 use serde_json::Value;
@@ -69,7 +69,7 @@ pub enum KernelsCmd {
 }
 
 fn litmus_files() -> Vec<PathBuf> {
-    let dir = specs::specs_dir().join("litmus");
+    let dir = spec::specs_dir().join("litmus");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()

@@ -15,8 +15,8 @@ pub mod trace;
 
 use crate::RunArgs;
 use mmflags_checker::engine::limits::{self, Limits};
+use mmflags_checker::run::RunConfig;
 use mmflags_checker::run::SpecOutcome;
-use mmflags_checker::run::{self, RunConfig};
 use mmflags_checker::spec::{self, SpecError};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,12 +42,17 @@ pub fn bad_input(e: impl std::fmt::Display) -> ExitCode {
 
 pub fn load_all(args: &[String]) -> Result<Vec<spec::Spec>, SpecError> {
     let files: Vec<PathBuf> = if args.is_empty() {
-        run::all_specs()
+        spec::all_specs()
     } else {
-        args.iter().map(|a| run::resolve(a)).collect::<Result<_, _>>()?
+        args.iter().map(|a| spec::resolve(a)).collect::<Result<_, _>>()?
     };
     if files.is_empty() {
-        return Err(SpecError { file: run::specs_dir(), line: 1, col: 1, msg: "no spec files found".into() });
+        return Err(SpecError {
+            file: spec::specs_dir(),
+            line: 1,
+            col: 1,
+            msg: "no spec files found".into(),
+        });
     }
     files.iter().map(|f| spec::load(f)).collect()
 }

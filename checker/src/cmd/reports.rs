@@ -5,6 +5,7 @@ use mmflags_checker::engine::limits::{self, Limits};
 use mmflags_checker::report;
 use mmflags_checker::run::SpecOutcome;
 use mmflags_checker::run::{self, RunConfig};
+use mmflags_checker::spec;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -28,7 +29,7 @@ pub fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
         eprintln!("error: a run was inconclusive; reports are only written from complete runs");
         return ExitCode::from(3);
     }
-    let dir = run::specs_dir().join("..").join("reports");
+    let dir = spec::specs_dir().join("..").join("reports");
     let mut files =
         vec![(dir.join("README.md"), report::index(&outcomes)), (dir.join("changelog.md"), changes)];
     for o in &outcomes {

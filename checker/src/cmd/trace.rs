@@ -25,7 +25,7 @@ pub fn cmd_trace(
         Ok(c) => c,
         Err(e) => return bad_input(e),
     };
-    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
+    let spec = match spec::resolve(spec_arg).and_then(|f| spec::load(&f)) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

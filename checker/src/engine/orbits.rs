@@ -79,7 +79,7 @@ mod tests {
     /// (at the SPIN twin's bounds, and VMA renaming alone at 1x2).
     #[test]
     fn orbits_sum_to_the_unreduced_search() {
-        let spec = crate::spec::load(&crate::run::resolve("linux-6.18-thp").unwrap()).unwrap();
+        let spec = crate::spec::load(&crate::spec::resolve("linux-6.18-thp").unwrap()).unwrap();
         for (procs, vmas) in [(2, 2), (3, 1), (1, 2)] {
             let mut s = spec.clone();
             s.bounds.processes = procs;

@@ -494,7 +494,7 @@ mod tests {
     /// states, and either width finds the same states in the same order.
     #[test]
     fn wide_states_give_the_same_search() {
-        let mut spec = crate::spec::load(&crate::run::resolve("linux-6.18-thp").unwrap()).unwrap();
+        let mut spec = crate::spec::load(&crate::spec::resolve("linux-6.18-thp").unwrap()).unwrap();
         spec.bounds.processes = 3;
         spec.bounds.vmas = 1;
         let sys = spec.system();

@@ -2,12 +2,11 @@
 //! kernels` claim, over the series of `kernels.toml`. A series is claimed
 //! by exactly one spec.
 
-use crate::run as specs;
 use crate::spec;
 
 /// Every spec with the series it claims.
 pub fn claims() -> Result<Vec<(String, Vec<String>)>, String> {
-    specs::all_specs()
+    spec::all_specs()
         .iter()
         .map(|f| spec::load(f).map(|s| (s.name, s.kernels)).map_err(|e| e.to_string()))
         .collect()

@@ -16,13 +16,13 @@ pub use outcome::{PremiseOutcome, PropertyOutcome, SpecOutcome};
 
 use crate::engine::limits::Limits;
 use crate::engine::{self, Counters, Options};
-use crate::spec::{self, Spec, SpecError};
+use crate::spec::Spec;
 use crate::verdict::Verdict;
 use mmflags_model::property::Prop;
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::System;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,41 +41,6 @@ impl RunConfig {
     pub fn default_threads() -> usize {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     }
-}
-
-/// Where specs live: `./specs` if present, else the workspace's.
-pub fn specs_dir() -> PathBuf {
-    let here = PathBuf::from("specs");
-    if here.is_dir() {
-        return here;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("specs")
-}
-
-/// A spec argument is a path to a file or the name of a spec in `specs/`.
-pub fn resolve(arg: &str) -> Result<PathBuf, SpecError> {
-    let p = PathBuf::from(arg);
-    // Anything at that path is meant as a file (the loader says what is
-    // wrong with a directory or a device); otherwise it is a spec name.
-    if p.symlink_metadata().is_ok() {
-        return Ok(p);
-    }
-    let dir = specs_dir();
-    let named = dir.join(format!("{arg}.toml"));
-    if named.is_file() {
-        return Ok(named);
-    }
-    let names = spec::spec_names(&dir);
-    let hint = mmflags_model::suggest::did_you_mean(arg, names.iter().map(|s| s.as_str()))
-        .map(|s| format!("; did you mean `{s}`?"))
-        .unwrap_or_else(|| format!("; the specs are: {}", names.join(", ")));
-    Err(SpecError { file: p, line: 1, col: 1, msg: format!("no such spec file or spec name `{arg}`{hint}") })
-}
-
-/// Every spec file in `specs/`, sorted by name.
-pub fn all_specs() -> Vec<PathBuf> {
-    let dir = specs_dir();
-    spec::spec_names(&dir).into_iter().map(|n| dir.join(format!("{n}.toml"))).collect()
 }
 
 fn progress_thread(

@@ -3,7 +3,7 @@
 //! `process_madvise_checks`, `smaps_vm_flags`, `foreign_prctls`), and `[spec] kernels`, the
 //! series a spec claims to model (which `check conform --kernel` proves).
 
-use super::validate::Reader;
+use super::reader::Reader;
 use super::{err, suggest, SpecError};
 use mmflags_model::action::{ForeignPrctls, ThpDisableFlags};
 use mmflags_model::flags::VmFlags;

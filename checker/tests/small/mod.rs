@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 /// Every spec in `specs/`, loaded.
 pub fn every_spec() -> Vec<Spec> {
-    run::all_specs().iter().map(|f| spec::load(f).unwrap()).collect()
+    spec::all_specs().iter().map(|f| spec::load(f).unwrap()).collect()
 }
 
 /// `spec` asking about every property of the catalogue (the expected

@@ -12,6 +12,7 @@
 use super::{inconclusive, ConformArgs, Out};
 use mmflags_checker::kernels::claiming;
 use mmflags_checker::run as specs;
+use mmflags_checker::spec;
 use mmflags_guest::{apt, cache, initramfs::Initramfs, kernels, qemu};
 use mmflags_model::Sysfs;
 use serde_json::{json, Value};
@@ -151,7 +152,7 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
         Ok(s) => s,
         Err(e) => return fail(2, e),
     };
-    let spec_file = match specs::resolve(&spec_name) {
+    let spec_file = match spec::resolve(&spec_name) {
         Ok(f) => f,
         Err(e) => return fail(2, e.to_string()),
     };

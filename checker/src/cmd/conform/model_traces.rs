@@ -58,7 +58,7 @@ pub(crate) fn enumerate_and_compare(
     interrupt: &AtomicBool,
     out: &Out,
 ) -> ExitCode {
-    let spec = match specs::resolve(a.spec_name()).and_then(|f| spec::load(&f)) {
+    let spec = match spec::resolve(a.spec_name()).and_then(|f| spec::load(&f)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
