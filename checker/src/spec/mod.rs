@@ -10,6 +10,7 @@
 mod baseline;
 mod expect;
 mod extends;
+pub mod knobs;
 mod props;
 mod reader;
 pub mod search_path;
