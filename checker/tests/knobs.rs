@@ -82,9 +82,8 @@ fn every_knob_is_read_and_listed() {
 /// The flag names as a spec writes them, from how `show` prints them.
 fn kernel_name(s: &str) -> String {
     let s = s.trim();
-    if s.starts_with("VM_") || s.starts_with("MMF_") || s.starts_with("PMADV_") || s.starts_with("PR_") {
-        s.to_string()
-    } else if s.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+    let prefixed = ["VM_", "MMF_", "PMADV_", "PR_"].iter().any(|p| s.starts_with(p));
+    if prefixed || s.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
         s.to_string()
     } else {
         format!("MMF_{s}")

@@ -259,21 +259,23 @@ fn scan(module: Vec<String>, src: &str) -> Source {
                 }
                 cfg_test = false;
             }
-            Tok::Ident(h) if (h == "crate" || h == "super" || h == "self") && !in_test => {
-                if toks.get(i + 1) == Some(&Tok::Punct("::")) {
-                    let mut p = vec![h.clone()];
-                    let mut j = i + 1;
-                    while toks.get(j) == Some(&Tok::Punct("::")) {
-                        match ident(toks.get(j + 1)) {
-                            Some(n) => p.push(n.to_string()),
-                            None => break,
-                        }
-                        j += 2;
+            Tok::Ident(h)
+                if (h == "crate" || h == "super" || h == "self")
+                    && !in_test
+                    && toks.get(i + 1) == Some(&Tok::Punct("::")) =>
+            {
+                let mut p = vec![h.clone()];
+                let mut j = i + 1;
+                while toks.get(j) == Some(&Tok::Punct("::")) {
+                    match ident(toks.get(j + 1)) {
+                        Some(n) => p.push(n.to_string()),
+                        None => break,
                     }
-                    s.uses.push((p, scope.clone()));
-                    i = j;
-                    continue;
+                    j += 2;
                 }
+                s.uses.push((p, scope.clone()));
+                i = j;
+                continue;
             }
             Tok::Punct(";") => cfg_test = false,
             _ => {}

@@ -5,7 +5,7 @@
 //! semantics, changing those fields changes no step's result and no stored
 //! successor.
 
-use mmflags_checker::{run, spec};
+use mmflags_checker::spec;
 use mmflags_model::flags::{MmfFlags, VmFlags};
 use mmflags_model::state::{Image, State, Sysfs};
 use mmflags_model::symmetry::Symmetry;

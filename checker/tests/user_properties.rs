@@ -15,7 +15,7 @@ use mmflags_checker::engine::{explore, Options};
 use mmflags_checker::run::SpecOutcome;
 use mmflags_checker::spec::{self, Spec};
 use mmflags_checker::verdict::Verdict;
-use mmflags_checker::{http, report, run};
+use mmflags_checker::{http, report};
 use mmflags_model::properties::{Kind, CATALOGUE};
 use mmflags_model::property::Prop;
 use stateright::{Checker, Model};

@@ -1,5 +1,5 @@
-//! `check conform`: does the model of Linux 6.18 agree with the kernel it
-//! runs on? Either runs written traces (`--trace FILE...`: litmus files,
+//! `check conform`: does the model agree with the kernel it runs on (the
+//! spec that claims the kernel's series, or `--spec`)? Either runs written traces (`--trace FILE...`: litmus files,
 //! each written result must be what the kernel returns), or enumerates
 //! traces from the mainline spec (every trace up to `--depth`, then
 //! `--walks` seeded random walks) and compares every step's result and every
@@ -16,10 +16,12 @@ mod model_traces;
 mod trace_files;
 
 use clap::Args;
+use mmflags_checker::kernels::claiming;
 use mmflags_conformance::machine::{Machine, THP_DIR};
 use mmflags_conformance::mode_lock::ModeLock;
 use mmflags_conformance::runner::Runner;
 use mmflags_conformance::sysfs_guard::SysfsGuard;
+use mmflags_model::parse::Series;
 use mmflags_model::Sysfs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,7 +41,7 @@ pub struct ConformArgs {
     #[arg(long = "trace", value_name = "FILE", num_args = 1..)]
     pub(crate) traces: Vec<PathBuf>,
     /// The model traces come from and are compared with (default: the
-    /// spec that claims the kernel: linux-6.18 for the host).
+    /// spec that claims the kernel's series, `[spec] kernels`).
     #[arg(long)]
     pub(crate) spec: Option<String>,
     /// Run on this kernel series (`6.12`, see kernels.toml), booted under
@@ -107,9 +109,16 @@ fn parse_mode(s: &str) -> Result<Sysfs, String> {
 }
 
 impl ConformArgs {
-    /// The spec the host kernel is compared with.
-    pub(crate) fn spec_name(&self) -> &str {
-        self.spec.as_deref().unwrap_or(mmflags_model::parse::DEFAULT_SPEC)
+    /// The spec the kernel is compared with: `--spec`, else the one that
+    /// claims the running kernel's series (`uname -r`, as `Machine` read it).
+    pub(crate) fn spec_name(&self, kernel: &str) -> Result<String, String> {
+        if let Some(s) = &self.spec {
+            return Ok(s.clone());
+        }
+        let series = Series::of_release(kernel).ok_or_else(|| {
+            format!("cannot tell the series of kernel `{kernel}`; name the spec with --spec")
+        })?;
+        claiming(&series.to_string()).map_err(|e| format!("{e}; or name the spec with --spec"))
     }
 }
 

@@ -58,7 +58,11 @@ pub(crate) fn enumerate_and_compare(
     interrupt: &AtomicBool,
     out: &Out,
 ) -> ExitCode {
-    let spec = match spec::resolve(a.spec_name()).and_then(|f| spec::load(&f)) {
+    let spec_name = match a.spec_name(&runner.machine.kernel) {
+        Ok(s) => s,
+        Err(e) => return inconclusive(out, &e),
+    };
+    let spec = match spec::resolve(&spec_name).and_then(|f| spec::load(&f)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -154,7 +158,7 @@ pub(crate) fn enumerate_and_compare(
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    report(out, a, runner, traces_run, steps, &mismatches, &skipped, &errors, &modes_run, secs);
+    report(out, a, &spec.name, runner, traces_run, steps, &mismatches, &skipped, &errors, &modes_run, secs);
     if interrupt.load(Ordering::Relaxed) {
         return inconclusive(out, "interrupted");
     }
@@ -165,6 +169,7 @@ pub(crate) fn enumerate_and_compare(
 fn report(
     out: &Out,
     a: &ConformArgs,
+    spec: &str,
     runner: &Runner,
     traces: usize,
     steps: usize,
@@ -208,7 +213,7 @@ fn report(
             "kernel": runner.machine.kernel,
             "sysfs": runner.machine.sysfs.name(),
             "modes": modes,
-            "spec": a.spec_name(),
+            "spec": spec,
             "depth": a.depth,
             "walks": a.walks,
             "seed": a.seed,

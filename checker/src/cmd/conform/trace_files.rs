@@ -7,6 +7,7 @@ use super::{ensure_mode, exit_code, inconclusive, ConformArgs, Out};
 use mmflags_conformance::kernel::HarnessError;
 use mmflags_conformance::runner::{LitmusReport, Runner};
 use mmflags_conformance::sysfs_guard::SysfsGuard;
+use mmflags_model::parse::Series;
 use mmflags_model::{Sysfs, Trace};
 use serde_json::json;
 use std::process::ExitCode;
@@ -19,6 +20,11 @@ fn litmus_text(rep: &LitmusReport) -> String {
 pub(crate) fn run_files(a: &ConformArgs, runner: &Runner, guard: Option<&SysfsGuard>, out: &Out) -> ExitCode {
     let (mut failed, mut skipped, mut errors, mut steps) = (Vec::new(), Vec::new(), Vec::new(), 0);
     let mut not_for: Vec<String> = Vec::new();
+    let spec_name = match a.spec_name(&runner.machine.kernel) {
+        Ok(s) => s,
+        Err(e) => return inconclusive(out, &e),
+    };
+    let series = Series::of_release(&runner.machine.kernel);
     for file in &a.traces {
         let trace = match std::fs::read_to_string(file)
             .map_err(|e| e.to_string())
@@ -31,11 +37,11 @@ pub(crate) fn run_files(a: &ConformArgs, runner: &Runner, guard: Option<&SysfsGu
             }
         };
         let f = file.display().to_string();
-        if !trace.is_for(a.spec_name()) {
+        if let Some(s) = series.filter(|s| !trace.holds_on(*s)) {
+            let ranges: Vec<String> = trace.kernels.iter().map(|r| r.to_string()).collect();
             out.say(&format!(
-                "{f}: not for {} (its `# specs:` names {}): not run",
-                a.spec_name(),
-                trace.for_specs().join(" ")
+                "{f}: not for kernel {s} (its `# kernels:` says {}): not run",
+                ranges.join(" ")
             ));
             not_for.push(f);
             continue;
@@ -86,20 +92,20 @@ pub(crate) fn run_files(a: &ConformArgs, runner: &Runner, guard: Option<&SysfsGu
     let summary = format!(
         "conform: {} files for {}, {steps} steps: {} failed, {} skipped, {} errors",
         a.traces.len() - not_for.len(),
-        a.spec_name(),
+        spec_name,
         failed.len(),
         skipped.len(),
         errors.len()
     );
     out.say(&summary);
     let v = json!({"traces": a.traces.len() - not_for.len(), "steps": steps, "mismatches": failed, "skipped": skipped,
-        "errors": errors, "not_for_this_spec": not_for, "spec": a.spec_name(),
+        "errors": errors, "not_for_this_spec": not_for, "spec": spec_name,
         "kernel": runner.machine.kernel, "sysfs": runner.machine.sysfs.name()});
     if let Err(e) = super::emit_json(a, &v) {
         return inconclusive(out, &e);
     }
     if not_for.len() == a.traces.len() {
-        return inconclusive(out, &format!("none of the files is for {}", a.spec_name()));
+        return inconclusive(out, &format!("none of the files is for kernel {}", runner.machine.kernel));
     }
     exit_code(!failed.is_empty(), !skipped.is_empty() || !errors.is_empty(), out)
 }
