@@ -24,7 +24,21 @@ pub fn cell_suffix(p: &PropertyOutcome) -> String {
     }
 }
 
-pub const LEGEND: &str = "Against a spec's baseline (linux-6.18 for a proposal): **new** the spec breaks it on a trace where the baseline does not (**new in n**: the shortest such trace has n steps, longer than the spec's shortest, which the baseline shares) · **inherited** every trace that breaks it in the spec breaks it in the baseline too · **fixed** the spec keeps what the baseline breaks · no mark: the same as the baseline, or a kernel spec (none) · ? not decided.";
+/// The matrix's legend of relations; `mainline` is the default baseline
+/// of the report's specs (`review::mainline`), when they share one.
+pub fn legend(mainline: Option<&str>) -> String {
+    let default = match mainline {
+        Some(m) => format!(
+            " (for a spec that claims no kernel, the nearest spec it extends that claims one: {m} here)"
+        ),
+        None => {
+            " (for a spec that claims no kernel, the nearest spec it extends that claims one)".to_string()
+        }
+    };
+    format!("Against a spec's baseline{default}: {LEGEND}")
+}
+
+const LEGEND: &str = "**new** the spec breaks it on a trace where the baseline does not (**new in n**: the shortest such trace has n steps, longer than the spec's shortest, which the baseline shares) · **inherited** every trace that breaks it in the spec breaks it in the baseline too · **fixed** the spec keeps what the baseline breaks · no mark: the same as the baseline, or a kernel spec (none) · ? not decided.";
 
 /// The anchor of a property's new trace on its spec's page.
 pub(super) fn anchor(p: &PropertyOutcome) -> String {

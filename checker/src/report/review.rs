@@ -3,6 +3,12 @@
 //! fixes against it, each with its shortest trace, and what it inherits in
 //! one line; one without says what it gets right, what breaks and what it
 //! shares with mainline.
+//!
+//! Nothing here names a property or a spec: the good outcomes worth
+//! stating are those of the properties some spec of the report breaks
+//! anew against its baseline (what the proposals put at stake), and
+//! "mainline" is the spec the others are judged against by default (the
+//! nearest spec up their `extends` chains that claims a kernel).
 
 use super::against::anchor;
 use crate::run::SpecOutcome;
@@ -10,13 +16,28 @@ use crate::verdict::{Relation, Verdict};
 use mmflags_model::properties::Kind;
 use std::fmt::Write;
 
-/// Properties whose good outcome is worth saying out loud in a review.
-const HEADLINE: [&str; 4] = [
-    "unmodified_program_gets_thp",
-    "default_kept_as_promised",
-    "unprivileged_exec_gains_nothing",
-    "explicit_optout_kept",
-];
+/// The properties whose good outcome is worth saying out loud in a review:
+/// those some spec of the report breaks where its baseline does not (a new
+/// violation, or a goal newly reached).
+fn at_stake(outcomes: &[SpecOutcome]) -> Vec<&str> {
+    let mut v: Vec<&str> = Vec::new();
+    for o in outcomes {
+        for p in &o.properties {
+            if p.relation() == Some(Relation::New) && !v.contains(&p.def.name()) {
+                v.push(p.def.name());
+            }
+        }
+    }
+    v
+}
+
+/// Mainline: the spec that every spec of the report judged against a
+/// default baseline is judged against, if they agree on one.
+pub fn mainline(outcomes: &[SpecOutcome]) -> Option<&str> {
+    let mut defaults = outcomes.iter().filter_map(|o| o.spec.baseline.as_ref().filter(|b| !b.named));
+    let first = defaults.next()?.name.as_str();
+    defaults.all(|b| b.name == first).then_some(first)
+}
 
 fn is_good(v: Verdict) -> bool {
     matches!(v, Verdict::Holds | Verdict::Reachable)
@@ -27,7 +48,8 @@ fn is_good(v: Verdict) -> bool {
 /// one, what it gets right, what breaks (with the shortest trace), and what
 /// it shares with mainline.
 pub fn reviews(outcomes: &[SpecOutcome]) -> String {
-    let base = outcomes.iter().find(|o| o.spec.name == "linux-6.18");
+    let base = mainline(outcomes).and_then(|m| outcomes.iter().find(|o| o.spec.name == m));
+    let headline = at_stake(outcomes);
     let mut s = String::from("\n## What each variant gets right and what breaks\n\n");
     s.push_str("Generated from the verdicts above; every claim links to its shortest trace in the spec's report.\n\n");
     for o in outcomes {
@@ -45,11 +67,7 @@ pub fn reviews(outcomes: &[SpecOutcome]) -> String {
         let mut shared = Vec::new();
         for p in o.properties.iter().filter(|p| p.verdict != Verdict::Inconclusive) {
             if is_good(p.verdict) {
-                // A kept promise is news only where something was promised.
-                let promised = o.spec.semantics.intent.promises_anything();
-                if HEADLINE.contains(&p.def.name())
-                    && (p.def.name() != "default_kept_as_promised" || promised)
-                {
+                if headline.contains(&p.def.name()) {
                     if p.vacuous() {
                         let cases: Vec<String> = p
                             .unreached()
@@ -126,8 +144,8 @@ pub fn against_baseline(o: &SpecOutcome) -> String {
                     breaks.push(claim)
                 }
             }
-            (Some(Relation::Fixed), _) if goal => losses.push(format!("{} ({base} does)", p.def.bad())),
-            (Some(Relation::Fixed), _) => fixes.push(format!("{} ({base} does not)", p.def.good())),
+            (Some(Relation::Fixed), _) if goal => losses.push(p.def.bad().to_string()),
+            (Some(Relation::Fixed), _) => fixes.push(p.def.good().to_string()),
             (Some(Relation::Inherited), _) => inherited.push(format!("`{}`", p.def.name())),
             (None, _) if p.verdict != Verdict::Inconclusive => undecided.push(format!("`{}`", p.def.name())),
             _ => {}
@@ -136,18 +154,14 @@ pub fn against_baseline(o: &SpecOutcome) -> String {
     let mut s = format!("**[{0}]({0}.md)** — {1}.", o.spec.name, o.spec.title);
     if breaks.is_empty() && gains.is_empty() && fixes.is_empty() && losses.is_empty() {
         let _ = write!(s, " Against {base} it changes no checked property: no new break, no fix, no use case gained or lost.");
-    } else {
-        let _ = write!(s, " Against {base}:");
     }
-    for (what, list) in [
-        ("it newly breaks a property: it", &breaks),
-        ("it gains a use case: it", &gains),
-        ("it fixes: it", &fixes),
-        ("it loses a use case: it", &losses),
-    ] {
-        if !list.is_empty() {
-            let _ = write!(s, " {what} {}.", list.join("; it "));
-        }
+    if !breaks.is_empty() {
+        let _ = write!(s, " Against {base}, it newly breaks a property: it {}.", breaks.join("; it "));
+    }
+    // What it reaches or keeps that the baseline does not, and what it loses.
+    let unlike: Vec<String> = gains.into_iter().chain(fixes).chain(losses).collect();
+    if !unlike.is_empty() {
+        let _ = write!(s, " Unlike {base}, it {}.", unlike.join("; it "));
     }
     if !inherited.is_empty() {
         let _ = write!(s, " As {base}: {} (inherited, nothing new).", inherited.join(", "));
