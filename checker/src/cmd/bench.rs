@@ -1,5 +1,5 @@
 //! `check bench`: one exploration of one spec at bounds given on the command
-//! line, reported as numbers for `bench/run` (DESIGN section 8).
+//! line, reported as numbers for `bench/run` (docs/design.md 8).
 //!
 //! Why a subcommand and not `check SPEC`: the benchmark compares our engine
 //! with SPIN at several bounds of the same spec (2 x 2, 3 x 1, 3 x 2), and a

@@ -1,4 +1,4 @@
-//! The machine-readable summary (`check --json`), in the schema of DESIGN 5,
+//! The machine-readable summary (`check --json`), in the schema of docs/design.md 5,
 //! plus what honesty needs: why a run stopped (`stopped`), whether each
 //! `[expect]` was met (`as_expected`: never on an incomplete run), which
 //! `holds` are vacuous (with each premise's verdict and witness), and which
