@@ -41,3 +41,26 @@ fn no_file_points_outside_the_repository() {
     }
     assert!(found.is_empty(), "references outside the repository:\n{}", found.join("\n"));
 }
+
+/// The README's layout names every top-level folder, `kernels.toml`, and
+/// every folder of the checker's sources.
+#[test]
+fn the_readme_layout_lists_the_tree() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let layout = &readme[readme.find("## Layout").expect("a Layout section")..];
+    let mut want: Vec<String> = vec!["kernels.toml".into(), "docs/".into()];
+    for e in std::fs::read_dir(&root).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() && !name.starts_with('.') && name != "target" {
+            want.push(format!("{name}/"));
+        }
+    }
+    for e in std::fs::read_dir(root.join("checker/src")).unwrap().flatten() {
+        if e.path().is_dir() {
+            want.push(format!("src/{}/", e.file_name().to_string_lossy()));
+        }
+    }
+    let missing: Vec<&String> = want.iter().filter(|w| !layout.contains(w.as_str())).collect();
+    assert!(missing.is_empty(), "README.md's layout does not list {missing:?}");
+}
