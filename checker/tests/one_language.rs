@@ -7,7 +7,7 @@
 
 mod small;
 
-use mmflags_checker::render::trace_text;
+use mmflags_checker::report::trace_text::trace_text;
 use mmflags_checker::spec::Spec;
 use mmflags_model::replay::{replay, ReplayError};
 use mmflags_model::{Sysfs, System, Trace};
@@ -16,7 +16,7 @@ use std::path::Path;
 fn litmus_texts() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut out = Vec::new();
-    for dir in ["specs/litmus", "conformance/tests/litmus"] {
+    for dir in ["specs/litmus"] {
         for e in std::fs::read_dir(root.join(dir)).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "litmus") {

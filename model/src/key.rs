@@ -301,11 +301,6 @@ impl Canon {
     pub fn procs(&self) -> usize {
         self.procs
     }
-
-    /// Whether process slots are sorted (interchangeable).
-    pub fn sorts_procs(&self) -> bool {
-        self.sym.procs
-    }
 }
 
 /// Whether a slot's stored word holds a live process.
