@@ -41,7 +41,6 @@ pub fn cmd_trace(
             names.join(", ")
         ));
     };
-    let vmas = spec.bounds.vmas;
     let o = run::run_spec(spec, &cfg);
     let p = o.properties.iter().find(|p| p.def.name() == property).expect("checked above");
     let title = format!(
@@ -74,7 +73,7 @@ pub fn cmd_trace(
                 t.steps.len()
             );
             print!("{}", explorer::comment(&o.spec.system(), t, spec_arg));
-            print!("{}", trace_text::trace_text(t, vmas, true));
+            print!("{}", trace_text::trace_text(&o.spec.system(), &p.def, t, true));
             if let Some(file) = html_file {
                 let page = html::trace_page(&o.spec, spec_arg, &p.def, p.verdict, t);
                 if let Err(e) = std::fs::write(file, page) {

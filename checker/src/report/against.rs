@@ -74,6 +74,7 @@ pub fn section(o: &SpecOutcome) -> String {
         let _ =
             writeln!(s, "| `{}` | {} {} | {rel} | {expected} |", p.def.name(), p.verdict.symbol(), p.verdict);
     }
+    let sys = o.spec.system();
     for p in &o.properties {
         let Some(t) = p.against.as_ref().and_then(|a| a.new_trace.as_ref()) else { continue };
         let _ = writeln!(s, "\n<a id=\"{}\"></a>\n### New: {}\n", anchor(p), p.def.name());
@@ -86,7 +87,7 @@ pub fn section(o: &SpecOutcome) -> String {
             o.spec.name,
             b.name
         );
-        let _ = writeln!(s, "```\n{}```", trace_text(t, o.spec.bounds.vmas, false));
+        let _ = writeln!(s, "```\n{}```", trace_text(&sys, &p.def, t, false));
     }
     s
 }

@@ -152,7 +152,7 @@ pub fn trace_page(spec: &Spec, spec_arg: &str, def: &Prop, verdict: Verdict, t: 
          <title>{0} · {1} — mmflags trace</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
          <header>\n<div class=\"kicker\">mmflags · {1} — {2}</div>\n\
          <h1><code>{0}</code><span class=\"verdict {vclass}\">{3} {4}</span></h1>\n\
-         <p class=\"meaning\">{5}</p>\n<p class=\"meta\">shortest {kind}: {n} step{6} · sysfs {7} · bounds: {8} processes × {9} VMAs</p>\n</header>\n",
+         <p class=\"meaning\">{5}</p>\n<p class=\"cause\">{10}</p>\n<p class=\"meta\">shortest {kind}: {n} step{6} · sysfs {7} · bounds: {8} processes × {9} VMAs</p>\n</header>\n",
         esc(def.name()),
         esc(&spec.name),
         esc(&spec.title),
@@ -163,6 +163,7 @@ pub fn trace_page(spec: &Spec, spec_arg: &str, def: &Prop, verdict: Verdict, t: 
         t.init.sysfs,
         spec.bounds.processes,
         vmas,
+        esc(&mmflags_model::cause::cause(&sys, def, t).text),
     );
 
     h.push_str("<main>\n<nav aria-label=\"steps\">\n<ol>\n");
@@ -223,7 +224,7 @@ pub fn trace_page(spec: &Spec, spec_arg: &str, def: &Prop, verdict: Verdict, t: 
         "<h2>Replay it</h2>\n<p>The trace is a trace file: save it as <code>t.trace</code> and run \
          <code>{}</code>.</p>\n<pre>{}</pre>\n",
         esc(&format!("cargo run --release --bin check -- replay {spec_arg} t.trace")),
-        esc(&trace_text(t, vmas, false))
+        esc(&trace_text(&sys, def, t, false))
     );
     if let Some(url) = explorer::link(&sys, t, explorer::DEFAULT_ADDR) {
         let _ = write!(

@@ -5,10 +5,23 @@
 //! calls never fired; for a property a spec defines, its `predicate`, and
 //! which fields such properties made the checker keep; against the spec's
 //! baseline, each property's `against_baseline` (new, inherited, fixed,
-//! same, or inconclusive) and, for `new`, its shortest `new_trace`.
+//! same, or inconclusive) and, for `new`, its shortest `new_trace`. Every
+//! trace comes with its `cause`: what in its last state breaks the property
+//! (or reaches the goal), at which step, in which process, and where that
+//! came from.
 
 use crate::run::SpecOutcome;
+use crate::verdict::Trace;
+use mmflags_model::cause::cause;
+use mmflags_model::property::Prop;
+use mmflags_model::System;
 use serde_json::{json, Value};
+
+/// `{"text", "step", "process"}` of a trace's cause.
+fn cause_of(sys: &System, prop: &Prop, t: &Trace) -> Value {
+    let c = cause(sys, prop, t);
+    json!({ "text": c.text, "step": c.step, "process": c.pid.map(|p| format!("P{p}")) })
+}
 
 pub fn summary(outcomes: &[SpecOutcome]) -> Value {
     json!({
@@ -23,6 +36,7 @@ pub fn summary(outcomes: &[SpecOutcome]) -> Value {
 
 fn spec(o: &SpecOutcome) -> Value {
     let secs = o.elapsed.as_secs_f64();
+    let sys = o.spec.system();
     json!({
         "name": o.spec.name,
         "file": o.spec.file.display().to_string(),
@@ -71,6 +85,7 @@ fn spec(o: &SpecOutcome) -> Value {
                     if let Some(t) = q.trace.as_ref().filter(|_| q.verdict.has_trace()) {
                         w["trace"] = json!(t.lines());
                         w["sysfs"] = json!(t.init.sysfs.name());
+                        w["cause"] = cause_of(&sys, &q.def, t);
                     }
                     w
                 }).collect::<Vec<_>>(),
@@ -78,6 +93,7 @@ fn spec(o: &SpecOutcome) -> Value {
             if let Some(t) = p.trace.as_ref().filter(|_| p.verdict.has_trace()) {
                 v["trace"] = json!(t.lines());
                 v["sysfs"] = json!(t.init.sysfs.name());
+                v["cause"] = cause_of(&sys, &p.def, t);
             }
             if let Some(pred) = p.def.predicate() {
                 v["meaning"] = json!(p.def.meaning());
@@ -88,6 +104,7 @@ fn spec(o: &SpecOutcome) -> Value {
                 if let Some(t) = &a.new_trace {
                     v["new_trace"] = json!(t.lines());
                     v["new_trace_sysfs"] = json!(t.init.sysfs.name());
+                    v["new_trace_cause"] = cause_of(&sys, &p.def, t);
                 }
             }
             if let Some(r) = p.expected_against {

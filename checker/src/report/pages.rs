@@ -305,7 +305,7 @@ pub fn spec_page(o: &SpecOutcome) -> String {
             if let Some(pred) = p.def.predicate() {
                 let _ = writeln!(s, "Defined by the spec: {} `{}`\n", p.def.kind(), one_line(pred.text()));
             }
-            let _ = writeln!(s, "```\n{}```\n", trace_text(t, spec.bounds.vmas, false));
+            let _ = writeln!(s, "```\n{}```\n", trace_text(&sys, &p.def, t, false));
             let asset = asset_path(&spec.name, p.def.name(), "");
             let _ = writeln!(s, "![the state after the last step of the {kind}]({asset}svg)\n");
             let _ = writeln!(
