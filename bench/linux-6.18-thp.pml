@@ -1,6 +1,6 @@
 /*
  * linux-6.18-thp.pml: the SPIN twin of specs/linux-6.18-thp.toml, for the
- * benchmark of DESIGN.md section 8 (bench/run builds and runs it).
+ * benchmark of docs/design.md 8 (bench/run builds and runs it).
  *
  * It mirrors what our checker stores with --no-symmetry, no more and no
  * less, so that SPIN's "states, stored" is our unique-state count (plus one,

@@ -20,7 +20,7 @@
 //!   spec's `[properties]` is rejected at the same message, at a line and
 //!   column inside the input, or loads and takes its first steps.
 
-use crate::replay::replay_on;
+use crate::run::trace_file::replay_on;
 use crate::spec::{self, Spec, SpecError};
 use mmflags_model::predicate::{canonical, Predicate};
 use mmflags_model::{Action, Call, Ret, State, Step, Sysfs, System, Trace};
@@ -71,7 +71,7 @@ fn first_steps(spec: &Spec) {
 fn every_spec() -> &'static [(Spec, System)] {
     static SPECS: OnceLock<Vec<(Spec, System)>> = OnceLock::new();
     SPECS.get_or_init(|| {
-        crate::run::all_specs()
+        crate::spec::all_specs()
             .iter()
             .map(|f| spec::load(f).expect("the specs in specs/ load"))
             .map(|s| {

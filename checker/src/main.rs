@@ -5,12 +5,10 @@
 //! Exit codes: 0 every verdict as expected; 1 a verdict differs; 2 bad
 //! input; 3 inconclusive (a limit outside the spec stopped a run).
 
-mod bench;
 mod cmd;
-mod conform;
 
 use clap::{Args, Parser, Subcommand};
-use mmflags_checker::explore;
+use mmflags_checker::explorer;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +24,12 @@ use std::sync::Arc;
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
+    /// Also look for specs in DIR (repeat for more). A spec named by
+    /// `extends` or `baseline` is found beside the file that names it, then
+    /// in the project's specs/, then in each --specs DIR in order; a spec
+    /// named on the command line, in specs/, then in each --specs DIR.
+    #[arg(long = "specs", id = "spec_dirs", value_name = "DIR", global = true)]
+    spec_dirs: Vec<PathBuf>,
     #[command(flatten)]
     check: CheckArgs,
 }
@@ -116,7 +120,7 @@ enum Cmd {
         spec: String,
         /// Where to listen (port 0 picks a free port). The explorer has no
         /// authentication: keep it on loopback.
-        #[arg(long, default_value = explore::DEFAULT_ADDR)]
+        #[arg(long, default_value = explorer::DEFAULT_ADDR)]
         addr: String,
         /// "Run to completion" stops after this many states.
         #[arg(long, default_value_t = 1_000_000)]
@@ -129,7 +133,7 @@ enum Cmd {
     },
     /// Explore one spec at the given bounds and print counts, time, rate
     /// and peak memory (for bench/run; verdicts are not gated).
-    Bench(bench::BenchArgs),
+    Bench(cmd::bench::BenchArgs),
     /// What each property of a spec costs per state (ns), catalogue and
     /// spec-defined alike, over the states of an exploration of the spec.
     Cost {
@@ -147,10 +151,10 @@ enum Cmd {
     /// Run model traces (or trace files) on this kernel, or on another
     /// booted under qemu (--kernel), and compare every step and
     /// observation with the model.
-    Conform(conform::ConformArgs),
+    Conform(cmd::conform::ConformArgs),
     /// The kernel matrix: list, fetch and run the kernels of kernels.toml.
     #[command(subcommand)]
-    Kernels(conform::kernels::KernelsCmd),
+    Kernels(cmd::kernels::KernelsCmd),
 }
 
 fn main() -> ExitCode {
@@ -161,6 +165,7 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    mmflags_checker::spec::search_path::add_dirs(&cli.spec_dirs);
     let interrupt = Arc::new(AtomicBool::new(false));
     // The explorer serves until killed; the others finish what they explored.
     if !matches!(cli.cmd, Some(Cmd::Explore { .. })) {
@@ -182,11 +187,13 @@ fn main() -> ExitCode {
         Some(Cmd::Replay { args, specs, all_specs }) => cmd::replay::cmd_replay(args, specs, *all_specs),
         Some(Cmd::Reports { check }) => cmd::reports::cmd_reports(*check, interrupt),
         Some(Cmd::Diff { spec_a, spec_b, depth, max_pairs }) => {
-            cmd::compare::cmd_diff(spec_a, spec_b, *depth, *max_pairs)
+            cmd::diff::cmd_diff(spec_a, spec_b, *depth, *max_pairs)
         }
-        Some(Cmd::Bench(args)) => bench::cmd_bench(args, interrupt),
-        Some(Cmd::Cost { spec, max_states, rounds, only }) => cmd::cost(spec, *max_states, *rounds, only),
-        Some(Cmd::Conform(a)) => conform::run(a, interrupt),
-        Some(Cmd::Kernels(k)) => conform::kernels::run(k, &interrupt),
+        Some(Cmd::Bench(args)) => cmd::bench::cmd_bench(args, interrupt),
+        Some(Cmd::Cost { spec, max_states, rounds, only }) => {
+            cmd::cost::cmd_cost(spec, *max_states, *rounds, only)
+        }
+        Some(Cmd::Conform(a)) => cmd::conform::run(a, interrupt),
+        Some(Cmd::Kernels(k)) => cmd::kernels::run(k, &interrupt),
     }
 }

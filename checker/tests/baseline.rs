@@ -6,11 +6,12 @@
 
 mod small;
 
-use mmflags_checker::baseline::{against, Relation};
 use mmflags_checker::engine::Options;
-use mmflags_checker::json;
+use mmflags_checker::report::json;
 use mmflags_checker::run;
+use mmflags_checker::run::lockstep::against;
 use mmflags_checker::spec::{self, Spec};
+use mmflags_checker::verdict::Relation;
 use mmflags_model::property::Prop;
 use mmflags_model::state::State;
 use mmflags_model::symmetry::Symmetry;

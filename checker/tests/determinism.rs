@@ -9,9 +9,10 @@
 
 mod small;
 
+use mmflags_checker::engine::witness;
 use mmflags_checker::engine::{explore, Options};
+use mmflags_checker::report::{self, json};
 use mmflags_checker::verdict::Verdict;
-use mmflags_checker::{json, report, witness};
 use mmflags_model::properties::Kind;
 use mmflags_model::symmetry::Symmetry;
 use small::{catalogue_at, every_spec, run, without, TIMINGS};

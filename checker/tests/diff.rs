@@ -2,7 +2,7 @@
 //! part ways at the first PMADV_SET_FORK_EXEC_DEFAULT call; the RFC as
 //! posted and as intended only once a default meets fork or exec.
 
-use mmflags_checker::diff::diff;
+use mmflags_checker::run::divergence::diff;
 use mmflags_checker::spec::{self, Spec};
 use std::path::Path;
 

@@ -2,8 +2,8 @@
 //! one thread against two, and pinned state counts (a change in the model's
 //! size shows up here).
 
+use mmflags_checker::engine::limits::Limits;
 use mmflags_checker::engine::{explore, Options};
-use mmflags_checker::limits::Limits;
 use mmflags_checker::spec;
 use mmflags_checker::verdict::Verdict;
 use mmflags_model::key::Projection;

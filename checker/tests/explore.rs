@@ -5,10 +5,10 @@
 mod common;
 
 use common::*;
-use mmflags_checker::explore::{self, route, Route};
+use mmflags_checker::explorer::{self, route, Route};
 use mmflags_checker::http;
 use mmflags_checker::run::{run_spec, RunConfig};
-use mmflags_checker::{limits::Limits, spec};
+use mmflags_checker::{engine::limits::Limits, spec};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::AtomicBool;
@@ -35,7 +35,7 @@ fn links_are_stateright_s_own_encoding_of_the_trace() {
     let o = run_spec(s, &config());
     let p = o.properties.iter().find(|p| p.def.name() == "secure_exec_inherits_nothing").unwrap();
     let t = p.trace.as_ref().unwrap();
-    let ours = explore::action_indices(&sys, t).unwrap();
+    let ours = explorer::action_indices(&sys, t).unwrap();
     let actions: Vec<_> = t.steps.iter().map(|s| s.0).collect();
     let path = stateright::Path::from_actions(&sys, t.init, actions.iter()).unwrap();
     let theirs: Vec<usize> = path.encode(&sys).split('/').map(|i| i.parse().unwrap()).collect();
@@ -44,7 +44,7 @@ fn links_are_stateright_s_own_encoding_of_the_trace() {
     // A trace that is not a run of the model has no link.
     let mut wrong = t.clone();
     wrong.steps.swap(0, 2);
-    assert_eq!(explore::action_indices(&sys, &wrong), None);
+    assert_eq!(explorer::action_indices(&sys, &wrong), None);
 }
 
 #[test]
@@ -95,7 +95,7 @@ fn routes_reject_what_is_not_the_explorer_s_api() {
     for (m, u, want) in bad {
         assert_eq!(code(m, u), want, "{m} {u}");
     }
-    let long = format!("/.states/0{}", "/0".repeat(explore::MAX_STEPS));
+    let long = format!("/.states/0{}", "/0".repeat(explorer::MAX_STEPS));
     assert_eq!(code("GET", &long), 400);
 }
 
@@ -171,7 +171,7 @@ fn report_pages_embed_the_picture_and_link_the_viewer_and_the_explorer() {
     let o = run_spec(s, &config());
     let page = mmflags_checker::report::spec_page(&o);
     let t = o.properties[1].trace.as_ref().unwrap();
-    let link = explore::link(&sys, t, explore::DEFAULT_ADDR).unwrap();
+    let link = explorer::link(&sys, t, explorer::DEFAULT_ADDR).unwrap();
     for want in [
         "![the state after the last step of the counterexample](small/secure_exec_inherits_nothing.svg)".to_string(),
         "[small/secure_exec_inherits_nothing.html](small/secure_exec_inherits_nothing.html)".to_string(),

@@ -6,7 +6,7 @@
 //! semantics, changing those fields changes no step's result and no stored
 //! successor.
 
-use mmflags_checker::{run, spec};
+use mmflags_checker::spec;
 use mmflags_model::flags::{MmfFlags, VmFlags};
 use mmflags_model::ghost::{Ghost, VmaGhost};
 use mmflags_model::state::{Image, State, Sysfs};
@@ -70,7 +70,7 @@ fn perturbed(sys: &System, s: &State) -> State {
 #[test]
 fn what_is_not_stored_is_read_by_no_transition() {
     let mut checked = 0;
-    for file in run::all_specs() {
+    for file in spec::all_specs() {
         let mut spec = spec::load(&file).unwrap();
         spec.bounds.processes = 2;
         spec.bounds.vmas = 2;

@@ -12,9 +12,10 @@ mod small;
 
 use common::{check, scratch, steps_link, Explorer};
 use mmflags_checker::engine::{explore, Options};
+use mmflags_checker::run::SpecOutcome;
 use mmflags_checker::spec::{self, Spec};
-use mmflags_checker::verdict::{SpecOutcome, Verdict};
-use mmflags_checker::{http, report, run};
+use mmflags_checker::verdict::Verdict;
+use mmflags_checker::{http, report};
 use mmflags_model::properties::{Kind, CATALOGUE};
 use mmflags_model::property::Prop;
 use stateright::{Checker, Model};
@@ -42,7 +43,7 @@ const PREMISES: &[(&str, &str)] = &[
 fn catalogue_on(base: &Spec, depth: Option<usize>) -> Spec {
     let text = std::fs::read_to_string(props_dir().join("catalogue.toml")).unwrap();
     let text = text.replace("extends = \"linux-6.18\"", &format!("extends = \"{}\"", base.name));
-    let mut s = spec::load_bytes(&run::specs_dir().join("catalogue.toml"), text.as_bytes())
+    let mut s = spec::load_bytes(&spec::specs_dir().join("catalogue.toml"), text.as_bytes())
         .unwrap_or_else(|e| panic!("on {}: {e}", base.name));
     s.bounds.depth = depth;
     let placeholder = |k: Kind| if k == Kind::Always { Verdict::Holds } else { Verdict::Reachable };
@@ -299,7 +300,7 @@ fn a_premise_tells_a_vacuous_holds_from_a_real_one() {
 #[test]
 fn the_guide_lists_every_field_and_word() {
     use mmflags_model::predicate::words::{all_words, Owner, FIELDS};
-    let guide = std::fs::read_to_string(run::specs_dir().join("README.md")).unwrap();
+    let guide = std::fs::read_to_string(spec::specs_dir().join("README.md")).unwrap();
     for f in FIELDS {
         let v = if f.owner == Owner::Process { "P" } else { "V" };
         assert!(guide.contains(&format!("`{v}.{}`", f.name)), "specs/README.md lacks `{v}.{}`", f.name);

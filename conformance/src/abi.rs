@@ -3,7 +3,7 @@
 //! runner, the agent and the C emitter all take them from here, so a trace
 //! means the same addresses and arguments wherever it runs.
 //!
-//! Layout (DESIGN 3a): slot `vN` is a 4 MiB anonymous region at
+//! Layout (docs/design.md 3a): slot `vN` is a 4 MiB anonymous region at
 //! `BASE + N * 8 MiB`, 2 MiB-aligned, so neighbouring slots always have a
 //! 4 MiB gap (no merging); a run `vN..vM` starts at slot N and is
 //! `(M - N) * 8 MiB + 4 MiB` long; `hole` is 4 MiB below slot 0, never mapped.

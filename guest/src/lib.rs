@@ -1,7 +1,7 @@
 //! mmflags-guest: other kernels than the host's, booted under qemu.
 //!
-//! The kernel specs (`linux-6.1`, `linux-6.12`, `linux-6.18`) each claim
-//! kernel series; this crate is how the claim is proved on those kernels
+//! The kernel specs of specs/ each claim kernel series (`[spec] kernels`,
+//! every series of `kernels.toml` claimed by one); this crate is how the claim is proved on those kernels
 //! without touching the host: `kernels` is the list the project checks
 //! (`kernels.toml`), `apt` resolves a series to Debian's newest package of
 //! it and fetches only its kernel image under a private apt state,

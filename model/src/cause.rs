@@ -46,7 +46,10 @@ pub struct Cause {
     pub text: String,
 }
 
-type Find = fn(&System, &State, &Process) -> Option<(String, Vec<Bit>)>;
+/// What in a process breaks a property: its description, the bits whose
+/// stories explain it, and whether the description names its one bit.
+type Found = (String, Vec<Bit>, bool);
+type Find = fn(&System, &State, &Process) -> Option<Found>;
 
 fn mapped(p: &Process) -> impl Iterator<Item = (usize, VmFlags, VmaGhost)> + '_ {
     p.mm.vmas.iter().enumerate().filter_map(|(i, v)| v.flags.map(|f| (i, f, v.ghost)))
@@ -70,16 +73,16 @@ fn thp_settings(p: &Process) -> Vec<Bit> {
         .collect()
 }
 
-fn setting_with(p: &Process, origin: Origin, raising: bool) -> Option<(String, Vec<Bit>)> {
+fn setting_with(p: &Process, origin: Origin, raising: bool) -> Option<Found> {
     let s = setting::with_origin(p, origin, raising).next()?;
-    Some((s.describe(&p.mm), vec![Bit::Origin(s)]))
+    Some((s.describe(&p.mm), vec![Bit::Origin(s)], true))
 }
 
-fn eligible_vma(s: &State, p: &Process, under: &str) -> Option<(String, Vec<Bit>)> {
+fn eligible_vma(s: &State, p: &Process, under: &str) -> Option<Found> {
     let (v, f, _) = mapped(p).find(|(_, f, _)| thp::thp_eligible(s.sysfs, *f, p.mm.flags))?;
     let mut bits = vma_bits(v, f.intersection(VmFlags::THP_MASK));
     bits.extend(thp_settings(p));
-    Some((format!("v{v} {f} THP-eligible {under}"), bits))
+    Some((format!("v{v} {f} THP-eligible {under}"), bits, false))
 }
 
 /// Each catalogue property's culprit in one process of a state that
@@ -87,10 +90,10 @@ fn eligible_vma(s: &State, p: &Process, under: &str) -> Option<(String, Vec<Bit>
 const CULPRITS: &[(&str, Find)] = &[
     ("thp_flags_exclusive", |_, _, p| {
         if p.mm.def_flags.contains(VmFlags::THP_MASK) {
-            return Some((format!("def_flags {}", p.mm.def_flags), def_bits(VmFlags::THP_MASK)));
+            return Some((format!("def_flags {}", p.mm.def_flags), def_bits(VmFlags::THP_MASK), false));
         }
         let (v, f, _) = mapped(p).find(|(_, f, _)| f.contains(VmFlags::THP_MASK))?;
-        Some((format!("v{v} {f}"), vma_bits(v, VmFlags::THP_MASK)))
+        Some((format!("v{v} {f}"), vma_bits(v, VmFlags::THP_MASK), false))
     }),
     ("unprivileged_exec_gains_nothing", |_, _, p| {
         setting_with(p, Origin(Origin::BY_UNPRIV.0 | Origin::KEPT_BY_SECURE_EXEC.0), true)
@@ -102,13 +105,11 @@ const CULPRITS: &[(&str, Find)] = &[
         }
         let lock = VmFlags::VM_LOCKED_MASK;
         if p.mm.def_flags.intersects(lock) {
-            return Some((
-                format!("def_flags {}", p.mm.def_flags),
-                def_bits(p.mm.def_flags.intersection(lock)),
-            ));
+            let bits = def_bits(p.mm.def_flags.intersection(lock));
+            return Some((format!("def_flags {}", p.mm.def_flags), bits, false));
         }
         let (v, f, _) = mapped(p).find(|(_, f, _)| f.intersects(lock))?;
-        Some((format!("v{v} {f}"), vma_bits(v, f.intersection(lock))))
+        Some((format!("v{v} {f}"), vma_bits(v, f.intersection(lock)), false))
     }),
     ("disable_dominates", |_, s, p| {
         if !p.mm.flags.contains(MmfFlags::MMF_DISABLE_THP_COMPLETELY) {
@@ -134,20 +135,24 @@ const CULPRITS: &[(&str, Find)] = &[
             bits.push(Bit::VmaFlag(v, VmFlags::VM_HUGEPAGE));
         }
         bits.extend(thp_settings(p));
-        Some((format!("v{v} {f} THP-eligible only through a prctl"), bits))
+        Some((format!("v{v} {f} THP-eligible only through a prctl"), bits, false))
     }),
     ("explicit_optout_kept", |_, _, p| {
         let (v, f, _) = mapped(p)
             .find(|(_, f, g)| g.contains(VmaGhost::OPTED_OUT) && !f.contains(VmFlags::VM_NOHUGEPAGE))?;
         let bits = vec![Bit::VmaFlag(v, VmFlags::VM_NOHUGEPAGE), Bit::VmaFlag(v, VmFlags::VM_HUGEPAGE)];
-        Some((format!("v{v} {f}, opted out with MADV_NOHUGEPAGE by its own process"), bits))
+        Some((format!("v{v} {f}, opted out with MADV_NOHUGEPAGE by its own process"), bits, false))
     }),
     ("default_kept_as_promised", |_, _, p| {
         let missing = p.ghost.promised().difference(p.mm.def_flags);
         if missing.is_empty() {
             return None;
         }
-        Some((format!("def_flags {} without the promised {}", p.mm.def_flags, missing), def_bits(missing)))
+        Some((
+            format!("def_flags {} without the promised {}", p.mm.def_flags, missing),
+            def_bits(missing),
+            false,
+        ))
     }),
     ("failed_call_changes_no_default", |_, _, p| {
         if !p.ghost.contains(Ghost::FAILED_CALL_CHANGED_DEFAULT) {
@@ -155,7 +160,7 @@ const CULPRITS: &[(&str, Find)] = &[
         }
         let thp = VmFlags::THP_MASK;
         let what = format!("def_flags {} changed by a process_madvise that failed", p.mm.def_flags);
-        Some((what, def_bits(thp)))
+        Some((what, def_bits(thp), false))
     }),
     ("unmodified_program_gets_thp", |_, s, p| {
         if s.sysfs != Sysfs::Madvise || !p.ghost.contains(Ghost::EXEC_FRESH) {
@@ -171,9 +176,9 @@ fn culprit_of(sys: &System, prop: &Prop, s: &State) -> Option<Culprit> {
     let find = CULPRITS.iter().find(|(n, _)| *n == prop.name()).map(|(_, f)| *f);
     for (pid, p) in s.live() {
         if let Some(find) = find {
-            if let Some((what, bits)) = find(sys, s, p) {
+            if let Some((what, bits, named)) = find(sys, s, p) {
                 let bits = bits.into_iter().map(|b| (pid, b)).collect();
-                return Some(Culprit { pid, what: format!("P{pid} {what}"), bits, named: true });
+                return Some(Culprit { pid, what: format!("P{pid} {what}"), bits, named });
             }
         } else {
             let mut alone = *s;

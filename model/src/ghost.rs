@@ -127,6 +127,15 @@ impl Setting {
         matches!(self, Setting::ThpDefault | Setting::ThpAlways)
     }
 
+    /// What it is, as a cause names it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Setting::ThpDefault => "the def_flags THP default",
+            Setting::ThpDisable => "the THP disable (MMF_DISABLE_THP_*)",
+            Setting::ThpAlways => "MMF_THP_ALWAYS",
+        }
+    }
+
     /// Its origin's field in traces and in the predicate language (`P.FIELD`).
     pub const fn field(self) -> &'static str {
         match self {

@@ -2,7 +2,9 @@
 //! decide transparent-hugepage policy (`mm->def_flags`, `VM_HUGEPAGE` /
 //! `VM_NOHUGEPAGE`, the `MMF_*` bits) and how `mmap`, `madvise`,
 //! `process_madvise`, `prctl`, `mlockall`, `fork` and `execve` move them,
-//! for mainline Linux 6.18 and for the 2025 proposals.
+//! for every Linux series a kernel spec claims (from 6.1 LTS on; the tables
+//! where kernels differ are knobs of `Semantics`, and `specs/` says which
+//! spec models which series) and for the 2025 proposals.
 //!
 //! `System` is a `stateright::Model`. This crate knows nothing of files, the
 //! command line or HTTP: the checker crate loads specs and prints.
@@ -20,6 +22,7 @@ pub mod predicate;
 pub mod properties;
 pub mod property;
 pub mod provenance;
+pub mod reads;
 pub mod replay;
 pub mod semantics;
 pub mod setting;

@@ -52,7 +52,7 @@ impl Bit {
             Bit::DefFlag(f) => format!("def_flags {}", vm(f)),
             Bit::MmFlag(f) => format!("mm->flags {}", f.to_string().trim_matches(|c| c == '{' || c == '}')),
             Bit::VmaFlag(v, f) => format!("v{v} {}", vm(f)),
-            Bit::Origin(s) => s.field().to_string(),
+            Bit::Origin(s) => s.name().to_string(),
         }
     }
 }

@@ -8,7 +8,6 @@ pub use crate::action::ForeignPrctls;
 use crate::action::{Call, PmadvFlags, ThpDisableFlags};
 use crate::flags::{MmfFlags, VmFlags};
 use crate::state::{Process, State, Sysfs};
-use crate::syscalls::PmadvCheck;
 use crate::Ret;
 use std::fmt;
 use std::sync::Arc;
@@ -181,5 +180,69 @@ impl fmt::Debug for Semantics {
             .field("intent", &self.intent)
             .field("variant", &self.variant.name())
             .finish()
+    }
+}
+
+/// One of `process_madvise()`'s checks before any VMA is touched. A
+/// kernel is the list of them in its order (`Semantics::pmadv_checks`):
+/// the order decides which error a call with several faults gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PmadvCheck {
+    /// `flags` has a bit the kernel does not know: -EINVAL.
+    Flags,
+    /// `import_iovec`: a NULL vector (vlen -1) only with
+    /// `PMADV_ENTIRE_ADDRESS_SPACE`, and that flag only with NULL: -EINVAL.
+    Iovec,
+    /// `pidfd_get_task`: the pidfd's process is gone: -ESRCH.
+    Pidfd,
+    /// `process_madvise_behavior_valid` on every target, the caller's own
+    /// mm included (before 6.13): only COLD/PAGEOUT/WILLNEED/COLLAPSE, else -EINVAL.
+    Advice,
+    /// `mm_access(PTRACE_MODE_READ_FSCREDS)` on another process: -EACCES.
+    MmAccess,
+    /// `process_madvise_remote_valid`, for another process's mm only (6.13+): -EINVAL.
+    RemoteAdvice,
+    /// `capable(CAP_SYS_NICE)` on every target, one's own mm included
+    /// (6.1; observed gone by 6.12): -EPERM.
+    CapSysNice,
+    /// `capable(CAP_SYS_NICE)` for another process's mm only: -EPERM.
+    RemoteCapSysNice,
+}
+
+impl PmadvCheck {
+    /// Spec-file name and check, in the order they are listed in docs.
+    pub const NAMES: [(PmadvCheck, &'static str); 8] = [
+        (PmadvCheck::Flags, "flags"),
+        (PmadvCheck::Iovec, "iovec"),
+        (PmadvCheck::Pidfd, "pidfd"),
+        (PmadvCheck::Advice, "advice"),
+        (PmadvCheck::MmAccess, "mm_access"),
+        (PmadvCheck::RemoteAdvice, "remote_advice"),
+        (PmadvCheck::CapSysNice, "cap_sys_nice"),
+        (PmadvCheck::RemoteCapSysNice, "remote_cap_sys_nice"),
+    ];
+    /// Linux 6.13 to 6.18 ("mm/madvise: unrestrict process_madvise() for
+    /// current process"): one's own mm takes every advice, with no
+    /// capability; the advice is checked after mm_access.
+    pub const MAINLINE: [PmadvCheck; 6] = [
+        PmadvCheck::Flags,
+        PmadvCheck::Iovec,
+        PmadvCheck::Pidfd,
+        PmadvCheck::MmAccess,
+        PmadvCheck::RemoteAdvice,
+        PmadvCheck::RemoteCapSysNice,
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(c, _)| *c == self).map(|(_, n)| *n).unwrap_or("?")
+    }
+
+    pub fn from_name(s: &str) -> Option<PmadvCheck> {
+        Self::NAMES.iter().find(|(_, n)| *n == s).map(|(c, _)| *c)
+    }
+
+    /// Reads the target process: must come after `Pidfd`.
+    pub fn reads_target(self) -> bool {
+        matches!(self, PmadvCheck::MmAccess | PmadvCheck::RemoteAdvice | PmadvCheck::RemoteCapSysNice)
     }
 }

@@ -88,9 +88,6 @@ impl Cred {
     pub fn euid_root(self) -> bool {
         matches!(self, Cred::Root | Cred::SetuidRoot)
     }
-    pub fn uid_root(self) -> bool {
-        self == Cred::Root
-    }
 }
 
 impl fmt::Display for Cred {

@@ -58,7 +58,7 @@ pub fn render(sys: &System, walk: &Walk) -> String {
 
     let mut c = Canvas::default();
     header(&mut c, walk, &s, width);
-    let top = properties(&mut c, sys, &s, width) + 32;
+    let top = properties(&mut c, sys, walk, &s, width) + 32;
 
     let live = || cols.iter().filter(|c| c.1).filter_map(|&(i, _)| s.proc(i).map(|p| (i, p)));
     let vmas = sys.bounds.vmas.min(MAX_VMAS);
@@ -137,9 +137,10 @@ fn header(c: &mut Canvas, walk: &Walk, s: &State, width: i32) {
 /// The System's properties in this state: each violated `always` one as a
 /// red chip, each witnessed `sometimes` one as a blue chip, the rest counted.
 /// Returns the y of the last line.
-fn properties(c: &mut Canvas, sys: &System, s: &State, width: i32) -> i32 {
+fn properties(c: &mut Canvas, sys: &System, walk: &Walk, s: &State, width: i32) -> i32 {
     let (mut x, mut y) = (MARGIN, 46);
     let (mut holding, mut unseen) = (0, 0);
+    let mut why = Vec::new();
     for p in &sys.properties {
         let (class, label) = match (p.kind(), p.holds(sys, s)) {
             (Kind::Always, false) => ("bad", format!("✘ violated: {}", p.name())),
@@ -161,6 +162,7 @@ fn properties(c: &mut Canvas, sys: &System, s: &State, width: i32) -> i32 {
         c.chip(x, y, w, class, &label);
         c.close();
         x += w + 6;
+        why.push(crate::cause::cause(sys, p, walk).text);
     }
     let plural = |n: usize, one: &str, many: &str| if n == 1 { one } else { many }.to_string();
     let mut rest = Vec::new();
@@ -178,6 +180,15 @@ fn properties(c: &mut Canvas, sys: &System, s: &State, width: i32) -> i32 {
         (x, y) = (MARGIN, y + 22);
     }
     c.text(x, y + 12, "mmf-mut", &rest);
+    // What breaks each property (or reaches each goal) and where it came from.
+    let chars = ((width - 2 * MARGIN) * 5 / (11 * 3)).max(40) as usize;
+    y += 8;
+    for text in why {
+        for line in wrap_text(&format!("why: {text}"), chars) {
+            y += LINE_H;
+            c.text(MARGIN, y + 12, "mmf-mut", &line);
+        }
+    }
     y
 }
 

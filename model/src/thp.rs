@@ -115,7 +115,7 @@ pub fn thp_enabled(mm: MmfFlags) -> bool {
 mod tests {
     use super::*;
 
-    /// The observed matrix of kernel-semantics.md section 6 (plain, hg, nh VMA).
+    /// The observed matrix of docs/kernel-semantics.md 6 (plain, hg, nh VMA).
     #[test]
     fn matches_the_observed_matrix() {
         let none = MmfFlags::EMPTY;

@@ -1,5 +1,5 @@
 //! The trace language round-trips: every step the model can print parses
-//! back to the same step (DESIGN 3a: "every printed trace is a replayable
+//! back to the same step (docs/design.md 3a: "every printed trace is a replayable
 //! input"), for arbitrary arguments, not just the ones exploration uses.
 
 use mmflags_model::action::*;

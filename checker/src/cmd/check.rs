@@ -2,9 +2,10 @@
 
 use super::{bad_input, config, exit_code, load_all};
 use crate::CheckArgs;
-use mmflags_checker::json;
+use mmflags_checker::report::json;
 use mmflags_checker::run;
-use mmflags_checker::verdict::{PropertyOutcome, SpecOutcome, Verdict};
+use mmflags_checker::run::{PropertyOutcome, SpecOutcome};
+use mmflags_checker::verdict::Verdict;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

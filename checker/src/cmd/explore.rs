@@ -1,18 +1,17 @@
 //! `check explore SPEC`: serve the explorer until killed.
 
 use super::bad_input;
-use mmflags_checker::explore;
-use mmflags_checker::run;
+use mmflags_checker::explorer;
 use mmflags_checker::spec;
 use std::io::Write;
 use std::process::ExitCode;
 
 pub fn cmd_explore(spec_arg: &str, addr: &str, max_states: usize) -> ExitCode {
-    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
+    let spec = match spec::resolve(spec_arg).and_then(|f| spec::load(&f)) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    let ex = match explore::start(&spec, addr, max_states) {
+    let ex = match explorer::start(&spec, addr, max_states) {
         Ok(ex) => ex,
         Err(e) => return bad_input(e),
     };

@@ -2,18 +2,22 @@
 //! they share: turning options into a run configuration, loading specs,
 //! reporting bad input, and the exit code of a set of outcomes.
 
+pub mod bench;
 pub mod check;
-pub mod compare;
+pub mod conform;
+pub mod cost;
+pub mod diff;
 pub mod explore;
+pub mod kernels;
 pub mod replay;
 pub mod reports;
 pub mod trace;
 
 use crate::RunArgs;
-use mmflags_checker::limits::{self, Limits};
-use mmflags_checker::run::{self, RunConfig};
+use mmflags_checker::engine::limits::{self, Limits};
+use mmflags_checker::run::RunConfig;
+use mmflags_checker::run::SpecOutcome;
 use mmflags_checker::spec::{self, SpecError};
-use mmflags_checker::verdict::SpecOutcome;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -38,12 +42,17 @@ pub fn bad_input(e: impl std::fmt::Display) -> ExitCode {
 
 pub fn load_all(args: &[String]) -> Result<Vec<spec::Spec>, SpecError> {
     let files: Vec<PathBuf> = if args.is_empty() {
-        run::all_specs()
+        spec::all_specs()
     } else {
-        args.iter().map(|a| run::resolve(a)).collect::<Result<_, _>>()?
+        args.iter().map(|a| spec::resolve(a)).collect::<Result<_, _>>()?
     };
     if files.is_empty() {
-        return Err(SpecError { file: run::specs_dir(), line: 1, col: 1, msg: "no spec files found".into() });
+        return Err(SpecError {
+            file: spec::specs_dir(),
+            line: 1,
+            col: 1,
+            msg: "no spec files found".into(),
+        });
     }
     files.iter().map(|f| spec::load(f)).collect()
 }
@@ -56,21 +65,4 @@ pub fn exit_code(outcomes: &[SpecOutcome]) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// `check cost SPEC`: see `mmflags_checker::cost`.
-pub fn cost(spec_arg: &str, max_states: usize, rounds: usize, only: &[String]) -> ExitCode {
-    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
-        Ok(s) => s,
-        Err(e) => return bad_input(e),
-    };
-    if max_states == 0 || rounds == 0 {
-        return bad_input("--max-states and --rounds take at least 1");
-    }
-    if let Some(o) = only.iter().find(|o| !spec.system().properties.iter().any(|p| p.name() == o.as_str())) {
-        return bad_input(format!("--only {o}: spec `{}` checks no such property", spec.name));
-    }
-    let c = mmflags_checker::cost::measure(&spec, max_states, rounds, RunConfig::default_threads(), only);
-    print!("{}", mmflags_checker::cost::table(&spec, &c));
-    ExitCode::SUCCESS
 }

@@ -4,8 +4,7 @@
 //! any spec: a call a spec's kernel lacks is answered as that kernel would.
 
 use super::bad_input;
-use mmflags_checker::replay::{self, Failure};
-use mmflags_checker::run;
+use mmflags_checker::run::trace_file::{self as replay, Failure};
 use mmflags_checker::spec::{self, Spec};
 use mmflags_model::replay::{replay as run_trace, ReplayError};
 use mmflags_model::{Sysfs, System, Trace};
@@ -26,7 +25,7 @@ pub fn cmd_replay(args: &[String], specs: &[String], all: bool) -> ExitCode {
 }
 
 fn one(spec_arg: &str, file: &Path) -> ExitCode {
-    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
+    let spec = match spec::resolve(spec_arg).and_then(|f| spec::load(&f)) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
@@ -54,9 +53,9 @@ fn many(file: &Path, names: &[String], all: bool) -> ExitCode {
         Err(e) => return bad_input(format!("{}:{e}", file.display())),
     };
     let files = if all {
-        run::all_specs()
+        spec::all_specs()
     } else {
-        match names.iter().map(|n| run::resolve(n)).collect::<Result<Vec<_>, _>>() {
+        match names.iter().map(|n| spec::resolve(n)).collect::<Result<Vec<_>, _>>() {
             Ok(f) => f,
             Err(e) => return bad_input(e),
         }

@@ -1,10 +1,11 @@
 //! `check reports [--check]`: write `reports/`, or fail if it is stale.
 
 use super::{bad_input, exit_code, load_all};
-use mmflags_checker::limits::{self, Limits};
+use mmflags_checker::engine::limits::{self, Limits};
 use mmflags_checker::report;
+use mmflags_checker::run::SpecOutcome;
 use mmflags_checker::run::{self, RunConfig};
-use mmflags_checker::verdict::SpecOutcome;
+use mmflags_checker::spec;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -22,13 +23,13 @@ pub fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    let changes = mmflags_checker::changelog::page(&specs);
+    let changes = mmflags_checker::report::changelog::page(&specs);
     let outcomes: Vec<SpecOutcome> = specs.into_iter().map(|s| run::check_spec(s, &cfg)).collect();
     if outcomes.iter().any(|o| !o.complete) {
         eprintln!("error: a run was inconclusive; reports are only written from complete runs");
         return ExitCode::from(3);
     }
-    let dir = run::specs_dir().join("..").join("reports");
+    let dir = spec::specs_dir().join("..").join("reports");
     let mut files =
         vec![(dir.join("README.md"), report::index(&outcomes)), (dir.join("changelog.md"), changes)];
     for o in &outcomes {
@@ -40,7 +41,7 @@ pub fn cmd_reports(check: bool, interrupt: Arc<AtomicBool>) -> ExitCode {
         report_assets(&dir).into_iter().filter(|p| !files.iter().any(|(f, _)| f == p)).collect();
     if check {
         // The kernel matrix is not rerun here (it needs qemu): its claims are checked.
-        match crate::conform::kernels::check_claims(&dir.join("kernels.md")) {
+        match mmflags_checker::report::kernels_page::check_claims(&dir.join("kernels.md")) {
             Ok(n) => println!("kernels.md: {n} rows, each against a spec that claims its series"),
             Err(e) => {
                 eprintln!("error: {e}");

@@ -3,10 +3,11 @@
 
 use super::{bad_input, config};
 use crate::RunArgs;
+use mmflags_checker::explorer;
+use mmflags_checker::report::{html, trace_text};
 use mmflags_checker::run;
 use mmflags_checker::spec;
 use mmflags_checker::verdict::Verdict;
-use mmflags_checker::{explore, html, render};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -24,7 +25,7 @@ pub fn cmd_trace(
         Ok(c) => c,
         Err(e) => return bad_input(e),
     };
-    let spec = match run::resolve(spec_arg).and_then(|f| spec::load(&f)) {
+    let spec = match spec::resolve(spec_arg).and_then(|f| spec::load(&f)) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
@@ -40,7 +41,6 @@ pub fn cmd_trace(
             names.join(", ")
         ));
     };
-    let vmas = spec.bounds.vmas;
     let o = run::run_spec(spec, &cfg);
     let p = o.properties.iter().find(|p| p.def.name() == property).expect("checked above");
     let title = format!(
@@ -72,8 +72,8 @@ pub fn cmd_trace(
                 if v == Verdict::Violated { "counterexample" } else { "witness" },
                 t.steps.len()
             );
-            print!("{}", explore::comment(&o.spec.system(), t, spec_arg));
-            print!("{}", render::trace_text(t, vmas, true));
+            print!("{}", explorer::comment(&o.spec.system(), t, spec_arg));
+            print!("{}", trace_text::trace_text(&o.spec.system(), &p.def, t, true));
             if let Some(file) = html_file {
                 let page = html::trace_page(&o.spec, spec_arg, &p.def, p.verdict, t);
                 if let Err(e) = std::fs::write(file, page) {

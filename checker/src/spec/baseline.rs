@@ -1,17 +1,16 @@
 //! `[spec] baseline`: the spec a proposal is judged against, property by
-//! property, on the same traces (`crate::baseline`). A spec that claims no
-//! kernel is judged against `linux-6.18` beside it unless it names
-//! another; a kernel spec has none unless it names one. The baseline is
-//! the file's own question, so `extends` does not pass it on.
+//! property, on the same traces (`run::lockstep`). A spec that claims no
+//! kernel is judged against the nearest spec up its `extends` chain that
+//! claims one (every proposal in specs/ extends, directly or not,
+//! `linux-6.18`) unless it names another; a kernel spec has none unless it
+//! names one. The baseline is the file's own question, so `extends` does
+//! not pass it on. A named baseline is found on the search path
+//! (`search_path`).
 
-use super::extends::{cycle, identity, is_spec_name, spec_names};
-use super::validate::Reader;
+use super::reader::Reader;
+use super::search_path::{self, cycle, identity, is_spec_name};
 use super::{err, Baseline, Named, Spec, SpecError, MAX_EXTENDS};
-use mmflags_model::suggest::did_you_mean;
-use std::path::{Path, PathBuf};
-
-/// The baseline of a spec that names none and claims no kernel.
-pub const DEFAULT: &str = "linux-6.18";
+use std::path::PathBuf;
 
 /// `[spec] baseline` as written: a spec name, with where it is.
 pub(super) fn named(r: &Reader<'_>) -> Result<Option<Named>, SpecError> {
@@ -21,7 +20,7 @@ pub(super) fn named(r: &Reader<'_>) -> Result<Option<Named>, SpecError> {
         return Err(err(
             &e.file,
             e.value_at,
-            format!("`baseline = {name:?}` is not a spec name; name a spec in the same directory by its file name without `.toml`, like \"{DEFAULT}\""),
+            format!("`baseline = {name:?}` is not a spec name; name a spec by its file name without `.toml`, like \"linux-6.12\" (looked up beside this file, in the project's specs/, then in each --specs DIR)"),
         ));
     }
     Ok(Some((name, e.file.clone(), e.value_at)))
@@ -31,32 +30,21 @@ pub(super) fn named(r: &Reader<'_>) -> Result<Option<Named>, SpecError> {
 /// answer the spec's traces. `chain` holds the specs whose baselines are
 /// being loaded, outermost first.
 pub(super) fn attach(mut spec: Spec, chain: &mut Vec<PathBuf>) -> Result<Spec, SpecError> {
-    let dir =
-        spec.file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-    let (name, file, at, named) = match spec.baseline_named.clone() {
-        Some((n, f, at)) => (n, f, at, true),
-        None => {
-            let default = dir.join(format!("{DEFAULT}.toml"));
-            let is_default = identity(&default) == identity(&spec.file);
-            if !spec.kernels.is_empty() || is_default || !default.is_file() {
-                return without_baseline(spec);
-            }
-            (DEFAULT.to_string(), spec.file.clone(), (1, 1), false)
-        }
+    let (name, file, at, named) = match (spec.baseline_named.clone(), &spec.kernel_base) {
+        (Some((n, f, at)), _) => (n, f, at, true),
+        (None, Some((n, _))) if spec.kernels.is_empty() => (n.clone(), spec.file.clone(), (1, 1), false),
+        (None, _) => return without_baseline(spec),
     };
     let why = if named {
         ""
     } else {
-        " (the default baseline of a spec that claims no kernel; name another with [spec] baseline = \"...\")"
+        " (the default baseline of a spec that claims no kernel: the nearest spec it extends that claims one; \
+         name another with [spec] baseline = \"...\")"
     };
-    let base_file = dir.join(format!("{name}.toml"));
-    if base_file.symlink_metadata().is_err() {
-        let names = spec_names(&dir);
-        let hint = did_you_mean(&name, names.iter().map(|s| s.as_str()))
-            .map(|s| format!("; did you mean `{s}`?"))
-            .unwrap_or_else(|| format!("; the specs beside it: {}", names.join(", ")));
-        return Err(err(&file, at, format!("`baseline`: no spec `{}`{hint}", base_file.display())));
-    }
+    let base_file = match (&spec.kernel_base, named) {
+        (Some((_, f)), false) => f.clone(),
+        _ => search_path::find(&name, &file).map_err(|e| err(&file, at, format!("`baseline`: {e}")))?,
+    };
     let me = identity(&spec.file);
     chain.push(me.clone());
     if let Some(cycle) = cycle(chain, &base_file) {
@@ -99,7 +87,7 @@ fn without_baseline(spec: Spec) -> Result<Spec, SpecError> {
             e.at,
             format!(
                 "`{}` says `{}` against a baseline, but this spec has none (a spec that claims a kernel, \
-                 or has no {DEFAULT} beside it, has one only if it names it); \
+                 or extends no spec that claims one, has one only if it names it); \
                  name one with [spec] baseline = \"...\", or write the verdict alone",
                 e.property, e.relation
             ),

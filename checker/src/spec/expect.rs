@@ -4,7 +4,7 @@
 
 use super::sections::Sections;
 use super::{err, ExpectAgainst, SpecError};
-use crate::baseline::Relation;
+use crate::verdict::Relation;
 use crate::verdict::Verdict;
 use mmflags_model::properties::{self, Kind};
 use mmflags_model::property::{Prop, SpecProperty};

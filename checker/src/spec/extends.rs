@@ -1,43 +1,21 @@
-//! `extends`: a spec built on another one in the same directory, key by
-//! key for knobs and bounds, whole sections for the questions.
+//! `extends`: a spec built on another one (found on the search path,
+//! `search_path`), key by key for knobs and bounds, whole sections for the
+//! questions.
 
-use super::sections::{sections_of, Sections, WHOLE_SECTIONS};
+use super::search_path::{self, cycle, identity, is_spec_name};
+use super::sections::{sections_of, Sections, Val, WHOLE_SECTIONS};
 use super::validate::validate;
 use super::{err, Spec, SpecError, MAX_EXTENDS, MAX_SPEC_BYTES};
 use crate::input;
-use mmflags_model::suggest::did_you_mean;
-use std::path::{Path, PathBuf};
-
-/// A spec name as `extends` may give it: a file stem in the same directory.
-pub(super) fn is_spec_name(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with('.')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-/// `chain -> next` by spec names, if `next` is already in `chain` (a
-/// cycle of `extends` or of baselines).
-pub(super) fn cycle(chain: &[PathBuf], next: &Path) -> Option<String> {
-    let next = identity(next);
-    chain.contains(&next).then(|| {
-        let names: Vec<String> = chain
-            .iter()
-            .chain([&next])
-            .map(|p| p.file_stem().unwrap_or_default().to_string_lossy().into_owned())
-            .collect();
-        names.join(" -> ")
-    })
-}
-
-/// The file's identity for cycle detection: symlinks and `..` resolved.
-pub(super) fn identity(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
-}
+use std::path::Path;
 
 /// Follows the `extends` chain from `file` (already read as `merged`) and validates.
 pub(super) fn resolve_extends(file: &Path, mut merged: Sections) -> Result<Spec, SpecError> {
     let mut chain = vec![identity(file)];
     let mut extends = None;
+    // The nearest spec up the chain that claims a kernel: what a spec that
+    // claims none is judged against unless it names a baseline.
+    let mut kernel_base = None;
     let mut cur = merged.clone();
     while let Some(e) = cur.get("spec").and_then(|s| s.get("extends")).cloned() {
         let Some(base) = e.value.as_str() else {
@@ -47,10 +25,11 @@ pub(super) fn resolve_extends(file: &Path, mut merged: Sections) -> Result<Spec,
             return Err(err(
                 &e.file,
                 e.value_at,
-                format!("`extends = {base:?}` is not a spec name; name a spec in the same directory by its file name without `.toml`, like \"linux-6.18\""),
+                format!("`extends = {base:?}` is not a spec name; name a spec by its file name without `.toml`, like \"linux-6.18\" (looked up beside this file, in the project's specs/, then in each --specs DIR)"),
             ));
         }
-        let base_file = e.file.with_file_name(format!("{base}.toml"));
+        let base_file = search_path::find(base, &e.file)
+            .map_err(|why| err(&e.file, e.value_at, format!("`extends`: {why}")))?;
         if extends.is_none() {
             extends = Some(base.to_string());
         }
@@ -64,19 +43,6 @@ pub(super) fn resolve_extends(file: &Path, mut merged: Sections) -> Result<Spec,
                 format!("`extends` chain is longer than {MAX_EXTENDS} specs; extend the base directly"),
             ));
         }
-        // A dangling or looping symlink exists too: reading it says what is wrong.
-        if base_file.symlink_metadata().is_err() {
-            let dir = e.file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let names = spec_names(dir);
-            let hint = did_you_mean(base, names.iter().map(|s| s.as_str()))
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_else(|| format!("; the specs beside it: {}", names.join(", ")));
-            return Err(err(
-                &e.file,
-                e.value_at,
-                format!("`extends`: no spec `{}`{hint}", base_file.display()),
-            ));
-        }
         chain.push(identity(&base_file));
         // A base that cannot be read at all is this `extends`'s problem; an
         // error inside a base is shown where it is, with the way it was reached.
@@ -87,6 +53,13 @@ pub(super) fn resolve_extends(file: &Path, mut merged: Sections) -> Result<Spec,
             msg: format!("{} (extended from {}:{}:{})", b.msg, e.file.display(), e.value_at.0, e.value_at.1),
             ..b
         })?;
+        let claims = cur.get("spec").and_then(|s| s.get("kernels")).is_some_and(|k| match &k.value {
+            Val::Array(a) => !a.is_empty(),
+            _ => false,
+        });
+        if claims && kernel_base.is_none() {
+            kernel_base = Some((base.to_string(), base_file.clone()));
+        }
         // The extending file's keys win; the base fills in the rest, key by
         // key for knobs and bounds. [actions] and [expect] are questions, not
         // knobs: the base's apply only when the extending file has none.
@@ -106,19 +79,7 @@ pub(super) fn resolve_extends(file: &Path, mut merged: Sections) -> Result<Spec,
             }
         }
     }
-    validate(file, &merged, extends)
-}
-
-/// The spec names (file stems) in a directory.
-pub fn spec_names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .collect();
-    v.sort();
-    v
+    let mut spec = validate(file, &merged, extends)?;
+    spec.kernel_base = kernel_base;
+    Ok(spec)
 }

@@ -10,7 +10,10 @@
 mod baseline;
 mod expect;
 mod extends;
+pub mod knobs;
 mod props;
+mod reader;
+pub mod search_path;
 mod sections;
 mod validate;
 mod versions;
@@ -25,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use extends::resolve_extends;
-pub use extends::spec_names;
+pub use search_path::{all_specs, resolve, spec_names, specs_dir};
 use sections::sections_of;
 
 /// A problem in a spec file, at a position.
@@ -71,9 +74,12 @@ pub struct Spec {
     /// What `[expect]` says of a verdict against the baseline
     /// (`"violated, new"`), for the properties where it says it.
     pub expect_against: Vec<ExpectAgainst>,
-    /// The spec this one is judged against (`[spec] baseline`; by default
-    /// `linux-6.18` beside it for a spec that claims no kernel).
+    /// The spec this one is judged against (`[spec] baseline`; by default,
+    /// for a spec that claims no kernel, `kernel_base`).
     pub baseline: Option<Baseline>,
+    /// The nearest spec up the `extends` chain that claims a kernel: its
+    /// name and file.
+    pub kernel_base: Option<(String, PathBuf)>,
     /// `[spec] baseline` as written, with its position.
     pub(crate) baseline_named: Option<Named>,
 }
@@ -85,7 +91,7 @@ pub(crate) type Named = (String, PathBuf, (usize, usize));
 #[derive(Clone, Debug)]
 pub struct ExpectAgainst {
     pub property: String,
-    pub relation: crate::baseline::Relation,
+    pub relation: crate::verdict::Relation,
     pub file: PathBuf,
     pub at: (usize, usize),
 }
@@ -142,8 +148,8 @@ pub(super) fn suggest(word: &str, cands: impl IntoIterator<Item = &'static str>)
     }
 }
 
-/// Loads `file`, following `extends` (looked up beside it), validates,
-/// and loads its baseline.
+/// Loads `file`, following `extends` (found on the search path:
+/// `search_path`), validates, and loads its baseline.
 pub fn load(file: &Path) -> Result<Spec, SpecError> {
     load_in(file, &mut Vec::new())
 }
@@ -157,7 +163,7 @@ fn load_in(file: &Path, chain: &mut Vec<PathBuf>) -> Result<Spec, SpecError> {
 }
 
 /// Loads `bytes` as if they were the contents of `file` (whose `extends`
-/// are looked up beside it on disk). The fuzz target's way in.
+/// are looked up from where it would be on disk). The fuzz target's way in.
 pub fn load_bytes(file: &Path, bytes: &[u8]) -> Result<Spec, SpecError> {
     if bytes.len() as u64 > MAX_SPEC_BYTES {
         return Err(err(file, (1, 1), format!("a spec file is at most {MAX_SPEC_BYTES} bytes")));

@@ -3,6 +3,7 @@
 //! so that every later error can point at it. Section and key names are
 //! checked here, against the one table of what a spec may say.
 
+use super::knobs;
 use super::{err, suggest, SpecError};
 use crate::input::line_col;
 use std::collections::BTreeMap;
@@ -86,34 +87,36 @@ pub(super) type Sections = BTreeMap<String, BTreeMap<String, Entry>>;
 /// A string from an array, with its position and file.
 pub(super) type Located = (String, (usize, usize), PathBuf);
 
-const SECTIONS: &[(&str, &[&str])] = &[
-    ("spec", &["name", "title", "source", "extends", "kernels", "baseline"]),
-    (
-        "semantics",
-        &[
-            "variant",
-            "vm_init_def_mask",
-            "mmf_init_mask",
-            "secureexec_clear_def_flags",
-            "secureexec_clear_mmf",
-            "pmadv_flags",
-            "pmadv_default_flags",
-            "pmadv_default_exact",
-            "pmadv_default_cap",
-            "def_needs_future",
-            "thp_disable_flags",
-            "process_madvise_checks",
-            "smaps_vm_flags",
-            "foreign_prctls",
-            "nnp_exec_resets_euid",
-        ],
-    ),
-    ("intent", &["default_survives_fork", "default_survives_exec", "dropped_by_secure_exec", "promised_by"]),
-    ("bounds", &["processes", "vmas", "sysfs", "depth"]),
-    ("actions", &["include", "exclude"]),
-    ("properties", &[]),
-    ("expect", &[]),
+/// The sections a spec may have and, where the keys are fixed, the keys:
+/// `[semantics]` and `[intent]` are the knob table's (`knobs::KNOBS`).
+const SECTIONS: &[(&str, Keys)] = &[
+    ("spec", Keys::Fixed(&["name", "title", "source", "extends", "kernels", "baseline"])),
+    ("semantics", Keys::Knobs),
+    ("intent", Keys::Knobs),
+    ("bounds", Keys::Fixed(&["processes", "vmas", "sysfs", "depth"])),
+    ("actions", Keys::Fixed(&["include", "exclude"])),
+    ("properties", Keys::Any),
+    ("expect", Keys::Any),
 ];
+
+/// What keys a section may have.
+enum Keys {
+    Fixed(&'static [&'static str]),
+    /// The knobs of the section's name.
+    Knobs,
+    /// Any (property names), checked later.
+    Any,
+}
+
+impl Keys {
+    fn of(&self, section: &str) -> Vec<&'static str> {
+        match self {
+            Keys::Fixed(k) => k.to_vec(),
+            Keys::Knobs => knobs::of_section(section).map(|k| k.name).collect(),
+            Keys::Any => Vec::new(),
+        }
+    }
+}
 
 /// Sections an extending spec replaces as a whole rather than key by key.
 pub(super) const WHOLE_SECTIONS: &[&str] = &["bounds", "actions", "expect"];
@@ -142,6 +145,7 @@ pub(super) fn sections_of(file: &Path, text: &str) -> Result<Sections, SpecError
                 format!("`{name}` must be a section: write `[{name}]` on its own line"),
             ));
         };
+        let keys = keys.of(name);
         let entries = out.entry(name.to_string()).or_default();
         for (k, v) in table.iter() {
             let kname = k.get_ref().as_ref();

@@ -2,127 +2,16 @@
 //! `Spec` (semantics knobs, intent, bounds, the `[actions]` alphabet and
 //! the `[expect]` verdicts), each error at the key or item that caused it.
 
-use super::sections::{Entry, Located, Sections, Val};
+use super::knobs::{Knob, Type, Value, KNOBS};
+use super::reader::Reader;
+use super::sections::Sections;
 use super::{err, suggest, Spec, SpecError, MAX_PATTERNS, MAX_PATTERN_CHARS};
-use mmflags_model::action::PmadvFlags;
+use mmflags_model::action::{ForeignPrctls, PmadvFlags, ThpDisableFlags};
 use mmflags_model::flags::{MmfFlags, VmFlags};
 use mmflags_model::state::{Sysfs, MAX_PROCS, MAX_VMAS};
 use mmflags_model::suggest::did_you_mean;
 use mmflags_model::{alphabet, variants, Bounds, Semantics};
 use std::path::Path;
-
-pub(super) struct Reader<'a> {
-    pub(super) sections: &'a Sections,
-}
-
-impl<'a> Reader<'a> {
-    pub(super) fn get(&self, sec: &str, key: &str) -> Option<&'a Entry> {
-        self.sections.get(sec).and_then(|s| s.get(key))
-    }
-
-    pub(super) fn string(&self, sec: &str, key: &str) -> Result<Option<String>, SpecError> {
-        match self.get(sec, key) {
-            None => Ok(None),
-            Some(e) => e.value.as_str().map(|s| Some(s.to_string())).ok_or_else(|| {
-                err(
-                    &e.file,
-                    e.value_at,
-                    format!("[{sec}] {key} must be a string, found {}", e.value.type_str()),
-                )
-            }),
-        }
-    }
-
-    pub(super) fn boolean(&self, sec: &str, key: &str) -> Result<Option<bool>, SpecError> {
-        match self.get(sec, key) {
-            None => Ok(None),
-            Some(e) => e.value.as_bool_val().map(Some).ok_or_else(|| {
-                err(
-                    &e.file,
-                    e.value_at,
-                    format!("[{sec}] {key} must be true or false, found {}", e.value.type_str()),
-                )
-            }),
-        }
-    }
-
-    /// An integer within `lo..=hi`.
-    fn int(&self, sec: &str, key: &str, lo: i64, hi: i64, why: &str) -> Result<Option<usize>, SpecError> {
-        let Some(e) = self.get(sec, key) else {
-            return Ok(None);
-        };
-        let n = match e.value {
-            Val::Int(Some(n)) => n,
-            Val::Int(None) => {
-                return Err(err(
-                    &e.file,
-                    e.value_at,
-                    format!("[{sec}] {key} is too large for a 64-bit integer: {why}"),
-                ))
-            }
-            _ => {
-                return Err(err(
-                    &e.file,
-                    e.value_at,
-                    format!("[{sec}] {key} must be an integer, found {}", e.value.type_str()),
-                ))
-            }
-        };
-        if n < lo || n > hi {
-            return Err(err(&e.file, e.value_at, format!("[{sec}] {key} = {n} is out of range: {why}")));
-        }
-        Ok(Some(n as usize))
-    }
-
-    /// An array of strings, each with its position.
-    pub(super) fn strings(&self, sec: &str, key: &str) -> Result<Option<Vec<Located>>, SpecError> {
-        let Some(e) = self.get(sec, key) else {
-            return Ok(None);
-        };
-        let Val::Array(arr) = &e.value else {
-            return Err(err(
-                &e.file,
-                e.value_at,
-                format!("[{sec}] {key} must be an array of strings, like [\"a\", \"b\"]"),
-            ));
-        };
-        arr.iter()
-            .map(|(item, at)| {
-                item.as_str().map(|s| (s.to_string(), *at, e.file.clone())).ok_or_else(|| {
-                    err(&e.file, *at, format!("[{sec}] {key} holds strings only, found {}", item.type_str()))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
-    }
-
-    /// An array of flag names, parsed with `lookup`.
-    pub(super) fn flags<T>(
-        &self,
-        sec: &str,
-        key: &str,
-        lookup: impl Fn(&str) -> Option<T>,
-        names: &[&'static str],
-        fold: impl Fn(T, T) -> T,
-        empty: T,
-    ) -> Result<Option<T>, SpecError> {
-        let Some(items) = self.strings(sec, key)? else {
-            return Ok(None);
-        };
-        let mut acc = empty;
-        for (s, at, f) in items {
-            let v = lookup(&s).ok_or_else(|| {
-                err(
-                    &f,
-                    at,
-                    format!("[{sec}] {key}: unknown flag `{s}`{}", suggest(&s, names.iter().copied())),
-                )
-            })?;
-            acc = fold(acc, v);
-        }
-        Ok(Some(acc))
-    }
-}
 
 pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>) -> Result<Spec, SpecError> {
     let r = Reader { sections };
@@ -136,114 +25,33 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
     }
 
     let mut sem = Semantics::mainline();
-    let mut knobs = Vec::new();
-    if let Some(v) = r.string("semantics", "variant")? {
-        let e = r.get("semantics", "variant").expect("just read");
-        sem.variant = variants::by_name(&v).ok_or_else(|| {
-            err(
-                &e.file,
-                e.value_at,
-                format!("unknown variant module `{v}`{}", suggest(&v, variants::NAMES.iter().copied())),
-            )
-        })?;
-        knobs.push(("variant".to_string(), v));
-    }
-    let vm_names: Vec<&'static str> = VmFlags::NAMES.iter().map(|n| n.1).collect();
-    let mmf_names: Vec<&'static str> = MmfFlags::NAMES.iter().map(|n| n.1).collect();
-    let pm_names: Vec<&'static str> = PmadvFlags::NAMES.iter().map(|n| n.1).collect();
-    let vm = |k: &str| {
-        r.flags(
-            "semantics",
-            k,
-            |s| VmFlags::from_name(s).filter(|_| s.starts_with("VM_")),
-            &vm_names,
-            |a, b| a | b,
-            VmFlags::EMPTY,
-        )
-    };
-    let mmf =
-        |k: &str| r.flags("semantics", k, MmfFlags::from_name, &mmf_names, |a, b| a | b, MmfFlags::EMPTY);
-    if let Some(v) = vm("vm_init_def_mask")? {
-        sem.vm_init_def_mask = v;
-    }
-    if let Some(v) = mmf("mmf_init_mask")? {
-        sem.mmf_init_mask = v;
-    }
-    if let Some(v) = vm("secureexec_clear_def_flags")? {
-        sem.secureexec_clear_def_flags = v;
-    }
-    if let Some(v) = mmf("secureexec_clear_mmf")? {
-        sem.secureexec_clear_mmf = v;
-    }
-    let pmadv = |sec: &str, k: &str| -> Result<Option<PmadvFlags>, SpecError> {
-        r.flags(sec, k, PmadvFlags::from_name, &pm_names, |a, b| a | b, PmadvFlags(0))
-    };
-    if let Some(v) = pmadv("semantics", "pmadv_flags")? {
-        sem.pmadv_flags = v;
-    }
-    if let Some(v) = pmadv("semantics", "pmadv_default_flags")? {
-        sem.pmadv_default_flags = v;
-    }
-    if let Some(v) = pmadv("semantics", "pmadv_default_exact")? {
-        sem.pmadv_default_exact = v;
-    }
-    if let Some(v) = pmadv("semantics", "pmadv_default_cap")? {
-        sem.pmadv_default_cap = v;
-    }
-    if let Some(v) = r.boolean("semantics", "nnp_exec_resets_euid")? {
-        sem.nnp_exec_resets_euid = v;
-    }
-    if let Some(v) = r.boolean("semantics", "def_needs_future")? {
-        sem.def_needs_future = v;
-    }
-    if let Some(v) = r.boolean("intent", "default_survives_fork")? {
-        sem.intent.default_survives_fork = v;
-    }
-    if let Some(v) = r.boolean("intent", "default_survives_exec")? {
-        sem.intent.default_survives_exec = v;
-    }
-    if let Some(v) = r.boolean("intent", "dropped_by_secure_exec")? {
-        sem.intent.dropped_by_secure_exec = v;
-    }
-    if let Some(v) = pmadv("intent", "promised_by")? {
-        sem.intent.promised_by = v;
+    let mut written: Vec<&str> = Vec::new();
+    let mut named_flags: Vec<(&Knob, PmadvFlags)> = Vec::new();
+    for k in KNOBS {
+        if let Some(v) = read_knob(&r, k)? {
+            if let (Value::Pmadv(f), true) = (&v, k.name != "pmadv_flags") {
+                named_flags.push((k, *f));
+            }
+            (k.set)(&mut sem, v);
+            written.push(k.name);
+        }
     }
     // Every flag a knob names must exist in this spec.
-    for (sec, k, v) in [
-        ("semantics", "pmadv_default_flags", sem.pmadv_default_flags),
-        ("semantics", "pmadv_default_exact", sem.pmadv_default_exact),
-        ("semantics", "pmadv_default_cap", sem.pmadv_default_cap),
-        ("intent", "promised_by", sem.intent.promised_by),
-    ] {
+    for (k, v) in named_flags {
         let extra = PmadvFlags(v.0 & !sem.pmadv_flags.0);
-        if let (true, Some(e)) = (extra.0 != 0, r.get(sec, k)) {
-            let msg =
-                format!("[{sec}] {k} names {extra}, which is not in [semantics] pmadv_flags; add it there");
+        if let (true, Some(e)) = (extra.0 != 0, r.get(k.section, k.name)) {
+            let msg = format!(
+                "[{}] {} names {extra}, which is not in [semantics] pmadv_flags; add it there",
+                k.section, k.name
+            );
             return Err(err(&e.file, e.value_at, msg));
         }
     }
-    super::versions::kernel_knobs(&r, &mut sem)?;
-    let i = &sem.intent;
-    knobs.extend([
-        ("vm_init_def_mask".to_string(), sem.vm_init_def_mask.kernel_names()),
-        ("mmf_init_mask".to_string(), sem.mmf_init_mask.to_string()),
-        ("secureexec_clear_def_flags".to_string(), sem.secureexec_clear_def_flags.kernel_names()),
-        ("secureexec_clear_mmf".to_string(), sem.secureexec_clear_mmf.to_string()),
-        ("pmadv_flags".to_string(), sem.pmadv_flags.to_string()),
-        ("pmadv_default_flags".to_string(), sem.pmadv_default_flags.to_string()),
-        ("pmadv_default_exact".to_string(), sem.pmadv_default_exact.to_string()),
-        ("pmadv_default_cap".to_string(), sem.pmadv_default_cap.to_string()),
-        ("def_needs_future".to_string(), sem.def_needs_future.to_string()),
-        ("thp_disable_flags".to_string(), sem.thp_disable_flags.to_string()),
-        ("process_madvise_checks".to_string(), super::versions::checks_text(&sem.pmadv_checks)),
-        ("smaps_vm_flags".to_string(), sem.smaps_vm_flags.kernel_names()),
-        ("foreign_prctls".to_string(), sem.foreign_prctls.to_string()),
-        ("nnp_exec_resets_euid".to_string(), sem.nnp_exec_resets_euid.to_string()),
-        ("intent.default_survives_fork".to_string(), i.default_survives_fork.to_string()),
-        ("intent.default_survives_exec".to_string(), i.default_survives_exec.to_string()),
-        ("intent.dropped_by_secure_exec".to_string(), i.dropped_by_secure_exec.to_string()),
-        ("intent.promised_by".to_string(), i.promised_by.to_string()),
-    ]);
+    let knobs: Vec<(String, String)> = KNOBS
+        .iter()
+        .filter(|k| k.always_listed || written.contains(&k.name))
+        .map(|k| (k.listed_name(), (k.show)(&sem)))
+        .collect();
 
     let need = |key: &str, what: &str| err(file, (1, 1), format!("missing [bounds] {key}; add it ({what})"));
     let processes = r
@@ -357,5 +165,60 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         expect_against,
         baseline: None,
         baseline_named,
+        kernel_base: None,
+    })
+}
+
+/// A knob's value, read as its type says, if the spec sets it.
+fn read_knob(r: &Reader<'_>, k: &Knob) -> Result<Option<Value>, SpecError> {
+    let (sec, key) = (k.section, k.name);
+    let vm_names: Vec<&'static str> = VmFlags::NAMES.iter().map(|n| n.1).collect();
+    Ok(match k.ty {
+        Type::Variant => match r.string(sec, key)? {
+            None => None,
+            Some(v) => {
+                let e = r.get(sec, key).expect("just read");
+                Some(Value::Variant(variants::by_name(&v).ok_or_else(|| {
+                    err(
+                        &e.file,
+                        e.value_at,
+                        format!(
+                            "unknown variant module `{v}`{}",
+                            suggest(&v, variants::NAMES.iter().copied())
+                        ),
+                    )
+                })?))
+            }
+        },
+        Type::VmFlags => r
+            .flags(
+                sec,
+                key,
+                |s| VmFlags::from_name(s).filter(|_| s.starts_with("VM_")),
+                &vm_names,
+                |a, b| a | b,
+                VmFlags::EMPTY,
+            )?
+            .map(Value::Vm),
+        Type::MmfFlags => {
+            let names: Vec<&'static str> = MmfFlags::NAMES.iter().map(|n| n.1).collect();
+            r.flags(sec, key, MmfFlags::from_name, &names, |a, b| a | b, MmfFlags::EMPTY)?.map(Value::Mmf)
+        }
+        Type::PmadvFlags => {
+            let names: Vec<&'static str> = PmadvFlags::NAMES.iter().map(|n| n.1).collect();
+            r.flags(sec, key, PmadvFlags::from_name, &names, |a, b| a | b, PmadvFlags(0))?.map(Value::Pmadv)
+        }
+        Type::ThpDisableFlags => {
+            let names: Vec<&'static str> = ThpDisableFlags::NAMES.iter().map(|n| n.1).collect();
+            r.flags(sec, key, ThpDisableFlags::from_name, &names, |a, b| a | b, ThpDisableFlags(0))?
+                .map(Value::ThpDisable)
+        }
+        Type::ForeignPrctls => {
+            let names: Vec<&'static str> = ForeignPrctls::NAMES.iter().map(|n| n.1).collect();
+            r.flags(sec, key, ForeignPrctls::from_name, &names, |a, b| a | b, ForeignPrctls(0))?
+                .map(Value::Foreign)
+        }
+        Type::PmadvChecks => super::versions::checks(r, sec, key)?.map(Value::Checks),
+        Type::Bool => r.boolean(sec, key)?.map(Value::Bool),
     })
 }

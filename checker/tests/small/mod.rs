@@ -5,10 +5,11 @@
 
 #![allow(dead_code)]
 
-use mmflags_checker::limits::Limits;
+use mmflags_checker::engine::limits::Limits;
+use mmflags_checker::run::SpecOutcome;
 use mmflags_checker::run::{self, RunConfig};
 use mmflags_checker::spec::{self, Spec};
-use mmflags_checker::verdict::{SpecOutcome, Verdict};
+use mmflags_checker::verdict::Verdict;
 use mmflags_model::properties::{Kind, CATALOGUE};
 use mmflags_model::property::Prop;
 use mmflags_model::Sysfs;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 
 /// Every spec in `specs/`, loaded.
 pub fn every_spec() -> Vec<Spec> {
-    run::all_specs().iter().map(|f| spec::load(f).unwrap()).collect()
+    spec::all_specs().iter().map(|f| spec::load(f).unwrap()).collect()
 }
 
 /// `spec` asking about every property of the catalogue (the expected

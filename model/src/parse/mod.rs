@@ -5,6 +5,7 @@
 
 mod args;
 mod call;
+pub mod kernels;
 mod lex;
 mod trace;
 
@@ -14,7 +15,8 @@ use lex::{lex, Lexer};
 use std::fmt;
 use std::str::FromStr;
 
-pub use trace::{Trace, TraceError, DEFAULT_SPEC};
+pub use kernels::{Series, SeriesRange};
+pub use trace::{Trace, TraceError};
 
 /// A parse error at a column of one line.
 #[derive(Clone, Debug, PartialEq, Eq)]

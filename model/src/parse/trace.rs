@@ -1,23 +1,20 @@
-//! Whole trace files: optional `# sysfs: MODE` and `# specs: NAME...`
+//! Whole trace files: optional `# sysfs: MODE` and `# kernels: RANGE...`
 //! headers, one step a line.
 
+use super::kernels::{Series, SeriesRange};
 use super::*;
 use crate::state::Sysfs;
 use crate::suggest::did_you_mean;
 
-/// The spec a trace file is for when it names none: mainline, and the
-/// kernels that spec claims.
-pub const DEFAULT_SPEC: &str = "linux-6.18";
-
 /// A trace file: an optional `# sysfs: MODE` header, an optional
-/// `# specs: NAME...` header (the specs, and so the kernels, whose results
-/// it states), and one step per line.
+/// `# kernels: RANGE...` header (the kernel series whose results it
+/// states: `6.18..`, `..6.12`, `6.12..6.19`, `6.1`), and one step per line.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Trace {
     pub sysfs: Option<Sysfs>,
-    /// The specs named by `# specs:`, with the header's line; empty: none named.
-    pub specs: Vec<String>,
-    pub specs_line: usize,
+    /// The ranges of `# kernels:`, with the header's line; empty: none given.
+    pub kernels: Vec<SeriesRange>,
+    pub kernels_line: usize,
     /// Each step with its 1-based line number in the file.
     pub steps: Vec<(usize, Step)>,
 }
@@ -67,29 +64,33 @@ impl Trace {
                     trace.sysfs = Some(m);
                 }
             }
-            if let Some(names) = comment.and_then(|c| c.trim().strip_prefix("specs:")) {
-                if !trace.specs.is_empty() {
-                    let col = raw.find('#').map_or(1, |k| raw[..k].chars().count() + 1);
-                    return Err(TraceError { line, col, msg: "a second `# specs:` header".into() });
+            if let Some(ranges) = comment.and_then(|c| c.trim().strip_prefix("kernels:")) {
+                let hash = raw.find('#').map_or(1, |k| raw[..k].chars().count() + 1);
+                if trace.kernels_line != 0 {
+                    return Err(TraceError { line, col: hash, msg: "a second `# kernels:` header".into() });
                 }
-                for name in names.split_whitespace() {
-                    let ok = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-                    if !ok {
-                        let col = raw.find(name).map_or(1, |k| raw[..k].chars().count() + 1);
-                        return Err(TraceError { line, col, msg: format!("`{name}` is not a spec name") });
-                    }
-                    trace.specs.push(name.to_string());
+                for word in ranges.split_whitespace() {
+                    let col = raw.find(word).map_or(1, |k| raw[..k].chars().count() + 1);
+                    let r: SeriesRange = word.parse().map_err(|msg| TraceError { line, col, msg })?;
+                    trace.kernels.push(r);
                 }
-                if trace.specs.is_empty() {
-                    let col = raw.find('#').map_or(1, |k| raw[..k].chars().count() + 1);
+                if trace.kernels.is_empty() {
                     return Err(TraceError {
                         line,
-                        col,
-                        msg: "`# specs:` names no spec; list them, like `# specs: linux-6.1 linux-6.12`"
+                        col: hash,
+                        msg: "`# kernels:` names no series; write ranges, like `# kernels: 6.18..` or `# kernels: ..6.12 7.0`"
                             .into(),
                     });
                 }
-                trace.specs_line = line;
+                trace.kernels_line = line;
+            }
+            if comment.is_some_and(|c| c.trim().starts_with("specs:")) {
+                let col = raw.find('#').map_or(1, |k| raw[..k].chars().count() + 1);
+                return Err(TraceError {
+                    line,
+                    col,
+                    msg: "`# specs:` is gone: say which kernel series the results hold on, like `# kernels: 6.18..`".into(),
+                });
             }
             if code.trim().is_empty() {
                 continue;
@@ -103,18 +104,11 @@ impl Trace {
 }
 
 impl Trace {
-    /// The specs whose results this trace states: those its header names,
-    /// else `DEFAULT_SPEC`.
-    pub fn for_specs(&self) -> Vec<&str> {
-        if self.specs.is_empty() {
-            vec![DEFAULT_SPEC]
-        } else {
-            self.specs.iter().map(String::as_str).collect()
-        }
-    }
-
-    pub fn is_for(&self, spec: &str) -> bool {
-        self.for_specs().contains(&spec)
+    /// The results hold on kernel series `s`: the `# kernels:` header
+    /// includes it, or there is no header (a trace that says nothing of
+    /// kernels runs on any).
+    pub fn holds_on(&self, s: Series) -> bool {
+        self.kernels.is_empty() || self.kernels.iter().any(|r| r.contains(s))
     }
 }
 
@@ -123,8 +117,9 @@ impl fmt::Display for Trace {
         if let Some(m) = self.sysfs {
             writeln!(f, "# sysfs: {m}")?;
         }
-        if !self.specs.is_empty() {
-            writeln!(f, "# specs: {}", self.specs.join(" "))?;
+        if !self.kernels.is_empty() {
+            let ranges: Vec<String> = self.kernels.iter().map(|r| r.to_string()).collect();
+            writeln!(f, "# kernels: {}", ranges.join(" "))?;
         }
         for (_, s) in &self.steps {
             writeln!(f, "{s}")?;

@@ -18,7 +18,7 @@ use super::PredError;
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask, VmaGhost};
 use crate::key::UNREAD_VM_FLAGS;
-use crate::property::Reads;
+use crate::reads::Reads;
 
 pub(super) struct Var<'a> {
     pub(super) name: Name<'a>,

@@ -25,7 +25,7 @@ mod nest;
 mod parse;
 pub mod words;
 
-use crate::property::Reads;
+use crate::reads::Reads;
 use crate::state::State;
 use std::fmt;
 

@@ -12,8 +12,9 @@ mod prctl;
 mod process_madvise;
 pub mod task;
 
+pub use crate::semantics::PmadvCheck;
 pub use madvise::{behavior, walk, Behavior, Errors, Naming, PageOp, Walked, BEHAVIORS};
-pub use process_madvise::{may_access_remote, process_madvise_on, PmadvCheck, Target2};
+pub use process_madvise::{may_access_remote, process_madvise_on, Target2};
 pub use task::fork_child;
 
 use crate::action::{Call, Errno, Ret, Target};

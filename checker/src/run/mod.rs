@@ -1,0 +1,124 @@
+//! Running specs on the model and judging what they do: each spec's
+//! `System` explored with the engine (with a progress line on a terminal)
+//! and its verdicts decided (`outcome`), then judged against its baseline
+//! in lockstep (`lockstep`). Beside them, the other ways `check` runs the
+//! model: a trace file through a spec (`trace_file`), two specs side by
+//! side until they part (`divergence`), and what each property costs per
+//! state (`cost`).
+
+pub mod cost;
+pub mod divergence;
+pub mod lockstep;
+pub mod outcome;
+pub mod trace_file;
+
+pub use outcome::{PremiseOutcome, PropertyOutcome, SpecOutcome};
+
+use crate::engine::limits::Limits;
+use crate::engine::{self, Counters, Options};
+use crate::spec::Spec;
+use crate::verdict::Verdict;
+use mmflags_model::property::Prop;
+use mmflags_model::symmetry::Symmetry;
+use mmflags_model::System;
+use std::io::IsTerminal;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How to run (everything here is outside the spec's question).
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub threads: usize,
+    pub symmetry: bool,
+    pub limits: Limits,
+    pub interrupt: Arc<AtomicBool>,
+    pub progress: bool,
+}
+
+impl RunConfig {
+    pub fn default_threads() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+fn progress_thread(
+    name: String,
+    counters: Arc<Counters>,
+    done: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut shown = false;
+        while !done.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(200));
+            let secs = start.elapsed().as_secs_f64();
+            if secs < 1.0 {
+                continue;
+            }
+            let unique = counters.unique.load(Ordering::Relaxed);
+            eprint!(
+                "\r{name}: states={} unique={} depth={} rate={:.0} unique/s   ",
+                counters.generated.load(Ordering::Relaxed),
+                unique,
+                counters.depth.load(Ordering::Relaxed),
+                unique as f64 / secs
+            );
+            shown = true;
+        }
+        if shown {
+            eprint!("\r{}\r", " ".repeat(100));
+        }
+    })
+}
+
+/// How the engine explores `sys` under `cfg` (the spec's symmetry unless
+/// `cfg` turns it off).
+fn options(sys: &System, cfg: &RunConfig) -> Options {
+    Options {
+        threads: cfg.threads.max(1),
+        symmetry: if cfg.symmetry { sys.symmetry } else { Symmetry::NONE },
+        limits: cfg.limits,
+        interrupt: cfg.interrupt.clone(),
+        counters: Arc::new(Counters::default()),
+        narrow: true,
+    }
+}
+
+/// Explores one spec and decides its verdicts.
+pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
+    let sys = spec.system();
+    let opt = options(&sys, cfg);
+    let done = Arc::new(AtomicBool::new(false));
+    let show = cfg.progress && std::io::stderr().is_terminal();
+    let reporter = show.then(|| progress_thread(spec.name.clone(), opt.counters.clone(), done.clone()));
+    let x = engine::explore(&sys, &opt);
+    done.store(true, Ordering::Relaxed);
+    if let Some(h) = reporter {
+        let _ = h.join();
+    }
+    SpecOutcome::from_exploration_until(spec, &sys, x, opt.threads, &cfg.interrupt)
+}
+
+/// `run_spec`, then every checked property against the spec's baseline
+/// (`lockstep`), when it has one: what `check` and the reports say.
+pub fn check_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
+    let mut o = run_spec(spec, cfg);
+    let Some(base) = o.spec.baseline.as_ref() else { return o };
+    let sys = o.spec.system();
+    let props: Vec<Prop> = o.properties.iter().map(|p| p.def.clone()).collect();
+    let bad: Vec<Option<bool>> = o
+        .properties
+        .iter()
+        .map(|p| (p.verdict != Verdict::Inconclusive).then(|| p.verdict.has_trace()))
+        .collect();
+    let opt = options(&sys, cfg);
+    let same = base.spec.knobs == o.spec.knobs;
+    let l = lockstep::against(&sys, &props, &bad, &base.spec.semantics, &base.name, same, &opt);
+    for (p, a) in o.properties.iter_mut().zip(&l.properties) {
+        p.against = Some(a.clone());
+    }
+    o.against = Some(l);
+    o
+}
