@@ -11,6 +11,7 @@ use mmflags_conformance::runner::{Field, Verdict};
 use mmflags_model::action::{Call, Ret};
 use mmflags_model::flags::VmFlags;
 use mmflags_model::replay::replay;
+use mmflags_model::state::Backing;
 use mmflags_model::{Action, Semantics, Sysfs, System, Trace};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -62,7 +63,14 @@ fn a_wrong_model_rule_is_reported_with_a_replayable_trace() {
         model: Ret::Flags(VmFlags::VM_LOCKED),
         kernel: Ret::Flags(VmFlags::EMPTY),
     };
-    assert_eq!(m.observations, vec![want.clone()]);
+    // VM_LOCKED without MCL_ONFAULT populates: the wrong model also
+    // expects small pages where the kernel has none.
+    let pages = Field {
+        action: "P0 pages(v0)".parse().unwrap(),
+        model: Ret::Backing(Backing::Small),
+        kernel: Ret::Backing(Backing::None),
+    };
+    assert_eq!(m.observations, vec![want.clone(), pages]);
 
     // The printed trace replays on the (wrong) model and fails on the kernel.
     let text = m.trace_text();
