@@ -4,11 +4,16 @@
 //! observation results. Only the slot window is looked at; a mapping there
 //! that is not exactly a slot (a split, a merge, something the agent mapped
 //! by accident) is a harness error, not an observation.
+//!
+//! Also the system-wide counters that tell when the kernel did something
+//! the model assumes it never does (`ThpCounters`): fail to allocate a huge
+//! page, or collapse pages with khugepaged outside a `khugepaged()` step.
 
 use crate::abi;
 use mmflags_model::action::{Call, Item, Ret};
 use mmflags_model::flags::VmFlags;
 use mmflags_model::state::{Backing, MAX_VMAS};
+use std::path::Path;
 
 /// One mapped slot as smaps shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,6 +246,125 @@ pub fn read_memlock(pid: i32) -> Result<Memlock, String> {
     })
 }
 
+/// `/proc/vmstat`'s `thp_fault_fallback`: a fault that wanted a huge page
+/// and mapped small ones (the allocation or the memcg charge failed).
+pub const FAULT_FALLBACK: &str = "thp_fault_fallback";
+/// `/proc/vmstat`'s `thp_collapse_alloc_failed`: a collapse (MADV_COLLAPSE
+/// or khugepaged) that found no huge page to collapse into.
+pub const COLLAPSE_ALLOC_FAILED: &str = "thp_collapse_alloc_failed";
+/// khugepaged's own count of the huge pages it made (MADV_COLLAPSE does
+/// not count here).
+pub const KHUGEPAGED_COLLAPSED: &str = "khugepaged/pages_collapsed";
+
+/// Not a kernel counter: the runner's own count of collapses (MADV_COLLAPSE,
+/// process_madvise's too) that failed with -EAGAIN where the model predicted
+/// something else. The kernel means it as "transient, retry" (a page it
+/// could not lock or isolate just then; seen in 0.4-2% of collapses on
+/// 6.18+, leaving the slot `mixed`), and the model assumes a collapse that
+/// may succeed does.
+pub const COLLAPSE_EAGAIN: &str = "MADV_COLLAPSE -EAGAIN";
+
+/// What the model assumes never happens, counted system-wide: a huge page
+/// that could not be allocated, and khugepaged collapsing on its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThpCounters {
+    pub fault_fallback: u64,
+    pub collapse_alloc_failed: u64,
+    pub khugepaged_collapsed: u64,
+}
+
+/// A counter that moved, and by how much.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CounterMove {
+    pub counter: &'static str,
+    pub by: u64,
+}
+
+impl CounterMove {
+    /// What it means, in the words of the model's assumption it breaks.
+    pub fn meaning(&self) -> &'static str {
+        match self.counter {
+            KHUGEPAGED_COLLAPSED => "khugepaged collapsed pages on its own",
+            COLLAPSE_EAGAIN => "a collapse failed transiently",
+            _ => "a huge page could not be allocated",
+        }
+    }
+}
+
+impl std::fmt::Display for CounterMove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.counter {
+            COLLAPSE_EAGAIN => write!(f, "MADV_COLLAPSE returned -EAGAIN"),
+            c => write!(f, "{c} moved by {}", self.by),
+        }
+    }
+}
+
+impl ThpCounters {
+    /// The huge-page allocation failures counted since `before`.
+    pub fn failed_since(&self, before: &ThpCounters) -> Vec<CounterMove> {
+        let mut v = Vec::new();
+        for (counter, now, then) in [
+            (FAULT_FALLBACK, self.fault_fallback, before.fault_fallback),
+            (COLLAPSE_ALLOC_FAILED, self.collapse_alloc_failed, before.collapse_alloc_failed),
+        ] {
+            if now != then {
+                v.push(CounterMove { counter, by: now.wrapping_sub(then) });
+            }
+        }
+        v
+    }
+
+    /// khugepaged's collapses since `before`, if any.
+    pub fn collapsed_since(&self, before: &ThpCounters) -> Option<CounterMove> {
+        (self.khugepaged_collapsed != before.khugepaged_collapsed).then(|| CounterMove {
+            counter: KHUGEPAGED_COLLAPSED,
+            by: self.khugepaged_collapsed.wrapping_sub(before.khugepaged_collapsed),
+        })
+    }
+}
+
+/// `thp_fault_fallback` and `thp_collapse_alloc_failed` of a `/proc/vmstat` text.
+pub fn parse_vmstat(text: &str) -> Result<(u64, u64), String> {
+    let get = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| format!("/proc/vmstat: no `{key}`"))
+    };
+    Ok((get(FAULT_FALLBACK)?, get(COLLAPSE_ALLOC_FAILED)?))
+}
+
+/// Where the counters are read (the system's, or a test's stand-ins).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounterFiles {
+    pub vmstat: std::path::PathBuf,
+    /// khugepaged's `pages_collapsed`.
+    pub pages_collapsed: std::path::PathBuf,
+}
+
+impl CounterFiles {
+    pub fn system() -> CounterFiles {
+        CounterFiles {
+            vmstat: "/proc/vmstat".into(),
+            pages_collapsed: Path::new(crate::machine::THP_DIR).join("khugepaged/pages_collapsed"),
+        }
+    }
+
+    pub fn read(&self) -> Result<ThpCounters, String> {
+        let text =
+            std::fs::read_to_string(&self.vmstat).map_err(|e| format!("{}: {e}", self.vmstat.display()))?;
+        let (fault_fallback, collapse_alloc_failed) = parse_vmstat(&text)?;
+        let p = &self.pages_collapsed;
+        let khugepaged_collapsed = std::fs::read_to_string(p)
+            .map_err(|e| format!("{}: {e}", p.display()))?
+            .trim()
+            .parse()
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+        Ok(ThpCounters { fault_fallback, collapse_alloc_failed, khugepaged_collapsed })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +458,34 @@ VmFlags: rd wr mr mw me gd ac
         assert!(!writable_covers(maps, abi::HOLE, abi::REGION));
         assert!(!writable_covers(maps, slot(0), abi::REGION + 1));
         assert!(!writable_covers(maps, u64::MAX - 1, 4));
+    }
+
+    #[test]
+    fn counters_from_vmstat_and_what_moved() {
+        let v = "nr_free_pages 1\nthp_fault_alloc 9\nthp_fault_fallback 3\nthp_fault_fallback_charge 7\n\
+                 thp_collapse_alloc 4\nthp_collapse_alloc_failed 2\n";
+        assert_eq!(parse_vmstat(v), Ok((3, 2)));
+        assert!(parse_vmstat("thp_fault_fallback_charge 1\nthp_collapse_alloc_failed 0\n").is_err());
+        let a = ThpCounters { fault_fallback: 3, collapse_alloc_failed: 2, khugepaged_collapsed: 10 };
+        assert_eq!(a.failed_since(&a), vec![]);
+        assert_eq!(a.collapsed_since(&a), None);
+        let b = ThpCounters { fault_fallback: 5, collapse_alloc_failed: 3, khugepaged_collapsed: 11 };
+        assert_eq!(
+            b.failed_since(&a),
+            vec![
+                CounterMove { counter: FAULT_FALLBACK, by: 2 },
+                CounterMove { counter: COLLAPSE_ALLOC_FAILED, by: 1 }
+            ]
+        );
+        assert_eq!(b.collapsed_since(&a).unwrap().to_string(), "khugepaged/pages_collapsed moved by 1");
+    }
+
+    #[test]
+    fn a_split_slot_is_an_error() {
+        let bad = "200000000000-200000200000 rw-p 00000000 00:00 0\nTHPeligible: 0\n";
+        assert!(parse_smaps(bad).is_err());
+        let gap = "200000400000-200000500000 rw-p 00000000 00:00 0\nTHPeligible: 0\n";
+        assert!(parse_smaps(gap).is_err());
     }
 
     #[test]
