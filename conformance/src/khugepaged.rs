@@ -195,10 +195,13 @@ pub fn thread_running(proc: &Path) -> Option<bool> {
     }))
 }
 
-/// A 4 MiB region of the runner's own, advised MADV_HUGEPAGE and never
-/// touched: it registers the runner's mm with khugepaged (in `madvise` and
-/// `always`), so khugepaged has work and keeps counting full scans even
-/// when no agent is registered. Unmapped on drop.
+/// A 4 MiB region of the runner's own, advised MADV_HUGEPAGE and written
+/// once: it keeps the runner's mm registered with khugepaged (in `madvise`
+/// and `always`), so khugepaged always has work. Without any registered mm
+/// it sleeps with no timeout, full scans are not counted, and the first
+/// agent that registers wakes it for a scan at once, parked or not. An mm
+/// is registered only through a VMA that has an `anon_vma` (a fault made
+/// one), hence the one write. Unmapped on drop.
 #[derive(Debug)]
 pub struct Anchor {
     addr: usize,
@@ -221,11 +224,18 @@ impl Anchor {
         if p == libc::MAP_FAILED {
             return Err(format!("mmap of khugepaged's anchor: {}", std::io::Error::last_os_error()));
         }
-        Ok(Anchor { addr: p as usize })
+        let a = Anchor { addr: p as usize };
+        a.register()?;
+        // The fault (a huge page where the mode allows one) gives the VMA
+        // its anon_vma, and registers the mm itself where it is eligible.
+        unsafe { std::ptr::write_volatile(p as *mut u8, 1) };
+        a.register()?;
+        Ok(a)
     }
 
-    /// (Re-)registers the runner's mm: `khugepaged_enter_vma` runs on
-    /// every MADV_HUGEPAGE. Harmless when the mode is `never`.
+    /// Registers the runner's mm if it is not (`khugepaged_enter_vma` runs
+    /// on every MADV_HUGEPAGE; a registered mm stays so until it exits).
+    /// Harmless in `never`, where nothing registers.
     pub fn register(&self) -> Result<(), String> {
         let r = unsafe { libc::madvise(self.addr as *mut libc::c_void, ANCHOR_LEN, libc::MADV_HUGEPAGE) };
         if r != 0 {

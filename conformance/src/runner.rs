@@ -392,14 +392,19 @@ impl Runner {
         }
     }
 
-    /// A trace's turn: alone if it drives khugepaged.
-    fn turn<'a>(&'a self, calls: impl IntoIterator<Item = &'a Call>) -> Turn<'a> {
+    /// A trace's turn: alone if it drives khugepaged. Where khugepaged is
+    /// driven the anchor is registered first (again, if the mode was
+    /// `never` when it was made), so no agent's registration wakes it.
+    fn turn<'a>(&'a self, calls: impl IntoIterator<Item = &'a Call>) -> Result<Turn<'a>, HarnessError> {
+        if let Driving::Yes(_, anchor) = &self.khugepaged {
+            anchor.register().map_err(HarnessError::Broken)?;
+        }
         let scans = self.khugepaged().is_ok() && calls.into_iter().any(|c| *c == Call::Khugepaged);
-        if scans {
+        Ok(if scans {
             Turn::Alone(self.alone.write().unwrap_or_else(|e| e.into_inner()))
         } else {
             Turn::Shared(self.alone.read().unwrap_or_else(|e| e.into_inner()))
-        }
+        })
     }
 
     fn read_counters(&self) -> Result<ThpCounters, HarnessError> {
@@ -505,7 +510,13 @@ impl Runner {
     /// each step's result and every live process's observations.
     pub fn compare(&self, sys: &System, init: State, actions: &[Action]) -> TraceReport {
         let mut report = TraceReport { verdict: Verdict::Agreed, steps_run: 0, skipped: None };
-        let _turn = self.turn(actions.iter().map(|a| &a.call));
+        let _turn = match self.turn(actions.iter().map(|a| &a.call)) {
+            Ok(t) => t,
+            Err(err) => {
+                report.verdict = Verdict::Error { step: 0, err };
+                return report;
+            }
+        };
         let mut tree = match self.tree(sys.bounds.processes, sys.bounds.vmas) {
             Ok(t) => t,
             Err(err) => {
@@ -595,7 +606,13 @@ impl Runner {
         let mut rep =
             LitmusReport { steps: Vec::new(), failure: None, skipped: None, error: None, inconclusive: None };
         let first_line = trace.steps.first().map_or(0, |s| s.0);
-        let _turn = self.turn(trace.steps.iter().map(|(_, s)| &s.action.call));
+        let _turn = match self.turn(trace.steps.iter().map(|(_, s)| &s.action.call)) {
+            Ok(t) => t,
+            Err(e) => {
+                rep.error = Some((first_line, e));
+                return rep;
+            }
+        };
         let mut tree = match self.tree(MAX_PROCS, MAX_VMAS) {
             Ok(t) => t,
             Err(e) => {

@@ -146,27 +146,38 @@ static int kh_running(void)
 	return found;
 }
 
+/*
+ * The helper's own 4 MiB, MADV_HUGEPAGE and written once, so its mm stays
+ * registered with khugepaged: with none registered khugepaged sleeps with
+ * no timeout (no full scans counted), and the first process to register
+ * wakes it for a scan at once, parked or not. An mm is registered only
+ * through a VMA with an anon_vma, hence the write. Made before P0 exists,
+ * and not in P0's ancestor (a child of a registered mm is registered).
+ */
+static void kh_anchor(void)
+{
+	char *a = mmap(NULL, REGION, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (a == MAP_FAILED || madvise(a, REGION, MADV_HUGEPAGE)) {
+		say("# khugepaged(): cannot make the helper's anchor: %s\n", strerror(errno));
+		status('E');
+		return;
+	}
+	*(volatile char *)a = 1;
+	madvise(a, REGION, MADV_HUGEPAGE);
+}
+
 /* One full scan, or nothing where khugepaged does not run; the result as
  * the trace language prints it, or a harness error. */
 MAYBE_UNUSED static struct str do_khugepaged(void)
 {
-	static void *anchor;
 	long f0, f, c0, c1;
 	struct shared sh;
 	int i;
 
 	if (!kh_running())
 		return fmt_ret(0);
-	/* khugepaged sleeps while no mm is registered with it: register the
-	 * helper's own (an untouched MADV_HUGEPAGE region). */
-	if (!anchor)
-		anchor = mmap(NULL, REGION, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (anchor == MAP_FAILED || madvise(anchor, REGION, MADV_HUGEPAGE)) {
-		say("# khugepaged(): cannot register an mm with khugepaged: %s\n", strerror(errno));
-		status('E');
-		return (struct str){ "<harness error>" };
-	}
 	f0 = kh_read("full_scans");
 	c0 = kh_read("pages_collapsed");
 	if (kh_write("scan_sleep_millisecs", "0") == -EINVAL)

@@ -225,7 +225,16 @@ int main(int argc, char **argv)
 	kh = fork();
 	if (kh == 0) {
 		me = KPROC;
+		kh_anchor();
+		if (write(FD_READY + 1, "a", 1) != 1)
+			_exit(KSFT_FAIL);
 		loop();
+	}
+	{
+		char c;
+
+		if (kh < 0 || read_timeout(FD_READY, &c, 1) != 1)
+			return KSFT_FAIL;
 	}
 #endif
 	counters_now(&c0);
