@@ -4,13 +4,25 @@
 //! meanwhile) and checks afterwards that every knob is back. The traces
 //! (tests/litmus/khugepaged/) must agree with the model at every step,
 //! every observation included, and so must an emitted C program.
+//!
+//! Two differences are known and pinned here (`known_difference_*`); when
+//! the model learns one, its test fails: make it expect agreement.
+//! 1. 6.18 dropped khugepaged's `writable` check, so a process's small
+//!    pages that a fork write-protected are collapsed once no one else maps
+//!    them (the research's case e2: small on 6.1 and 6.12, huge on 6.18+);
+//!    the model keeps them small (`pages::khugepaged` skips `SmallCow`).
+//! 2. An mm is registered with khugepaged only through a VMA that has an
+//!    `anon_vma` (`hugepage_vma_check` wants one outside a fault), so
+//!    MADV_HUGEPAGE (or mmap) of a slot never written registers nothing
+//!    (case c2, every kernel); the model registers it (`madvise` and
+//!    `mmap` call `pages::register` whatever the pages).
 
 mod common;
 
 use mmflags_conformance::enumerate;
 use mmflags_conformance::khugepaged::{PAGES_TO_SCAN, PARKED_SCAN_SLEEP_MS};
 use mmflags_conformance::machine::THP_DIR;
-use mmflags_conformance::runner::{Tally, Verdict};
+use mmflags_conformance::runner::{Field, Tally, Verdict};
 use mmflags_conformance::sysfs_guard::KHUGEPAGED_KNOBS;
 use mmflags_model::action::{Call, Ret};
 use mmflags_model::replay::replay;
@@ -40,18 +52,21 @@ fn files() -> Vec<PathBuf> {
     f
 }
 
-/// The known difference (see the module doc): after a `khugepaged()` step,
-/// only `pages(vN)` observations, each `small` in the model and `huge` on
-/// the kernel.
-fn is_the_known_difference(v: &Verdict) -> bool {
+/// One of the known differences (see the module doc): after a
+/// `khugepaged()` step only `pages(vN)` observations differ, each `small`
+/// in the model and `huge` on the kernel (1) or the other way round (2).
+fn is_a_known_difference(v: &Verdict) -> bool {
     let Verdict::Mismatch(m) = v else { return false };
     let after_scan = m.steps.last().is_some_and(|s| s.action.call == Call::Khugepaged);
-    let small_huge = |f: &mmflags_conformance::runner::Field| {
-        matches!(f.action.call, Call::Pages(_))
-            && f.model == Ret::Backing(Backing::Small)
-            && f.kernel == Ret::Backing(Backing::Huge)
+    let (small, huge) = (Ret::Backing(Backing::Small), Ret::Backing(Backing::Huge));
+    let is = |f: &Field, model, kernel| {
+        matches!(f.action.call, Call::Pages(_)) && f.model == model && f.kernel == kernel
     };
-    after_scan && m.result.is_none() && !m.observations.is_empty() && m.observations.iter().all(small_huge)
+    after_scan
+        && m.result.is_none()
+        && !m.observations.is_empty()
+        && (m.observations.iter().all(|f| is(f, small, huge))
+            || m.observations.iter().all(|f| is(f, huge, small)))
 }
 
 fn verdict_ok(what: &str, v: &Verdict) {
@@ -117,14 +132,14 @@ fn khugepaged_steps_agree_with_the_model_and_its_knobs_come_back() {
     let mut known = 0;
     for (w, rep) in walks.iter().zip(&reports) {
         let lines: Vec<String> = w.iter().map(|a| a.to_string()).collect();
-        if is_the_known_difference(&rep.verdict) {
+        if is_a_known_difference(&rep.verdict) {
             known += 1;
             continue;
         }
         verdict_ok(&lines.join("; "), &rep.verdict);
         assert_eq!((rep.steps_run, &rep.skipped), (w.len(), &None));
     }
-    eprintln!("{} walks, {known} ended at the known difference", walks.len());
+    eprintln!("{} walks, {known} ended at a known difference", walks.len());
     let t = Tally::of(&reports);
     assert_eq!((t.agreed + known, t.inconclusive, t.errors), (walks.len(), 0, 0), "{t:?}");
     let st = r.khugepaged().unwrap().stats();
@@ -148,13 +163,29 @@ fn khugepaged_steps_agree_with_the_model_and_its_knobs_come_back() {
     assert_eq!(knobs(), before, "khugepaged's knobs were not restored");
 }
 
-#[test]
-fn the_known_difference_is_found() {
+/// Runs `t` (madvise mode) where khugepaged is driven: it must differ at
+/// its last step, a `khugepaged()`, in `P0 pages(v0)` alone, `model` on the
+/// model and `kernel` on the kernel.
+fn known(t: &[&str], model: Backing, kernel: Backing) {
     let mut r = common::runner();
     r.own_the_mode(PATIENCE, &|w| eprintln!("{w}")).unwrap();
     let before = saved(&r);
     let init = common::init(&r);
-    let t: Vec<Action> = [
+    let t: Vec<Action> = t.iter().map(|s| s.parse().unwrap()).collect();
+    let rep = r.compare(&System::replayer(Semantics::mainline()), init, &t);
+    assert!(is_a_known_difference(&rep.verdict), "{rep:?}");
+    let Verdict::Mismatch(m) = &rep.verdict else { unreachable!() };
+    assert_eq!(m.steps.len(), t.len(), "both agree until the last scan:\n{}", m.trace_text());
+    let fields: Vec<String> =
+        m.observations.iter().map(|f| format!("{} {} {}", f.action, f.model, f.kernel)).collect();
+    assert_eq!(fields, [format!("P0 pages(v0) {model} {kernel}")], "{}", m.trace_text());
+    drop(r);
+    assert_eq!(knobs(), before);
+}
+
+#[test]
+fn known_difference_1_write_protected_pages_no_one_shares_are_collapsed() {
+    let t = [
         "P0 mmap()",
         "P0 touch(v0)",
         "P0 madvise(v0, MADV_HUGEPAGE)",
@@ -162,18 +193,21 @@ fn the_known_difference_is_found() {
         "khugepaged()",
         "P1 touch(v0)",
         "khugepaged()",
-    ]
-    .iter()
-    .map(|s| s.parse().unwrap())
-    .collect();
-    let rep = r.compare(&System::replayer(Semantics::mainline()), init, &t);
-    assert!(is_the_known_difference(&rep.verdict), "{rep:?}");
-    let Verdict::Mismatch(m) = &rep.verdict else { unreachable!() };
-    assert_eq!(m.steps.len(), 7, "both agree until the second scan:\n{}", m.trace_text());
-    let fields: Vec<String> = m.observations.iter().map(|f| format!("{}", f.action)).collect();
-    assert_eq!(fields, ["P0 pages(v0)"], "only the parent's write-protected pages:\n{}", m.trace_text());
-    drop(r);
-    assert_eq!(knobs(), before);
+    ];
+    known(&t, Backing::Small, Backing::Huge);
+}
+
+#[test]
+fn known_difference_2_advising_an_untouched_slot_registers_nothing() {
+    let t = [
+        "P0 mmap()",
+        "P0 madvise(v0, MADV_HUGEPAGE)",
+        "P0 prctl(PR_SET_THP_DISABLE, 1, 0)",
+        "P0 touch(v0)",
+        "P0 prctl(PR_SET_THP_DISABLE, 0, 0)",
+        "khugepaged()",
+    ];
+    known(&t, Backing::Huge, Backing::Small);
 }
 
 #[test]
