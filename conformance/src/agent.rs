@@ -210,6 +210,24 @@ fn setresuid(uid: u32, gid: u32, keep: u64) -> i64 {
     }
 }
 
+/// `touch`: writes every byte of `[addr, addr + len)` if one writable
+/// mapping covers it; -EFAULT (nothing written) otherwise, where the write
+/// would have killed the agent with SIGSEGV.
+fn touch(addr: u64, len: u64) -> i64 {
+    let maps = match std::fs::read_to_string("/proc/self/maps") {
+        Ok(m) => m,
+        Err(e) => return -(e.raw_os_error().unwrap_or(libc::EIO) as i64),
+    };
+    if !crate::procfs::writable_covers(&maps, addr, len) {
+        return -(libc::EFAULT as i64);
+    }
+    // Memory this process mapped at a fixed address and nothing in Rust
+    // owns: the writes cannot be elided, and each one faults in what is
+    // not yet there (a write fault per page, or per huge page).
+    unsafe { std::ptr::write_bytes(addr as *mut u8, 0x5a, len as usize) };
+    0
+}
+
 /// The calls that need nothing but their arguments.
 fn call(req: &Request, fd: Option<OwnedFd>) -> i64 {
     unsafe {
@@ -285,6 +303,7 @@ fn call(req: &Request, fd: Option<OwnedFd>) -> i64 {
             Request::Mlockall { flags } => ret(libc::mlockall(flags as i32) as libc::c_long),
             Request::Munlockall => ret(libc::munlockall() as libc::c_long),
             Request::Setresuid { uid, gid, keep } => setresuid(uid, gid, keep),
+            Request::Touch { addr, len } => touch(addr, len),
             Request::Fork | Request::Execve { .. } | Request::Exit | Request::Auth { .. } => {
                 unreachable!("handled by serve")
             }

@@ -2,7 +2,8 @@
 //! cannot make at all (`cannot_run`: root steps when not root), which
 //! request every other call becomes for an agent (a proposal's calls too:
 //! by number, so the kernel answers them as it answers any unknown option
-//! or syscall)
+//! or syscall; every advice, MADV_COLLAPSE and MADV_DONTNEED included, by
+//! its number)
 //! (`abi` gives the addresses and numbers), which name it returns
 //! (`mmap() = vN`: the lowest slot the kernel shows unmapped), and when the
 //! kernel's answer is about this machine's RLIMIT_MEMLOCK rather than about
@@ -13,7 +14,7 @@ use crate::kernel::{broken, HarnessError, Tree};
 use crate::machine::Machine;
 use crate::procfs;
 use crate::proto::Request;
-use mmflags_model::action::{Call, Iovec, MclFlags, Ret, Target};
+use mmflags_model::action::{Call, Iovec, MclFlags, Range, Ret, Target};
 use mmflags_model::state::Image;
 use mmflags_model::Errno;
 use std::os::fd::OwnedFd;
@@ -26,6 +27,9 @@ pub fn cannot_run(machine: &Machine, caller: u8, call: &Call) -> Option<String> 
         Call::Setresuid => Some("setresuid(user) needs CAP_SETUID/CAP_SETGID"),
         Call::ProcessMadvise { target: Target::Pid(t), .. } if t != caller => {
             Some("a remote process_madvise needs a root P0 (the model's P0 is root)")
+        }
+        Call::Khugepaged => {
+            Some("khugepaged() is driven through khugepaged's sysfs knobs, which only root writes")
         }
         _ => None,
     };
@@ -65,7 +69,11 @@ impl Tree<'_> {
         };
         let shown = matches!(
             call,
-            Call::VmFlags(_) | Call::ThpEligible(_) | Call::ThpEnabled | Call::PrctlGetThpDisable
+            Call::VmFlags(_)
+                | Call::ThpEligible(_)
+                | Call::Pages(_)
+                | Call::ThpEnabled
+                | Call::PrctlGetThpDisable
         );
         if shown {
             return self.snapshot(p)?.answer(call).ok_or_else(|| {
@@ -144,6 +152,14 @@ impl Tree<'_> {
                 to_ret(r)
             }
             Call::Munlockall => to_ret(self.syscall(p, &Request::Munlockall, None, &what)?),
+            Call::Touch(item) => {
+                let (addr, len) = abi::range(Range::One(item));
+                to_ret(self.syscall(p, &Request::Touch { addr, len }, None, &what)?)
+            }
+            Call::Khugepaged => Err(HarnessError::BadStep(
+                "khugepaged() is no process's call: the runner drives it (Runner::compare, Runner::litmus)"
+                    .into(),
+            )),
             Call::Setresuid => {
                 let req =
                     Request::Setresuid { uid: abi::USER_UID, gid: abi::USER_GID, keep: self.cfg.user_keeps };

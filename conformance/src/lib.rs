@@ -14,6 +14,7 @@ pub mod calls;
 pub mod emit_c;
 pub mod enumerate;
 pub mod kernel;
+pub mod khugepaged;
 pub mod machine;
 pub mod mode_lock;
 pub mod procfs;

@@ -5,8 +5,11 @@
 //! `fs.suid_dumpable` not 1 (so a credential change makes an mm
 //! non-dumpable); a machine that differs is refused, loudly.
 //!
+//! It also knows where it runs: on a host, or inside an mmflags qemu guest
+//! (`Machine::guest`), whose kernel and sysfs are the run's own to change.
+//!
 //! Nothing here writes to sysfs: `sysfs_guard` does that, and only when the
-//! user asked for it.
+//! user asked for it (or inside a guest).
 
 use crate::proto::{PLAIN_IMAGE, SETUID_IMAGE, TOKEN_FILE};
 use mmflags_model::Sysfs;
@@ -53,6 +56,41 @@ pub struct Machine {
     pub memlock_unlimited: bool,
     /// The hard RLIMIT_MEMLOCK in bytes (`None`: unlimited).
     pub memlock_hard: Option<u64>,
+    /// This is an mmflags qemu guest (`in_mmflags_guest`): a throwaway
+    /// machine whose system-wide settings the run may change freely.
+    pub guest: bool,
+}
+
+/// What the guest's `/init` says on its second line (guest/src/initramfs.rs
+/// writes `# mmflags guest job (guest/src/initramfs.rs)`).
+pub const GUEST_INIT_MARK: &str = "# mmflags guest job";
+
+const RAMFS_MAGIC: i64 = 0x8584_58f6;
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+
+/// The decision of `in_mmflags_guest` from what it read: the root
+/// filesystem's type, `/init`'s text and pid 1's command line.
+pub fn is_mmflags_guest(root_fs_magic: i64, init: &str, pid1_cmdline: &[u8]) -> bool {
+    let initramfs = root_fs_magic == RAMFS_MAGIC || root_fs_magic == TMPFS_MAGIC;
+    let our_init =
+        init.starts_with("#!") && init.lines().nth(1).is_some_and(|l| l.starts_with(GUEST_INIT_MARK));
+    let pid1_runs_it = pid1_cmdline.split(|&b| b == 0).any(|a| a == b"/init");
+    initramfs && our_init && pid1_runs_it
+}
+
+/// Whether this process runs inside an mmflags guest: the root filesystem
+/// is still the initramfs (ramfs or tmpfs, no disk), its `/init` is the
+/// script the guest crate writes, and pid 1 is running it. A host boots
+/// from a disk (or pivots away from its initramfs), and only root could
+/// put such an `/init` there.
+pub fn in_mmflags_guest() -> bool {
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(c"/".as_ptr(), &mut st) } != 0 {
+        return false;
+    }
+    let init = std::fs::read_to_string("/init").unwrap_or_default();
+    let cmdline = std::fs::read("/proc/1/cmdline").unwrap_or_default();
+    is_mmflags_guest(st.f_type as i64, &init, &cmdline)
 }
 
 /// The selected word of a sysfs choice file: `always [madvise] never`.
@@ -172,6 +210,7 @@ impl Machine {
             problems,
             root,
             unprivileged_because,
+            guest: in_mmflags_guest(),
         })
     }
 }
@@ -316,6 +355,28 @@ mod tests {
         assert_eq!(selected("always [madvise] never"), Some("madvise"));
         assert_eq!(selected("[always] madvise never"), Some("always"));
         assert_eq!(selected("always madvise never"), None);
+    }
+
+    #[test]
+    fn a_guest_is_the_initramfs_running_our_init() {
+        let init =
+            "#!/bin/sh\n# mmflags guest job (guest/src/initramfs.rs)\n/bin/busybox --install -s /bin\n";
+        let pid1 = b"/bin/sh\0/init\0";
+        assert!(is_mmflags_guest(TMPFS_MAGIC, init, pid1));
+        assert!(is_mmflags_guest(RAMFS_MAGIC, init, pid1));
+        let ext4 = 0xef53;
+        assert!(!is_mmflags_guest(ext4, init, pid1), "a disk root is a host");
+        assert!(!is_mmflags_guest(TMPFS_MAGIC, "#!/bin/sh\necho hi\n", pid1), "someone else's initramfs");
+        assert!(!is_mmflags_guest(TMPFS_MAGIC, init, b"/sbin/init\0"), "pid 1 is not running it");
+        assert!(!is_mmflags_guest(TMPFS_MAGIC, "", b""));
+        // The guest crate writes the mark this looks for.
+        let guest_src = include_str!("../../guest/src/initramfs.rs");
+        assert!(
+            guest_src.contains(&format!("#!/bin/sh\\n\\\n             {GUEST_INIT_MARK} (")),
+            "guest/src/initramfs.rs no longer writes `{GUEST_INIT_MARK}` as /init's second line"
+        );
+        // This machine (a host, where these tests run) is no guest.
+        assert!(!in_mmflags_guest());
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use std::io;
 
 /// Bumped whenever the messages change, so a stale agent binary is refused.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 /// The argument that turns a binary into an agent: `AGENT channel-fd`.
 pub const AGENT_ARG: &str = "__mmflags_agent";
 pub const MAX_MSG: usize = 4096;
@@ -76,6 +76,13 @@ pub enum Request {
         gid: u32,
         keep: u64,
     },
+    /// Writes every byte of `[addr, addr + len)`, after checking in
+    /// `/proc/self/maps` that one writable mapping covers it all (else
+    /// -EFAULT, and nothing is written: the agent must not die of it).
+    Touch {
+        addr: u64,
+        len: u64,
+    },
     /// `_exit(0)`: no reply.
     Exit,
     /// The first request to an agent that gained privilege by exec
@@ -115,6 +122,7 @@ const OP_SETRESUID: i64 = 10;
 const OP_EXIT: i64 = 11;
 const OP_AUTH: i64 = 12;
 const OP_MCTL: i64 = 13;
+const OP_TOUCH: i64 = 14;
 const OP_RET: i64 = 100;
 const OP_HELLO: i64 = 101;
 
@@ -169,6 +177,7 @@ impl Request {
             Request::Setresuid { uid, gid, keep } => {
                 encode(&[OP_SETRESUID, *uid as i64, *gid as i64, u(*keep)], &[])
             }
+            Request::Touch { addr, len } => encode(&[OP_TOUCH, u(*addr), u(*len)], &[]),
             Request::Exit => encode(&[OP_EXIT], &[]),
             Request::Auth { token } => encode(&[OP_AUTH], token),
         }
@@ -203,6 +212,7 @@ impl Request {
             OP_FORK => Request::Fork,
             OP_EXECVE => Request::Execve { path: bytes.to_vec() },
             OP_SETRESUID => Request::Setresuid { uid: arg(1)? as u32, gid: arg(2)? as u32, keep: u(3)? },
+            OP_TOUCH => Request::Touch { addr: u(1)?, len: u(2)? },
             OP_EXIT => Request::Exit,
             OP_AUTH => Request::Auth { token: bytes.to_vec() },
             _ => return Err(bad()),
@@ -256,6 +266,7 @@ mod tests {
             Request::Fork,
             Request::Execve { path: b"/tmp/x/agent".to_vec() },
             Request::Setresuid { uid: 65534, gid: 65534, keep: 1 << 14 },
+            Request::Touch { addr: 1 << 45, len: 4 << 20 },
             Request::Exit,
             Request::Auth { token: b"0123abcd".to_vec() },
         ];

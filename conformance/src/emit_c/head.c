@@ -3,6 +3,7 @@
  * may not (each guarded, so the system's own definitions win).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -5,14 +5,24 @@
 //! and the kernel headers, so a reviewer can run a proposal's
 //! counterexample on a kernel with that proposal applied.
 //!
-//! The fixed part (`head.c`, `observe.c`, `runtime.c`, `setup.c`) is C
-//! written once; this module writes only the tables and one `case` per
-//! step. Addresses and constants are the same as the runner's (`abi`); the
-//! process machinery mirrors the runner's agents, with pipes in place of a
-//! runner.
+//! The fixed part (`head.c`, `observe.c`, `runtime.c`, `setup.c`, and
+//! `khugepaged.c` for a trace with `khugepaged()` steps) is C written once;
+//! this module writes only the tables and one `case` per step. Addresses and
+//! constants are the same as the runner's (`abi`); the process machinery
+//! mirrors the runner's agents, with pipes in place of a runner, and
+//! khugepaged is driven as the runner drives it (`crate::khugepaged`), by a
+//! root helper process, its knobs restored at exit.
+//!
+//! Like the runner, a program whose run saw a huge page fail to be
+//! allocated (`thp_fault_fallback`, `thp_collapse_alloc_failed`) or a
+//! collapse fail transiently (-EAGAIN), or that differed while khugepaged
+//! collapsed pages on its own, neither passes nor fails: it says why and
+//! exits 4 (kselftest's skip).
 
 use crate::abi;
-use mmflags_model::action::{Action, Call, Iovec, Item, MclFlags, PmadvFlags, Range, Ret, Target};
+use mmflags_model::action::{
+    Action, Advice, Call, Errno, Iovec, Item, MclFlags, PmadvFlags, Range, Ret, Target,
+};
 use mmflags_model::state::{Image, State, MAX_VMAS};
 use mmflags_model::{System, Walk};
 use std::fmt::Write;
@@ -21,6 +31,17 @@ const HEAD: &str = include_str!("head.c");
 const OBSERVE: &str = include_str!("observe.c");
 const RUNTIME: &str = include_str!("runtime.c");
 const SETUP: &str = include_str!("setup.c");
+const KHUGEPAGED: &str = include_str!("khugepaged.c");
+
+/// The C token owner of `a`: its process, or the khugepaged helper
+/// (`KPROC` in the C, one past the last process).
+fn owner(a: &Action) -> u8 {
+    if a.by_kernel() {
+        mmflags_model::state::MAX_PROCS as u8
+    } else {
+        a.pid
+    }
+}
 
 fn c_str(s: &str) -> String {
     let mut out = String::from("\"");
@@ -69,6 +90,7 @@ impl Tables {
         for n in 0..vmas as u8 {
             push("OBS_VMFLAGS", n, Call::VmFlags(Item::Vma(n)));
             push("OBS_ELIGIBLE", n, Call::ThpEligible(Item::Vma(n)));
+            push("OBS_PAGES", n, Call::Pages(Item::Vma(n)));
         }
         push("OBS_THP_ENABLED", 0, Call::ThpEnabled);
         push("OBS_THP_DISABLE", 0, Call::PrctlGetThpDisable);
@@ -209,11 +231,13 @@ fn step_code(s: usize, a: &Action, expect: &Ret) -> String {
         ),
         Call::Setresuid => "r = do_setresuid();\n\t\tgot = fmt_ret(r);".into(),
         Call::Exit => String::new(),
-        Call::VmFlags(i) | Call::ThpEligible(i) => {
-            let kind = if matches!(a.call, Call::VmFlags(_)) {
-                "OBS_VMFLAGS"
-            } else {
-                "OBS_ELIGIBLE"
+        Call::Touch(i) => format!("r = do_touch({});\n\t\tgot = fmt_ret(r);", addr(Range::One(i))),
+        Call::Khugepaged => "got = do_khugepaged();".into(),
+        Call::VmFlags(i) | Call::ThpEligible(i) | Call::Pages(i) => {
+            let kind = match a.call {
+                Call::VmFlags(_) => "OBS_VMFLAGS",
+                Call::ThpEligible(_) => "OBS_ELIGIBLE",
+                _ => "OBS_PAGES",
             };
             match i {
                 Item::Hole => "got = (struct str){ \"unmapped\" };".into(),
@@ -258,12 +282,24 @@ pub fn program(walk: &Walk, sys: &System, title: &str) -> String {
         " *\n * Build and run as root: gcc -O2 -Wall -o t t.c && ./t\n * \
          Exit status (kselftest): 0 every result and observation as the model\n * \
          predicted, 1 something differed, 4 skipped (not root, or a machine\n * \
-         unlike the model's: sysfs mode, mTHP sizes).\n */\n",
+         unlike the model's: sysfs mode, mTHP sizes) or inconclusive (a huge\n * \
+         page could not be allocated, khugepaged collapsed on its own, or the\n * \
+         harness failed).\n",
     );
+    let khugepaged = steps.iter().any(|(a, _, _)| a.by_kernel());
+    if khugepaged {
+        out.push_str(
+            " *\n * Its khugepaged() steps write khugepaged's knobs in\n * \
+             /sys/kernel/mm/transparent_hugepage/khugepaged/ (pages_to_scan,\n * \
+             alloc_sleep_millisecs, scan_sleep_millisecs); they are restored at\n * \
+             exit and on SIGINT, SIGTERM, SIGHUP and SIGQUIT.\n",
+        );
+    }
+    out.push_str(" */\n");
     out.push_str(HEAD);
 
     // Token owners and TAP numbers, laid out in trace order.
-    let mut owners: Vec<u8> = steps.iter().map(|(a, _, _)| a.pid).collect();
+    let mut owners: Vec<u8> = steps.iter().map(|(a, _, _)| owner(a)).collect();
     let finals: Vec<u8> = steps.last().map_or(walk.init, |s| s.2).live().map(|(p, _)| p as u8).collect();
     owners.extend(&finals);
     let mut tap = 0;
@@ -275,7 +311,7 @@ pub fn program(walk: &Walk, sys: &System, title: &str) -> String {
     for (s, (a, expect, after)) in steps.iter().enumerate() {
         let what = c_str(&format!("{a} = {expect}"));
         let _ = writeln!(run, "\tcase {s}: /* {a} = {expect} */");
-        if s > 0 && steps[s - 1].0.pid != a.pid {
+        if s > 0 && steps[s - 1].0.pid != a.pid && !a.by_kernel() {
             tap += 1;
             let (o, n) = tables.of(sys, &prev, a.pid, vmas);
             let label = c_str(&format!("P{} before step {}", a.pid, s + 1));
@@ -291,7 +327,14 @@ pub fn program(walk: &Walk, sys: &System, title: &str) -> String {
         if a.call == Call::Exit {
             let _ = write!(run, "\t\tdo_exit({s}, {tap}, {what});\n\t\tbreak;\n");
         } else {
-            let code = step_code(s, a, expect);
+            let mut code = step_code(s, a, expect);
+            let collapse = matches!(
+                a.call,
+                Call::Madvise(_, Advice::Collapse) | Call::ProcessMadvise { advice: Advice::Collapse, .. }
+            );
+            if collapse && *expect != Ret::Err(Errno::EAGAIN) {
+                code.push_str("\n\t\ttransient(r);");
+            }
             let _ = write!(
                 run,
                 "\t\t{code}\n\t\ttap({tap}, {what}, got.s, {}, {o}, {n});\n",
@@ -337,9 +380,12 @@ pub fn program(walk: &Walk, sys: &System, title: &str) -> String {
     let _ = writeln!(out, "#define NTOKENS {}", owners.len());
     let _ = writeln!(out, "#define NTAP {tap}");
     let _ = writeln!(out, "#define NEEDS_IMAGES {}", needs_images as u8);
+    let _ = writeln!(out, "#define NEEDS_KHUGEPAGED {}", khugepaged as u8);
     let owners: Vec<String> = owners.iter().map(|p| p.to_string()).collect();
     let _ = writeln!(out, "static const int token_owner[NTOKENS] = {{ {} }};\n", owners.join(", "));
-    for part in [OBSERVE, RUNTIME, SETUP] {
+    let parts =
+        if khugepaged { vec![OBSERVE, RUNTIME, KHUGEPAGED, SETUP] } else { vec![OBSERVE, RUNTIME, SETUP] };
+    for part in parts {
         out.push('\n');
         out.push_str(part);
     }

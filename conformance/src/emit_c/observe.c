@@ -2,10 +2,10 @@
  * Results and observations as the trace language prints them: a return
  * value or -ERRNO, a name (v0, P1), and what this process shows of itself
  * in /proc/self/smaps (VmFlags restricted to hg nh lo lf dc wf,
- * THPeligible) and /proc/self/status (THP_enabled), with
- * prctl(PR_GET_THP_DISABLE).
+ * THPeligible, and what backs each slot from Rss and AnonHugePages) and
+ * /proc/self/status (THP_enabled), with prctl(PR_GET_THP_DISABLE).
  */
-enum { OBS_VMFLAGS, OBS_ELIGIBLE, OBS_THP_ENABLED, OBS_THP_DISABLE };
+enum { OBS_VMFLAGS, OBS_ELIGIBLE, OBS_PAGES, OBS_THP_ENABLED, OBS_THP_DISABLE };
 
 struct obs {
 	int kind;
@@ -22,7 +22,7 @@ static struct str fmt_ret(long r)
 	static const struct { int e; const char *n; } names[] = {
 		{ EPERM, "EPERM" }, { ESRCH, "ESRCH" }, { EINTR, "EINTR" },
 		{ EBADF, "EBADF" }, { EAGAIN, "EAGAIN" }, { ENOMEM, "ENOMEM" },
-		{ EACCES, "EACCES" }, { EFAULT, "EFAULT" }, { EEXIST, "EEXIST" },
+		{ EACCES, "EACCES" }, { EFAULT, "EFAULT" }, { EBUSY, "EBUSY" }, { EEXIST, "EEXIST" },
 		{ EINVAL, "EINVAL" }, { ENOSYS, "ENOSYS" },
 	};
 	struct str out;
@@ -50,6 +50,8 @@ struct seen {
 	int mapped[MAX_VMAS];
 	char flags[MAX_VMAS][32];
 	int eligible[MAX_VMAS];
+	long rss_kb[MAX_VMAS];
+	long anon_huge_kb[MAX_VMAS];
 	int thp_enabled;
 	long thp_disable;
 	char odd[160]; /* a mapping in the slot window that is not a slot */
@@ -90,6 +92,10 @@ static void read_self(struct seen *s)
 			continue;
 		if (!strncmp(line, "THPeligible:", 12)) {
 			s->eligible[cur] = atoi(line + 12);
+		} else if (!strncmp(line, "Rss:", 4)) {
+			s->rss_kb[cur] = atol(line + 4);
+		} else if (!strncmp(line, "AnonHugePages:", 14)) {
+			s->anon_huge_kb[cur] = atol(line + 14);
 		} else if (!strncmp(line, "VmFlags:", 8)) {
 			char *out = s->flags[cur];
 			size_t k;
@@ -132,6 +138,18 @@ static struct str shown(const struct seen *s, const struct obs *o)
 			return (struct str){ "unmapped" };
 		snprintf(out.s, sizeof(out.s), "%d", s->eligible[o->slot]);
 		return out;
+	case OBS_PAGES:
+		/* Rss 0: none; no huge page: small; huge pages for the whole
+		 * slot: huge; anything else: mixed. */
+		if (!s->mapped[o->slot])
+			return (struct str){ "unmapped" };
+		if (s->rss_kb[o->slot] == 0)
+			return (struct str){ "none" };
+		if (s->anon_huge_kb[o->slot] == 0)
+			return (struct str){ "small" };
+		if (s->anon_huge_kb[o->slot] == (long)(REGION >> 10))
+			return (struct str){ "huge" };
+		return (struct str){ "mixed" };
 	case OBS_THP_ENABLED:
 		snprintf(out.s, sizeof(out.s), "%d", s->thp_enabled);
 		return out;
@@ -148,6 +166,9 @@ static const char *obs_name(const struct obs *o, char *buf, size_t n)
 		break;
 	case OBS_ELIGIBLE:
 		snprintf(buf, n, "thp_eligible(v%d)", o->slot);
+		break;
+	case OBS_PAGES:
+		snprintf(buf, n, "pages(v%d)", o->slot);
 		break;
 	case OBS_THP_ENABLED:
 		snprintf(buf, n, "thp_enabled()");

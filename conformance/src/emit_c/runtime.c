@@ -8,9 +8,12 @@
  * copy) with "--resume NAME STEP", and the pipes, kept at fixed descriptor
  * numbers, survive both. After the last step every live process checks
  * itself once more, then the supervisor reports and kills what is left.
+ * A khugepaged() step (no process's call) is made by a root helper the
+ * supervisor forks, token owner KPROC (see the khugepaged part).
  */
 #define FD_TOKEN(p) (100 + 2 * (p)) /* read end; the write end is +1 */
-#define FD_STATUS 120               /* 'F' failure, 'D' done; 121 writes */
+#define KPROC MAX_PROCS             /* the token owner of khugepaged() steps */
+#define FD_STATUS 120               /* 'F'ail 'D'one 'E'rror 'I'nconclusive 'P'rogress */
 #define FD_GO 122                   /* parent -> new child; 123 writes */
 #define FD_READY 124                /* new child -> parent; 125 writes */
 #define FD_SHARED 126               /* memfd holding struct shared */
@@ -20,6 +23,7 @@ struct shared {
 	int pid[MAX_PROCS];
 	int keep_ipc_lock; /* RLIMIT_MEMLOCK could not be lifted */
 	char dir[256];     /* where the two program images are */
+	long kh_collapsed; /* pages khugepaged collapsed in khugepaged() steps */
 };
 
 struct token {
@@ -175,6 +179,38 @@ MAYBE_UNUSED static long do_mmap(void)
 	if (p == MAP_FAILED)
 		return -errno;
 	return n;
+}
+
+/* After a collapse: -EAGAIN is the kernel's "transient, retry", which the
+ * model does not have; the run is then inconclusive (never re-issued). */
+MAYBE_UNUSED static void transient(long r)
+{
+	if (r != -EAGAIN)
+		return;
+	say("# MADV_COLLAPSE returned -EAGAIN: a transient failure the model does not have\n");
+	status('I');
+}
+
+/* touch(): writes every byte of [addr, addr + len) if one writable mapping
+ * covers it all; -EFAULT (nothing written) where the write would fault. */
+MAYBE_UNUSED static long do_touch(unsigned long addr, unsigned long len)
+{
+	unsigned long start, end;
+	char line[512], perms[8];
+	int ok = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		return -errno;
+	while (!ok && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) == 3 &&
+		    start <= addr && addr + len <= end && perms[1] == 'w')
+			ok = 1;
+	fclose(f);
+	if (!ok)
+		return -EFAULT;
+	memset((void *)addr, 0x5a, len);
+	return 0;
 }
 
 /* A pidfd for target P<target>, or of the caller itself for -1 (`self`:

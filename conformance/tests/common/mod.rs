@@ -7,11 +7,13 @@
 
 #![allow(dead_code)]
 
+use mmflags_conformance::emit_c;
 use mmflags_conformance::machine::Machine;
 use mmflags_conformance::mode_lock::ModeLock;
 use mmflags_conformance::runner::Runner;
-use mmflags_model::{alphabet, Bounds, Semantics, State, System};
-use std::path::Path;
+use mmflags_model::{alphabet, Bounds, Semantics, State, System, Walk};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 pub fn machine() -> Machine {
@@ -53,4 +55,28 @@ pub fn system(sem: Semantics) -> System {
 
 pub fn init(r: &Runner) -> State {
     State::init(r.machine.sysfs)
+}
+
+/// A fresh directory for this test process.
+pub fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mmflags-emit-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Compiles `walk`'s C program in `dir` and runs it; its exit status and output.
+pub fn build_and_run(dir: &Path, name: &str, walk: &Walk, sys: &System) -> (i32, String) {
+    let c = dir.join(format!("{name}.c"));
+    let exe = dir.join(name);
+    std::fs::write(&c, emit_c::program(walk, sys, name)).unwrap();
+    let cc = Command::new("gcc")
+        .args(["-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&exe)
+        .arg(&c)
+        .output()
+        .expect("gcc");
+    assert!(cc.status.success(), "{name}.c does not compile:\n{}", String::from_utf8_lossy(&cc.stderr));
+    let run = Command::new(&exe).output().expect("run");
+    let out = String::from_utf8_lossy(&run.stdout).into_owned();
+    (run.status.code().unwrap_or(-1), out)
 }

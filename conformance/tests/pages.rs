@@ -1,0 +1,142 @@
+//! Pages on the real kernel: the `pages_*.litmus` traces (the model's
+//! tests/pages.rs, as files) agree with the model at every step, every
+//! observation of every live process included; and when the machine says
+//! a huge page could not be allocated, or khugepaged collapsed on its own,
+//! a trace is inconclusive, never a pass and never a mismatch (shown with
+//! stand-in counters that move at every read).
+
+mod common;
+
+use mmflags_conformance::procfs::{
+    CounterMove, ThpCounters, COLLAPSE_ALLOC_FAILED, FAULT_FALLBACK, KHUGEPAGED_COLLAPSED,
+};
+use mmflags_conformance::runner::{Tally, Verdict};
+use mmflags_model::flags::VmFlags;
+use mmflags_model::replay::replay;
+use mmflags_model::{Action, Semantics, Sysfs, System, Trace};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+fn pages_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/litmus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("pages_"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    files
+}
+
+fn actions(t: &Trace) -> Vec<Action> {
+    t.steps.iter().map(|(_, s)| s.action).collect()
+}
+
+#[test]
+fn the_pages_traces_agree_with_the_model_at_every_observation() {
+    let r = common::runner();
+    let model = System::replayer(Semantics::mainline());
+    let init = common::init(&r);
+    let mut tally = Tally::default();
+    for f in pages_files() {
+        let trace = Trace::parse(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        let (_, _, err) = replay(&model, &trace, Sysfs::Madvise);
+        assert_eq!(err, None, "{}: the model disagrees with the file", f.display());
+        let rep = r.compare(&model, init, &actions(&trace));
+        match &rep.verdict {
+            Verdict::Agreed => {}
+            Verdict::Mismatch(m) => panic!("{}: the kernel differs:\n{}", f.display(), m.trace_text()),
+            Verdict::Inconclusive(i) => {
+                panic!("NOT DECIDED (counted as failed): {}: {}", f.display(), i.trace_text())
+            }
+            Verdict::Error { step, err } => {
+                panic!("{}: harness error at step {}: {err}", f.display(), step + 1)
+            }
+        }
+        assert_eq!((rep.steps_run, &rep.skipped), (trace.steps.len(), &None), "{}", f.display());
+        tally.add(&rep);
+    }
+    assert!(tally.passed(), "{tally:?}");
+}
+
+/// Stand-in counters: `what` moves by 1 at every read (so during every
+/// step), the others never.
+fn moving(what: &'static str) -> impl Fn() -> Result<ThpCounters, String> + Send + Sync + 'static {
+    let reads = AtomicU64::new(0);
+    move || {
+        let n = reads.fetch_add(1, Ordering::Relaxed);
+        let v = |c: &str| if c == what { n } else { 0 };
+        Ok(ThpCounters {
+            fault_fallback: v(FAULT_FALLBACK),
+            collapse_alloc_failed: v(COLLAPSE_ALLOC_FAILED),
+            khugepaged_collapsed: v(KHUGEPAGED_COLLAPSED),
+        })
+    }
+}
+
+fn long_trace() -> Vec<Action> {
+    let mut t: Vec<Action> = ["P0 mmap()", "P0 madvise(v0, MADV_HUGEPAGE)", "P0 touch(v0)"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    for _ in 0..5 {
+        t.push("P0 pages(v0)".parse().unwrap());
+    }
+    t
+}
+
+#[test]
+fn a_failed_huge_page_allocation_makes_a_trace_inconclusive() {
+    let mut r = common::runner();
+    r.watch_counters_with(moving(FAULT_FALLBACK));
+    let sys = System::replayer(Semantics::mainline());
+    let rep = r.compare(&sys, common::init(&r), &long_trace());
+    let trace =
+        Trace::parse("# sysfs: madvise\nP0 mmap() = v0\nP0 touch(v0) = 0\nP0 pages(v0) = small\n").unwrap();
+    let lit = r.litmus(&trace);
+
+    let Verdict::Inconclusive(i) = &rep.verdict else { panic!("not inconclusive: {rep:?}") };
+    assert_eq!(i.moved, [CounterMove { counter: FAULT_FALLBACK, by: 1 }], "{i:?}");
+    assert_eq!(i.seen.steps.len(), 1, "at the first step");
+    assert!(i.seen.result.is_none() && i.seen.observations.is_empty(), "the kernel agreed: {i:?}");
+    assert!(i.why().contains("thp_fault_fallback moved by"), "{}", i.why());
+    assert!(i.trace_text().starts_with("# inconclusive: "), "{}", i.trace_text());
+    let tally = Tally::of([&rep]);
+    assert_eq!((tally.agreed, tally.mismatches, tally.inconclusive), (0, 0, 1));
+    assert_eq!(tally.moved[FAULT_FALLBACK].0, 1);
+    assert!(!tally.passed());
+
+    let (line, moved) = lit.inconclusive.clone().expect("the litmus run is inconclusive");
+    assert_eq!(line, 2, "at its first step: {lit:?}");
+    assert_eq!(moved[0].counter, FAULT_FALLBACK);
+    assert_eq!(lit.failure, None);
+    assert!(!lit.passed());
+}
+
+/// A wrong rule: exec (and fork) keep MCL_FUTURE.
+fn exec_keeps_mcl_future() -> System {
+    let mut sem = Semantics::mainline();
+    sem.vm_init_def_mask = sem.vm_init_def_mask.union(VmFlags::VM_LOCKED);
+    System::replayer(sem)
+}
+
+#[test]
+fn khugepaged_collapsing_on_its_own_turns_a_difference_inconclusive() {
+    let mut r = common::runner();
+    r.watch_counters_with(moving(KHUGEPAGED_COLLAPSED));
+    let init = common::init(&r);
+    let wrong: Vec<Action> = ["P0 mlockall(MCL_FUTURE)", "P0 execve(plain)", "P0 mmap()"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let differs = r.compare(&exec_keeps_mcl_future(), init, &wrong);
+    // Where the kernel agrees, khugepaged's work elsewhere changes nothing.
+    let agrees = r.compare(&System::replayer(Semantics::mainline()), init, &long_trace());
+
+    let Verdict::Inconclusive(i) = &differs.verdict else { panic!("not inconclusive: {differs:?}") };
+    assert_eq!(i.moved.iter().map(|m| m.counter).collect::<Vec<_>>(), [KHUGEPAGED_COLLAPSED]);
+    assert_eq!(i.seen.steps.len(), 3);
+    assert!(!i.seen.observations.is_empty(), "what differed is kept: {i:?}");
+    assert_eq!(agrees.verdict, Verdict::Agreed);
+}
