@@ -12,7 +12,7 @@
  *     mode the spec lists (`Projection::sysfs`); the never claim here does
  *     the same;
  *   - per process slot: alive, cred, no_new_privs, the ghost bit EXEC_FRESH
- *     (the only ghost a checked property reads: unmodified_program_gets_thp),
+ *     (the only ghost a checked property reads: unmodified_program_gets_eligible_vma),
  *     mm->def_flags and the THP bits of mm->flags;
  *   - per VMA slot: mapped or not, and VM_HUGEPAGE / VM_NOHUGEPAGE.
  * Projected away, and so absent here: the running image and AT_SECURE
@@ -52,7 +52,7 @@
  * sysfs modes, by a one-state never claim `do :: assert(...) od` (SPIN's
  * idiom for an invariant; it adds no states).
  * The four `always` properties are asserted, and the `sometimes` property
- * unmodified_program_gets_thp, which this spec expects to be unreachable,
+ * unmodified_program_gets_eligible_vma, which this spec expects to be unreachable,
  * is asserted never to hold.
  */
 
@@ -431,13 +431,13 @@ end:
 #define VMA_OK_IN(S, P, N) ( \
     /* thp_flags_exclusive */ \
     (VMF(P, N) & VM_THP_MASK) != VM_THP_MASK && \
-    /* disable_dominates */ \
+    /* disable_means_no_eligible_vma */ \
     ((MMF(P) & MMF_DISABLE_THP_COMPLETELY) == 0 || !ELIG(S, P, N)) && \
-    /* sysfs_never_means_never */ \
+    /* no_eligible_vma_under_never */ \
     ((S) != SYSFS_NEVER || !ELIG(S, P, N)) && \
-    /* prctl_only_reduces (the prctl THP bits are MMF_DISABLE_THP_MASK) */ \
+    /* prctl_only_reduces_eligibility (the prctl THP bits are MMF_DISABLE_THP_MASK) */ \
     (!ELIG(S, P, N) || THP_ELIGIBLE(S, VMF(P, N), MMF(P) & ~MMF_DISABLE_THP_MASK)) && \
-    /* unmodified_program_gets_thp stays unreachable */ \
+    /* unmodified_program_gets_eligible_vma stays unreachable */ \
     !((S) == SYSFS_MADVISE && procs[P].exec_fresh && ELIG(S, P, N)))
 #define VMA_OK(P, N) (!procs[P].mm.vmas[N].mapped || ( \
     VMA_OK_IN(SYSFS_NEVER, P, N) && VMA_OK_IN(SYSFS_MADVISE, P, N) && VMA_OK_IN(SYSFS_ALWAYS, P, N)))

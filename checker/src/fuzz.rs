@@ -149,14 +149,15 @@ fn assorted_states() -> Vec<State> {
             p.image = Image::ALL[i % 2];
             p.no_new_privs = i % 2 == 1;
             p.secure_exec = (i + k) % 2 == 0;
-            p.ghost = Ghost(0x1fff_u16.rotate_left((3 * i + k) as u32) & 0x1fff);
+            p.ghost = Ghost(0x7fff_u16.rotate_left((3 * i + k) as u32) & 0xffff);
             p.mm.def_flags = VmFlags((0x15 << i) as u8 & 0x3f);
-            p.mm.flags = MmfFlags((0x5a >> i) as u8 & 0x7f);
+            p.mm.flags = MmfFlags((0x15a >> i) as u16 & 0x1ff);
             for (j, v) in p.mm.vmas.iter_mut().enumerate() {
                 if (i + j + k) % 3 != 0 {
                     *v = Vma {
                         flags: Some(VmFlags(((i * 7 + j * 11 + k) % 64) as u8)),
-                        ghost: VmaGhost(((i + j) % 4) as u8),
+                        ghost: VmaGhost(((i + j) % 8) as u8),
+                        pages: mmflags_model::state::Pages::ALL[(i + 2 * j + k) % 8],
                     };
                 }
             }

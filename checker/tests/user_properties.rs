@@ -30,8 +30,8 @@ fn props_dir() -> PathBuf {
 const PREMISES: &[(&str, &str)] = &[
     ("user_unprivileged_exec_gains_nothing", "secure_exec_by_user"),
     ("user_mlock_not_inherited", "mlock_in_use"),
-    ("user_disable_dominates", "thp_disabled_with_vma"),
-    ("user_sysfs_never_means_never", "sysfs_never_with_vma"),
+    ("user_disable_means_no_eligible_vma", "thp_disabled_with_vma"),
+    ("user_no_eligible_vma_under_never", "sysfs_never_with_vma"),
     ("user_explicit_optout_kept", "vma_opted_out"),
     ("user_default_kept_as_promised", "default_promised"),
     ("user_failed_call_changes_no_default", "thp_default_set"),

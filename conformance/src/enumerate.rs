@@ -21,9 +21,10 @@ use mmflags_model::symmetry::Symmetry;
 use mmflags_model::{Action, State, System, Walk};
 use std::collections::{BTreeMap, HashSet};
 
-/// What the kernel can tell apart: everything but the ghost (history) bits.
+/// What the kernel can tell apart: everything but the ghost (history) bits
+/// (pages included: `pages(v)` reads them).
 const KERNEL_VIEW: Projection =
-    Projection { ghosts: GhostMask::NONE, image: true, dumpable: true, sysfs: true, vm_flags: VmFlags::ALL };
+    Projection { ghosts: GhostMask::NONE, image: true, dumpable: true, sysfs: true, vm_flags: VmFlags::ALL, pages: true };
 
 fn kernel_key(sys: &System, s: &State) -> Key {
     sys.key(s, &KERNEL_VIEW, Symmetry::NONE)

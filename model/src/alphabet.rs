@@ -348,6 +348,19 @@ pub fn vmas_independent(alphabet: &[Call]) -> bool {
     !(alphabet.contains(&Call::Fork) && makes_pages(alphabet))
 }
 
+/// Does a call of the alphabet read what backs a VMA (a collapse's result
+/// and khugepaged's work depend on it; nothing else's does)?
+pub fn reads_pages(alphabet: &[Call]) -> bool {
+    alphabet.iter().any(|c| {
+        matches!(
+            c,
+            Call::Khugepaged
+                | Call::Madvise(_, Advice::Collapse)
+                | Call::ProcessMadvise { advice: Advice::Collapse, .. }
+        )
+    })
+}
+
 /// Can a call of the alphabet put pages in a VMA? (A write, a collapse,
 /// khugepaged, an mlockall that populates, or one that makes later mmaps
 /// populate.) Where none can, every slot stays empty and what only pages

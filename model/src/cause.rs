@@ -111,19 +111,19 @@ const CULPRITS: &[(&str, Find)] = &[
         let (v, f, _) = mapped(p).find(|(_, f, _)| f.intersects(lock))?;
         Some((format!("v{v} {f}"), vma_bits(v, f.intersection(lock)), false))
     }),
-    ("disable_dominates", |_, s, p| {
+    ("disable_means_no_eligible_vma", |_, s, p| {
         if !p.mm.flags.contains(MmfFlags::MMF_DISABLE_THP_COMPLETELY) {
             return None;
         }
         eligible_vma(s, p, "under mm->flags DISABLE_THP_COMPLETELY")
     }),
-    ("sysfs_never_means_never", |_, s, p| {
+    ("no_eligible_vma_under_never", |_, s, p| {
         if s.sysfs != Sysfs::Never {
             return None;
         }
         eligible_vma(s, p, "under sysfs never")
     }),
-    ("prctl_only_reduces", |_, s, p| {
+    ("prctl_only_reduces_eligibility", |_, s, p| {
         let without = p.mm.flags.difference(MmfFlags::PRCTL_THP);
         let (v, f, g) = mapped(p).find(|(_, f, g)| {
             let f_without =
@@ -162,7 +162,32 @@ const CULPRITS: &[(&str, Find)] = &[
         let what = format!("def_flags {} changed by a process_madvise that failed", p.mm.def_flags);
         Some((what, def_bits(thp), false))
     }),
-    ("unmodified_program_gets_thp", |_, s, p| {
+    ("no_huge_pages_under_never", |_, s, p| {
+        if s.sysfs != Sysfs::Never {
+            return None;
+        }
+        let (v, f, _) = mapped(p).find(|(v, _, _)| p.mm.vmas[*v].pages.is_huge())?;
+        Some((format!("v{v} {f} huge under sysfs never"), vec![Bit::Pages(v)], false))
+    }),
+    ("disable_means_no_new_huge_pages", |_, _, p| {
+        if !p.ghost.contains(Ghost::HUGE_WHILE_DISABLED) {
+            return None;
+        }
+        let bits = (0..p.mm.vmas.len()).filter(|v| p.mm.vmas[*v].pages.is_huge()).map(Bit::Pages).collect();
+        Some(("made huge pages while THP was disabled completely".to_string(), bits, false))
+    }),
+    ("unmodified_program_gets_huge_pages", |_, s, p| {
+        if s.sysfs != Sysfs::Madvise || !p.ghost.contains(Ghost::EXEC_FRESH) {
+            return None;
+        }
+        let (v, f, _) = mapped(p)
+            .find(|(v, _, g)| p.mm.vmas[*v].pages.is_huge() && g.contains(VmaGhost::HUGE_BY_OWN_FAULT))?;
+        let mut bits = vec![Bit::Pages(v)];
+        bits.extend(vma_bits(v, f.intersection(VmFlags::THP_MASK)));
+        let what = format!("v{v} {f} huge from its own fault, in an image started by exec that made no THP call since");
+        Some((what, bits, false))
+    }),
+    ("unmodified_program_gets_eligible_vma", |_, s, p| {
         if s.sysfs != Sysfs::Madvise || !p.ghost.contains(Ghost::EXEC_FRESH) {
             return None;
         }

@@ -155,7 +155,7 @@ impl MmfFlags {
         MmfFlags(Self::MMF_DEF_INHERIT_FORK.0 | Self::MMF_DEF_INHERIT_EXEC.0 | Self::MMF_DEF_FUTURE.0);
     /// Bits that can make a VMA THP-eligible that would not be otherwise.
     pub const THP_RAISING: MmfFlags = Self::MMF_THP_ALWAYS;
-    /// Bits set by a `prctl` THP control (for `prctl_only_reduces`).
+    /// Bits set by a `prctl` THP control (for `prctl_only_reduces_eligibility`).
     pub const PRCTL_THP: MmfFlags = MmfFlags(Self::MMF_DISABLE_THP_MASK.0 | Self::MMF_THP_ALWAYS.0);
 
     pub const NAMES: [(MmfFlags, &'static str); 9] = [

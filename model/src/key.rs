@@ -77,6 +77,12 @@ pub struct Projection {
     /// apart, so checking drops them (`UNREAD_VM_FLAGS`); a test flips
     /// them in reachable states to prove it.
     pub vm_flags: VmFlags,
+    /// What backs each VMA, and whether khugepaged scans the mm
+    /// (MMF_VM_HUGEPAGE): read only by a collapse, khugepaged and the page
+    /// properties. Where none of them is in a run, pages change but nothing
+    /// that is read depends on them (and then neither the sysfs mode,
+    /// VM_WIPEONFORK nor VM_LOCKONFAULT is read by a transition).
+    pub pages: bool,
 }
 
 /// VMA flags nothing in the model reads where pages stay empty (see
@@ -90,7 +96,13 @@ impl Projection {
         dumpable: true,
         sysfs: true,
         vm_flags: VmFlags::ALL,
+        pages: true,
     };
+
+    /// `self` keeping pages and what a page fault reads.
+    pub fn with_pages(self) -> Projection {
+        Projection { pages: true, sysfs: true, vm_flags: VmFlags::ALL, ..self }
+    }
 
     fn form_mask(&self) -> Form {
         let mut m = !0 as Form;
@@ -102,6 +114,12 @@ impl Projection {
         }
         if !self.dumpable {
             m &= !((MmfFlags::MMF_DUMPABLE.0 as Form) << MMF_SHIFT);
+        }
+        if !self.pages {
+            m &= !((MmfFlags::MMF_VM_HUGEPAGE.0 as Form) << MMF_SHIFT);
+            for v in 0..MAX_VMAS as u32 {
+                m &= !(7 << (VMA_SHIFT + VMA_BITS * v + VMA_PAGES_SHIFT));
+            }
         }
         let dropped_ghost = !self.ghosts.process.0 as Form;
         m &= !(dropped_ghost << GHOST_SHIFT);
@@ -136,11 +154,10 @@ fn sysfs_code(s: Sysfs) -> Form {
     }
 }
 
-/// `Pages` in three bits: the index in `Pages::ALL` (shared pages are 4
-/// and 6, see `HUGE_SHARED` and `SMALL_SHARED`).
+/// `Pages` in three bits: its place in `Pages::ALL`.
 #[inline]
 fn pages_code(p: Pages) -> Form {
-    Pages::ALL.iter().position(|q| *q == p).unwrap_or(0) as Form
+    p as Form
 }
 
 #[inline]
@@ -381,7 +398,8 @@ mod tests {
         p.mm.vmas[2] = Vma { pages: Pages::SmallShared, ..Vma::mapped(VmFlags::VM_LOCKED) };
         s.procs[2] = Some(p);
         assert_eq!(unpack(&pack(&s)), s);
-        for pages in Pages::ALL {
+        for (i, pages) in Pages::ALL.into_iter().enumerate() {
+            assert_eq!(pages_code(pages), i as Form, "ALL is in declaration order");
             assert_eq!(pages_of(pages_code(pages)), pages);
         }
     }
@@ -400,6 +418,7 @@ mod tests {
             dumpable: false,
             sysfs: true,
             vm_flags: VmFlags::ALL,
+            pages: true,
         };
         let k = canonical_key(&s, &none, Symmetry::NONE, 3, 2);
         let u = unpack(&k);

@@ -82,18 +82,18 @@ impl System {
                     | Call::Mctl { target: Target::Pid(_), .. }
             )
         });
-        // Where pages are modelled, a fault reads the sysfs mode, a fork
-        // VM_WIPEONFORK and an mmap VM_LOCKONFAULT.
-        let pages = alphabet::makes_pages(&alphabet);
-        let vm_flags =
-            if pages { VmFlags::ALL } else { VmFlags::ALL.difference(crate::key::UNREAD_VM_FLAGS) };
-        let base_projection =
-            Projection { ghosts: GhostMask::NONE, image: false, dumpable: remote, sysfs: pages, vm_flags };
+        // Pages are kept where a call reads them (a collapse, khugepaged)
+        // or a property does; then so is what a fault reads: the sysfs
+        // mode, VM_WIPEONFORK (a fork) and VM_LOCKONFAULT (an mmap).
+        let vm_flags = VmFlags::ALL.difference(crate::key::UNREAD_VM_FLAGS);
+        let base = Projection { ghosts: GhostMask::NONE, image: false, dumpable: remote, sysfs: false, vm_flags, pages: false };
+        let base_projection = if alphabet::reads_pages(&alphabet) { base.with_pages() } else { base };
         let projection =
             properties.iter().fold(Reads::default(), |r, p| r.union(p.reads())).keep_in(base_projection);
         let symmetry = Symmetry {
             procs: alphabet::symmetric_procs(&alphabet, bounds.processes),
-            vmas: alphabet::symmetric_vmas(&alphabet, bounds.vmas) && alphabet::vmas_independent(&alphabet),
+            vmas: alphabet::symmetric_vmas(&alphabet, bounds.vmas)
+                && (!projection.pages || alphabet::vmas_independent(&alphabet)),
         };
         System { semantics, bounds, alphabet, properties, projection, base_projection, symmetry }
     }
@@ -207,6 +207,9 @@ impl System {
     /// cannot happen (no free slot) or that name nobody (a dead target).
     #[inline]
     pub fn enabled(&self, s: &State, pid: usize, call: &Call) -> bool {
+        if *call == Call::Khugepaged {
+            return pid == crate::action::KHUGEPAGED as usize && s.live().next().is_some();
+        }
         let Some(p) = s.proc(pid) else { return false };
         let live_other = |t: Target| match t {
             Target::SelfProc => true,
@@ -214,7 +217,6 @@ impl System {
         };
         match call {
             Call::Fork => s.free_pid(self.capacity().procs).is_some(),
-            Call::Khugepaged => false,
             Call::ProcessMadvise { target, .. } | Call::Mctl { target, .. } => live_other(*target),
             _ => self.caller_may(p, call),
         }
@@ -260,11 +262,16 @@ impl System {
         }
         // The kernel's own work, once per state: numbered after every
         // process's calls.
-        if let Some(i) = self.alphabet.iter().position(|c| *c == Call::Khugepaged) {
-            if s.live().next().is_some() {
+        if let Some(i) = self.kernel_call() {
+            if self.enabled(s, Action::KHUGEPAGED.pid as usize, &Call::Khugepaged) {
                 f(MAX_PROCS * n + i, Action::KHUGEPAGED);
             }
         }
+    }
+
+    /// The alphabet's call no process makes (khugepaged's scan), if any.
+    pub fn kernel_call(&self) -> Option<usize> {
+        self.alphabet.iter().position(|c| *c == Call::Khugepaged)
     }
 
     /// The keying of states under `proj` and `sym` at this system's bounds.

@@ -166,20 +166,20 @@ fn mlock_not_inherited(_: &System, s: &State) -> bool {
     })
 }
 
-fn disable_dominates(_: &System, s: &State) -> bool {
+fn disable_means_no_eligible_vma(_: &System, s: &State) -> bool {
     all_procs(s, |p| {
         !p.mm.flags.contains(MmfFlags::MMF_DISABLE_THP_COMPLETELY)
             || mapped(p).all(|(_, f, _)| !eligible(s, p, f))
     })
 }
 
-fn sysfs_never_means_never(_: &System, s: &State) -> bool {
+fn no_eligible_vma_under_never(_: &System, s: &State) -> bool {
     s.sysfs != Sysfs::Never || all_procs(s, |p| mapped(p).all(|(_, f, _)| !eligible(s, p, f)))
 }
 
 /// Eligible now, yet not without the prctl THP controls: their MMF bits
 /// removed, and VM_HUGEPAGE removed where only a prctl put it.
-fn prctl_only_reduces(_: &System, s: &State) -> bool {
+fn prctl_only_reduces_eligibility(_: &System, s: &State) -> bool {
     all_procs(s, |p| {
         let mm_without = p.mm.flags.difference(MmfFlags::PRCTL_THP);
         mapped(p).all(|(_, f, g)| {
@@ -204,7 +204,7 @@ fn failed_call_changes_no_default(_: &System, s: &State) -> bool {
     all_procs(s, |p| !p.ghost.contains(Ghost::FAILED_CALL_CHANGED_DEFAULT))
 }
 
-fn unmodified_program_gets_thp(_: &System, s: &State) -> bool {
+fn unmodified_program_gets_eligible_vma(_: &System, s: &State) -> bool {
     s.sysfs == Sysfs::Madvise
         && s.live()
             .any(|(_, p)| p.ghost.contains(Ghost::EXEC_FRESH) && mapped(p).any(|(_, f, _)| eligible(s, p, f)))
@@ -279,36 +279,36 @@ pub const CATALOGUE: &[PropertyDef] = &[
         per_process: true,
     },
     PropertyDef {
-        name: "disable_dominates",
+        name: "disable_means_no_eligible_vma",
         kind: Kind::Always,
         subject: Subject::Eligibility,
         meaning: "with THP completely disabled, no VMA of the mm is THP-eligible",
         good: "keeps PR_SET_THP_DISABLE disabling everything",
         bad: "leaves a VMA THP-eligible under PR_SET_THP_DISABLE",
         ghosts: ghosts(0, 0),
-        condition: disable_dominates,
+        condition: disable_means_no_eligible_vma,
         per_process: true,
     },
     PropertyDef {
-        name: "sysfs_never_means_never",
+        name: "no_eligible_vma_under_never",
         kind: Kind::Always,
         subject: Subject::Eligibility,
         meaning: "sysfs `never` means no VMA is THP-eligible",
         good: "keeps sysfs never meaning never",
         bad: "gives THP although sysfs says never",
         ghosts: ghosts(0, 0),
-        condition: sysfs_never_means_never,
+        condition: no_eligible_vma_under_never,
         per_process: true,
     },
     PropertyDef {
-        name: "prctl_only_reduces",
+        name: "prctl_only_reduces_eligibility",
         kind: Kind::Always,
         subject: Subject::Eligibility,
         meaning: "a prctl THP control never makes a VMA eligible that would not be without it",
         good: "only ever reduces THP with a prctl",
         bad: "has a prctl that raises THP eligibility",
         ghosts: ghosts(Ghost::DEFAULT_HG_BY_PRCTL.0, VmaGhost::RAISED_BY_PRCTL.0),
-        condition: prctl_only_reduces,
+        condition: prctl_only_reduces_eligibility,
         per_process: true,
     },
     PropertyDef {
@@ -345,14 +345,14 @@ pub const CATALOGUE: &[PropertyDef] = &[
         per_process: true,
     },
     PropertyDef {
-        name: "unmodified_program_gets_thp",
+        name: "unmodified_program_gets_eligible_vma",
         kind: Kind::Sometimes,
         subject: Subject::Eligibility,
         meaning: "a program that never called madvise/prctl itself, started by exec from a launcher, has a THP-eligible VMA under sysfs `madvise`",
         good: "delivers the use case: a launcher can give an unmodified program THP under sysfs madvise",
         bad: "misses the use case: a launcher cannot give an unmodified program THP under sysfs madvise",
         ghosts: ghosts(Ghost::EXEC_FRESH.0, 0),
-        condition: unmodified_program_gets_thp,
+        condition: unmodified_program_gets_eligible_vma,
         per_process: true,
     },
     PropertyDef {
@@ -388,6 +388,15 @@ pub const CATALOGUE: &[PropertyDef] = &[
         condition: unmodified_program_gets_huge_pages,
         per_process: true,
     },
+];
+
+/// Names the catalogue had before its properties said in their names
+/// whether they speak of eligibility or of pages: (old, new).
+pub const RENAMED: &[(&str, &str)] = &[
+    ("sysfs_never_means_never", "no_eligible_vma_under_never"),
+    ("disable_dominates", "disable_means_no_eligible_vma"),
+    ("unmodified_program_gets_thp", "unmodified_program_gets_eligible_vma"),
+    ("prctl_only_reduces", "prctl_only_reduces_eligibility"),
 ];
 
 pub fn by_name(name: &str) -> Option<&'static PropertyDef> {
@@ -568,9 +577,9 @@ pub const PREMISES_OF: &[(&str, &[&str])] = &[
     ("unprivileged_exec_gains_nothing", &["secure_exec_by_user", "unpriv_raising_setting"]),
     ("secure_exec_inherits_nothing", &["secure_exec_by_user", "unpriv_setting_without_nnp"]),
     ("mlock_not_inherited", &["mlock_in_use"]),
-    ("disable_dominates", &["thp_disabled_with_vma"]),
-    ("sysfs_never_means_never", &["sysfs_never_with_vma"]),
-    ("prctl_only_reduces", &["prctl_control_with_vma"]),
+    ("disable_means_no_eligible_vma", &["thp_disabled_with_vma"]),
+    ("no_eligible_vma_under_never", &["sysfs_never_with_vma"]),
+    ("prctl_only_reduces_eligibility", &["prctl_control_with_vma"]),
     ("explicit_optout_kept", &["vma_opted_out"]),
     ("default_kept_as_promised", &["default_promised"]),
     ("failed_call_changes_no_default", &["thp_default_set"]),

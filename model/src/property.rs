@@ -104,7 +104,9 @@ impl Prop {
 
     pub fn reads(&self) -> Reads {
         match self {
-            Prop::Catalogue(d) => Reads { ghosts: d.ghosts, ..Reads::default() },
+            Prop::Catalogue(d) => {
+                Reads { ghosts: d.ghosts, pages: d.subject == crate::properties::Subject::Pages, ..Reads::default() }
+            }
             Prop::Spec(p) => p.predicate.reads(),
         }
     }
@@ -149,6 +151,12 @@ impl Prop {
             Prop::Catalogue(d) => d.per_process,
             Prop::Spec(_) => false,
         }
+    }
+
+    /// It speaks of pages: it is checked on a run whose alphabet has the
+    /// calls that make and read them (a spec's `pages_depth`).
+    pub fn reads_pages(&self) -> bool {
+        self.reads().pages
     }
 
     pub fn is_catalogue(&self) -> bool {

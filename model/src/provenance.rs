@@ -22,6 +22,8 @@ pub enum Bit {
     /// The origin of a setting: "set" each time a caller makes the
     /// setting anew, even to the value it had.
     Origin(Setting),
+    /// Slot `.0` is backed by huge pages.
+    Pages(usize),
 }
 
 impl Bit {
@@ -32,6 +34,7 @@ impl Bit {
             Bit::MmFlag(f) => p.mm.flags.contains(f),
             Bit::VmaFlag(v, f) => p.mm.vmas[v].flags.is_some_and(|x| x.contains(f)),
             Bit::Origin(s) => s.in_force(&p.mm),
+            Bit::Pages(v) => p.mm.vmas[v].is_mapped() && p.mm.vmas[v].pages.is_huge(),
         }
     }
 
@@ -42,7 +45,8 @@ impl Bit {
         let vma =
             (0..MAX_VMAS).flat_map(|v| VmFlags::NAMES.into_iter().map(move |(f, _, _)| Bit::VmaFlag(v, f)));
         let origin = Setting::ALL.into_iter().map(Bit::Origin);
-        def.chain(mmf).chain(vma).chain(origin)
+        let pages = (0..MAX_VMAS).map(Bit::Pages);
+        def.chain(mmf).chain(vma).chain(origin).chain(pages)
     }
 
     /// `def_flags VM_HUGEPAGE`, `mm->flags DISABLE_THP_COMPLETELY`, `v0 VM_NOHUGEPAGE`.
@@ -53,6 +57,7 @@ impl Bit {
             Bit::MmFlag(f) => format!("mm->flags {}", f.to_string().trim_matches(|c| c == '{' || c == '}')),
             Bit::VmaFlag(v, f) => format!("v{v} {}", vm(f)),
             Bit::Origin(s) => s.name().to_string(),
+            Bit::Pages(v) => format!("v{v} huge pages"),
         }
     }
 }
@@ -68,6 +73,7 @@ pub enum Event {
         cred: Cred,
         nnp: bool,
         from_def_flags: bool,
+        call: Call,
     },
     Cleared {
         step: usize,
@@ -124,7 +130,9 @@ impl History {
     }
 
     fn step(&mut self, step: usize, by: usize, call: &Call, ret: &Ret, s: &State, t: &State) {
-        let Some(caller) = s.proc(by) else { return };
+        // The kernel's own work (khugepaged) is done as root.
+        let kernel = Process::INIT;
+        let Some(caller) = s.proc(by).or((*call == Call::Khugepaged).then_some(&kernel)) else { return };
         match (call, ret) {
             (Call::Fork, Ret::Pid(child)) => {
                 let child = *child as usize;
@@ -175,7 +183,8 @@ impl History {
             if is && (!was || remade) {
                 let from_def_flags =
                     matches!((call, bit), (Call::Mmap, Bit::VmaFlag(_, f)) if y.mm.def_flags.contains(f));
-                let e = Event::Set { step, by, cred: caller.cred, nnp: caller.no_new_privs, from_def_flags };
+                let e =
+                    Event::Set { step, by, cred: caller.cred, nnp: caller.no_new_privs, from_def_flags, call: *call };
                 self.push(q, bit, e);
             } else if was && !is {
                 self.push(q, bit, Event::Cleared { step, by });
@@ -193,14 +202,14 @@ impl History {
     /// the setuid exec at step 3". Empty when no step touched it (it was
     /// so in the initial state).
     pub fn story(&self, pid: usize, bit: Bit) -> String {
-        tell_all(self.events(pid, bit), pid)
+        tell_all(self.events(pid, bit), pid, bit)
     }
 
     /// `story` as it stood before step `step`.
     pub fn story_before(&self, pid: usize, bit: Bit, step: usize) -> String {
         let ev = self.events(pid, bit);
         let n = ev.iter().take_while(|e| e.step() < step).count();
-        tell_all(&ev[..n], pid)
+        tell_all(&ev[..n], pid, bit)
     }
 }
 
@@ -218,20 +227,25 @@ impl Event {
 }
 
 /// The events from the last set or clear on, told in order.
-fn tell_all(ev: &[Event], pid: usize) -> String {
+fn tell_all(ev: &[Event], pid: usize, bit: Bit) -> String {
     let start = ev.iter().rposition(|e| matches!(e, Event::Set { .. } | Event::Cleared { .. })).unwrap_or(0);
-    let parts: Vec<String> = ev[start..].iter().map(|e| tell(*e, pid)).collect();
+    let parts: Vec<String> = ev[start..].iter().map(|e| tell(*e, pid, bit)).collect();
     parts.join(", ")
 }
 
-fn tell(e: Event, pid: usize) -> String {
+fn tell(e: Event, pid: usize, bit: Bit) -> String {
     let exec = |secure: bool| if secure { "the setuid exec" } else { "the exec" };
+    let pages = matches!(bit, Bit::Pages(_));
     match e {
-        Event::Set { step, by, cred, nnp, from_def_flags } => {
+        // What backs memory is made by a call, whoever's credentials.
+        Event::Set { step, call: Call::Khugepaged, .. } if pages => format!("made at step {step} by khugepaged()"),
+        Event::Set { step, by, call, .. } if pages => format!("made at step {step} by P{by} {call}"),
+        Event::Set { step, by, cred, nnp, from_def_flags, .. } => {
             let how = if from_def_flags { " from def_flags" } else { "" };
             let nnp = if nnp { " with NNP" } else { " without NNP" };
             format!("set{how} at step {step} by P{by} as {cred}{nnp}")
         }
+        Event::Cleared { step, by } if pages => format!("gone at step {step} (P{by})"),
         Event::Cleared { step, by } => format!("cleared at step {step} by P{by}"),
         Event::Copied { step, from } => format!("copied from P{from} to P{pid} by the fork at step {step}"),
         Event::DroppedByFork { step, from } => format!("not copied from P{from} by the fork at step {step}"),

@@ -17,6 +17,8 @@ pub struct Reads {
     pub dumpable: bool,
     /// Among `key::UNREAD_VM_FLAGS`, the ones it reads.
     pub vm_flags: VmFlags,
+    /// What backs a VMA (`V.pages`).
+    pub pages: bool,
 }
 
 impl Reads {
@@ -26,17 +28,23 @@ impl Reads {
             image: self.image || o.image,
             dumpable: self.dumpable || o.dumpable,
             vm_flags: self.vm_flags.union(o.vm_flags),
+            pages: self.pages || o.pages,
         }
     }
 
     /// `base` widened to keep what these reads need.
     pub fn keep_in(self, base: Projection) -> Projection {
-        Projection {
+        let p = Projection {
             ghosts: base.ghosts.union(self.ghosts),
             image: base.image || self.image,
             dumpable: base.dumpable || self.dumpable,
             vm_flags: base.vm_flags.union(self.vm_flags),
             ..base
+        };
+        if self.pages {
+            p.with_pages()
+        } else {
+            p
         }
     }
 
@@ -49,6 +57,9 @@ impl Reads {
         }
         if self.dumpable && !proj.dumpable {
             out.push("P.mm_flags MMF_DUMPABLE".to_string());
+        }
+        if self.pages && !proj.pages {
+            out.push("V.pages".to_string());
         }
         for (f, name, _) in VmFlags::NAMES {
             if self.vm_flags.contains(f) && !proj.vm_flags.contains(f) {

@@ -131,6 +131,11 @@ pub struct Semantics {
     /// write-protected (6.18 on); up to 6.12 their `writable` check refuses
     /// them (-EINVAL) until the process writes (observed under qemu).
     pub collapse_write_protected: bool,
+    /// MADV_DONTNEED frees the page tables it empties (`CONFIG_PT_RECLAIM`,
+    /// 6.18 on), so a later fault may take a huge page; up to 6.12 the
+    /// empty tables stay and the fault takes small pages (observed under
+    /// qemu).
+    pub dontneed_frees_page_tables: bool,
     pub intent: Intent,
     pub variant: Arc<dyn Variant>,
 }
@@ -153,6 +158,7 @@ impl Semantics {
             smaps_vm_flags: VmFlags::ALL,
             nnp_exec_resets_euid: false,
             collapse_write_protected: true,
+            dontneed_frees_page_tables: true,
             foreign_prctls: ForeignPrctls::PR_FUTEX_HASH,
             intent: Intent::default(),
             variant: Arc::new(Mainline),
@@ -177,6 +183,7 @@ impl fmt::Debug for Semantics {
             .field("smaps_vm_flags", &self.smaps_vm_flags.kernel_names())
             .field("foreign_prctls", &self.foreign_prctls.to_string())
             .field("collapse_write_protected", &self.collapse_write_protected)
+            .field("dontneed_frees_page_tables", &self.dontneed_frees_page_tables)
             .field("intent", &self.intent)
             .field("variant", &self.variant.name())
             .finish()

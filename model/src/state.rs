@@ -124,6 +124,7 @@ impl fmt::Display for Image {
 /// (a write of the whole slot, a collapse, a zap, a fork) treats the slot's
 /// two PMD-sized halves alike, so one value describes the slot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
 pub enum Pages {
     /// Never faulted in: no page, and no `anon_vma` either.
     #[default]
@@ -132,6 +133,10 @@ pub enum Pages {
     /// but the VMA has its `anon_vma`, which khugepaged's registration
     /// looks for.
     Zapped,
+    /// Zapped, and the empty page tables of the small pages are still
+    /// there (up to 6.12: `dontneed_frees_page_tables`): the next fault
+    /// finds a page table where a huge page would go, and takes small pages.
+    ZappedTables,
     /// Small pages, writable and the process's own.
     Small,
     /// Small pages a fork write-protected, that no other process maps any
@@ -150,9 +155,10 @@ pub enum Pages {
 }
 
 impl Pages {
-    pub const ALL: [Pages; 7] = [
+    pub const ALL: [Pages; 8] = [
         Pages::None,
         Pages::Zapped,
+        Pages::ZappedTables,
         Pages::Small,
         Pages::SmallRo,
         Pages::SmallShared,
@@ -163,7 +169,7 @@ impl Pages {
     /// What `/proc/PID/smaps` shows of it.
     pub fn backing(self) -> Backing {
         match self {
-            Pages::None | Pages::Zapped => Backing::None,
+            Pages::None | Pages::Zapped | Pages::ZappedTables => Backing::None,
             Pages::Small | Pages::SmallRo | Pages::SmallShared => Backing::Small,
             Pages::Huge | Pages::HugeShared => Backing::Huge,
         }
@@ -200,6 +206,7 @@ impl fmt::Display for Pages {
         f.write_str(match self {
             Pages::None => "none",
             Pages::Zapped => "zapped",
+            Pages::ZappedTables => "zapped (tables kept)",
             Pages::Small => "small",
             Pages::SmallRo => "small ro",
             Pages::SmallShared => "small shared",

@@ -26,20 +26,23 @@ pub fn print_table(outcomes: &[SpecOutcome]) {
             o.elapsed.as_secs_f64(),
             o.states_per_second()
         );
-        if let (Some(b), Some(l)) = (&o.spec.baseline, &o.against) {
-            let how = match l.stopped {
-                None if l.complete => "complete".to_string(),
-                None => "inconclusive (the spec's own run was)".to_string(),
-                Some(s) => format!("INCONCLUSIVE ({s})"),
+        against_line(o, o);
+        if let Some(pg) = &o.pages {
+            let how = if pg.complete {
+                "complete".to_string()
+            } else {
+                format!("INCONCLUSIVE ({})", pg.stopped.map(|s| s.to_string()).unwrap_or_default())
             };
             println!(
-                "  {:<16} against {}: {} baseline states, {} lockstep pairs, {:.1}s — {how}",
+                "  {:<16} pages (with touch, MADV_COLLAPSE, MADV_DONTNEED, khugepaged): {} unique states, \
+                 {} total, depth {}, {:.1}s — {how}",
                 o.spec.name,
-                b.name,
-                l.baseline_states,
-                l.pairs,
-                l.elapsed.as_secs_f64()
+                pg.unique,
+                pg.generated,
+                pg.max_depth,
+                pg.elapsed.as_secs_f64()
             );
+            against_line(o, pg);
         }
         let kept = o.spec.kept_for_user_properties();
         if !kept.is_empty() {
@@ -71,7 +74,11 @@ pub fn print_table(outcomes: &[SpecOutcome]) {
             } else {
                 "   <-- run inconclusive: [expect] not met".to_string()
             };
-            println!("  {:<16} {:<34} {got:<40} states={}{mark}", o.spec.name, p.def.name(), o.unique);
+            let states = match &o.pages {
+                Some(pg) if p.def.reads_pages() => pg.unique,
+                _ => o.unique,
+            };
+            println!("  {:<16} {:<34} {got:<40} states={states}{mark}", o.spec.name, p.def.name());
             for q in p.unreached().filter(|_| p.vacuous()) {
                 println!(
                     "  {:<16}   vacuous: never reached: {} (`{}`)",
@@ -113,6 +120,25 @@ pub fn print_table(outcomes: &[SpecOutcome]) {
         verdict.push(format!("{vacuous} hold vacuously"));
     }
     println!("{} specs, {total} properties: {}", outcomes.len(), verdict.join("; "));
+}
+
+/// The line of a run (`view`: the spec's flag view, or its page view)
+/// against the spec's baseline.
+fn against_line(o: &SpecOutcome, view: &SpecOutcome) {
+    let (Some(b), Some(l)) = (&o.spec.baseline, &view.against) else { return };
+    let how = match l.stopped {
+        None if l.complete => "complete".to_string(),
+        None => "inconclusive (the spec's own run was)".to_string(),
+        Some(s) => format!("INCONCLUSIVE ({s})"),
+    };
+    println!(
+        "  {:<16} against {}: {} baseline states, {} lockstep pairs, {:.1}s — {how}",
+        o.spec.name,
+        b.name,
+        l.baseline_states,
+        l.pairs,
+        l.elapsed.as_secs_f64()
+    );
 }
 
 pub fn cmd_check(a: &CheckArgs, interrupt: Arc<AtomicBool>) -> ExitCode {

@@ -19,15 +19,15 @@ impl Decoder {
     /// The state whose slots are numbered `slots_n`.
     #[inline]
     pub fn state(&mut self, slots: &Slots, slots_n: &[u32]) -> State {
-        let mut s = State { sysfs: slot_sysfs(slots.get(slots_n[0]).0), procs: [None; MAX_PROCS] };
+        let mut s = State { sysfs: slot_sysfs(slots.get(slots_n[0])), procs: [None; MAX_PROCS] };
         for (p, &n) in s.procs.iter_mut().zip(slots_n) {
             let i = n as usize;
             if i >= self.procs.len() {
                 self.procs.resize((i + 1).next_power_of_two(), None);
             }
             *p = *self.procs[i].get_or_insert_with(|| {
-                let (w, g) = slots.get(n);
-                slot_alive(w).then(|| unpack_slot(w, g))
+                let form = slots.get(n);
+                slot_alive(form).then(|| unpack_slot(form))
             });
         }
         s
@@ -37,12 +37,12 @@ impl Decoder {
 /// The `Key` (`Canon::key` form) of a state whose slots are numbered
 /// `slots_n` (the spec's process slots; the others are free).
 pub fn decode(slots: &Slots, slots_n: &[u32]) -> Key {
-    let mut key = Key { words: [0; MAX_PROCS], ghosts: [0; MAX_PROCS] };
+    let mut key = Key { forms: [0; MAX_PROCS] };
     for (i, &n) in slots_n.iter().enumerate() {
-        (key.words[i], key.ghosts[i]) = slots.get(n);
+        key.forms[i] = slots.get(n);
     }
-    let free = free_slot_like(key.words[0]);
-    for w in &mut key.words[slots_n.len()..] {
+    let free = free_slot_like(key.forms[0]);
+    for w in &mut key.forms[slots_n.len()..] {
         *w = free;
     }
     key

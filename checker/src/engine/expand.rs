@@ -16,11 +16,11 @@
 
 use super::decode::Decoder;
 use super::exploration::Coverage;
-use super::intern::{order_of, Local, Move, Moves, Row, Slots};
+use super::intern::{Local, Move, Moves, Row, Slots};
 use super::store::{Candidate, Packed, Store};
 use mmflags_model::key::{slot_alive, slot_sysfs, unpack_slot, Canon};
 use mmflags_model::symmetry::Symmetry;
-use mmflags_model::syscalls::{reach, Reach};
+use mmflags_model::syscalls::{pages, reach, Reach};
 use mmflags_model::{Action, State, System};
 use std::ops::Range;
 use std::sync::atomic::Ordering;
@@ -45,6 +45,9 @@ pub struct Level<'a, K> {
     /// Per call, its place among the `Reach::Pair` calls (see `pair`).
     pub pair_index: &'a [u16],
     pub pair_calls: usize,
+    /// The alphabet's call of no process (khugepaged), stepped once per
+    /// state on the whole state.
+    pub kernel_call: Option<usize>,
 }
 
 pub struct ChunkOut<K> {
@@ -146,12 +149,12 @@ impl<K: Packed> Level<'_, K> {
 
     #[cold]
     fn fill(&self, n: u32, local: &mut Local) -> Option<Row<'_>> {
-        let (w, g) = self.slots.get(n);
-        let sysfs = slot_sysfs(w);
-        let alive = slot_alive(w);
-        let p = alive.then(|| unpack_slot(w, g));
-        let (sw, sg) = self.canon.slot(p.as_ref(), sysfs);
-        let still = local.intern(self.slots, sw, sg)?;
+        let form = self.slots.get(n);
+        let sysfs = slot_sysfs(form);
+        let alive = slot_alive(form);
+        let p = alive.then(|| unpack_slot(form));
+        let still_form = self.canon.slot(p.as_ref(), sysfs);
+        let still = local.intern(self.slots, still_form)?;
         let free = self.canon.slot(None, sysfs);
         let mut moves = Vec::with_capacity(self.sys.alphabet.len());
         for call in &self.sys.alphabet {
@@ -159,23 +162,32 @@ impl<K: Packed> Level<'_, K> {
                 moves.push(Move::Disabled);
                 continue;
             };
+            // A call that lets go of pages shared with another process, or
+            // a fork that shares the parent's, changes more than one slot:
+            // the whole state is stepped (and normalised) for it.
             let m = match reach(call) {
                 Reach::State => Move::Whole,
+                Reach::Kernel => Move::Disabled,
                 Reach::Pair(t) => Move::Pair { target: t as u32 },
-                Reach::Forks => {
-                    let (cw, cg) = self.canon.slot(Some(&self.sys.fork_child(p)), sysfs);
-                    Move::Fork { child: local.intern(self.slots, cw, cg)? }
+                Reach::Forks if self.canon.slot(Some(&self.sys.fork_parent(p)), sysfs) != still_form => {
+                    Move::Whole
                 }
+                Reach::Forks => {
+                    let child = self.canon.slot(Some(&self.sys.fork_child(p)), sysfs);
+                    Move::Fork { child: local.intern(self.slots, child)? }
+                }
+                Reach::FreesCaller if pages::lets_go_of_shared(p, None) => Move::Whole,
                 // `exit()`: the slot is free (and returns no errno).
-                Reach::FreesCaller => Move::To { to: local.intern(self.slots, free.0, free.1)?, err: false },
+                Reach::FreesCaller => Move::To { to: local.intern(self.slots, free)?, err: false },
                 Reach::Caller if !self.sys.caller_may(p, call) => Move::Disabled,
                 Reach::Caller => {
                     let mut q = *p;
                     match self.sys.step_caller(&mut q, sysfs, call) {
                         Err(_) => Move::Disabled,
+                        Ok(_) if pages::lets_go_of_shared(p, Some(&q)) => Move::Whole,
                         Ok(ret) => {
-                            let (qw, qg) = self.canon.slot(Some(&q), sysfs);
-                            Move::To { to: local.intern(self.slots, qw, qg)?, err: ret.is_err() }
+                            let to = self.canon.slot(Some(&q), sysfs);
+                            Move::To { to: local.intern(self.slots, to)?, err: ret.is_err() }
                         }
                     }
                 }
@@ -292,11 +304,11 @@ impl<K: Packed> Level<'_, K> {
             let mut st = Whole { slots: &old, state: None };
             // `fork()` by any process: the lowest free slot takes the child
             // (`State::free_pid`).
-            let free = (0..P).find(|&i| !slot_alive((cur_ord[i] >> 16) as u64));
+            let free = (0..P).find(|&i| !slot_alive(cur_ord[i]));
             let fork = free.map(|j| Open::new(self, &cur, &cur_ord, cur_key, j));
             for pid in 0..P {
                 let me = old[pid];
-                if !slot_alive((old_ord[pid] >> 16) as u64) {
+                if !slot_alive(old_ord[pid]) {
                     continue;
                 }
                 // A twin: an identical process in a lower slot reaches the
@@ -400,6 +412,21 @@ impl<K: Packed> Level<'_, K> {
                     // what is stored).
                 }
             }
+            // The kernel's own step (khugepaged), once per state.
+            if let Some(i) = self.kernel_call {
+                let pid = mmflags_model::action::KHUGEPAGED as usize;
+                let succ = match self.whole(&mut st, pid, i, (&cur, &cur_ord), scratch, out) {
+                    Step::Key(succ) => succ,
+                    Step::None => continue,
+                    Step::Overflow => return None,
+                };
+                out.generated += 1;
+                let changed = succ != k;
+                out.coverage[i].changed += changed as u64;
+                if changed {
+                    scratch.add(succ);
+                }
+            }
         }
         Some(())
     }
@@ -418,7 +445,7 @@ impl<K: Packed> Level<'_, K> {
         scratch: &mut Scratch<K>,
         out: &mut ChunkOut<K>,
     ) -> Step<K> {
-        if t == pid || t >= P || !slot_alive(self.slots.get(old[t]).0) {
+        if t == pid || t >= P || !slot_alive(self.slots.get(old[t])) {
             return Step::None;
         }
         if scratch.pairs_stamp != self.stamp || scratch.pairs.is_empty() {
@@ -442,17 +469,22 @@ impl<K: Packed> Level<'_, K> {
                 answer & 2 != 0,
             ))
         } else {
-            let (mw, mg) = self.slots.get(old[pid]);
-            let (tw, tg) = self.slots.get(old[t]);
-            let sysfs = slot_sysfs(mw);
-            let (mut me, mut tp) = (unpack_slot(mw, mg), unpack_slot(tw, tg));
-            let got = match self.sys.step_pair(&mut me, &mut tp, &self.sys.alphabet[i]) {
+            let (mform, tform) = (self.slots.get(old[pid]), self.slots.get(old[t]));
+            let sysfs = slot_sysfs(mform);
+            let (me0, tp0) = (unpack_slot(mform), unpack_slot(tform));
+            let (mut me, mut tp) = (me0, tp0);
+            let got = match self.sys.step_pair(sysfs, &mut me, &mut tp, &self.sys.alphabet[i]) {
                 None => None,
+                // Pages another process shared changed: not a pair step.
+                Some(_)
+                    if pages::lets_go_of_shared(&me0, Some(&me)) || pages::lets_go_of_shared(&tp0, Some(&tp)) =>
+                {
+                    Some((0, 0, false))
+                }
                 Some(ret) => {
-                    let (aw, ag) = self.canon.slot(Some(&me), sysfs);
-                    let (bw, bg) = self.canon.slot(Some(&tp), sysfs);
+                    let (aw, bw) = (self.canon.slot(Some(&me), sysfs), self.canon.slot(Some(&tp), sysfs));
                     let (Some(a), Some(b)) =
-                        (scratch.local.intern(self.slots, aw, ag), scratch.local.intern(self.slots, bw, bg))
+                        (scratch.local.intern(self.slots, aw), scratch.local.intern(self.slots, bw))
                     else {
                         return Step::Overflow;
                     };
@@ -467,6 +499,12 @@ impl<K: Packed> Level<'_, K> {
             got
         };
         let Some((a, b, err)) = got else { return Step::None };
+        if a == 0 {
+            // Slot number 0 is never handed out: it marks a step to take
+            // on the whole state.
+            let state = scratch.decoder.state(self.slots, old);
+            return self.stepped(&state, pid, i, cur, scratch, out);
+        }
         let cov = &mut out.coverage[i];
         cov.fired += 1;
         cov.errors += err as u64;
@@ -492,7 +530,21 @@ impl<K: Packed> Level<'_, K> {
         out: &mut ChunkOut<K>,
     ) -> Step<K> {
         let slots = st.slots;
-        let state = st.state.get_or_insert_with(|| scratch.decoder.state(self.slots, slots));
+        let state = *st.state.get_or_insert_with(|| scratch.decoder.state(self.slots, slots));
+        self.stepped(&state, pid, i, cur, scratch, out)
+    }
+
+    /// Call `i` by `pid` (or by the kernel) stepped on `state` through the
+    /// model (which normalises across processes): its successor's key.
+    fn stepped<const P: usize>(
+        &self,
+        state: &State,
+        pid: usize,
+        i: usize,
+        cur: (&[u32; P], &[u128; P]),
+        scratch: &mut Scratch<K>,
+        out: &mut ChunkOut<K>,
+    ) -> Step<K> {
         let call = &self.sys.alphabet[i];
         if !self.sys.enabled(state, pid, call) {
             return Step::None;
@@ -506,13 +558,12 @@ impl<K: Packed> Level<'_, K> {
         cov.errors += ret.is_err() as u64;
         let (mut s, mut s_ord) = (*cur.0, *cur.1);
         for j in 0..P {
-            let (w, g) = self.canon.slot(t.procs[j].as_ref(), t.sysfs);
-            let o = order_of(w, g);
-            if o != s_ord[j] {
-                let Some(to) = scratch.local.intern(self.slots, w, g) else {
+            let form = self.canon.slot(t.procs[j].as_ref(), t.sysfs);
+            if form != s_ord[j] {
+                let Some(to) = scratch.local.intern(self.slots, form) else {
                     return Step::Overflow;
                 };
-                (s[j], s_ord[j]) = (to, o);
+                (s[j], s_ord[j]) = (to, form);
             }
         }
         if self.sym.procs {

@@ -23,6 +23,7 @@
 //! can be seen), and new slot forms are numbered under a mutex, which is
 //! rare (each distinct form once).
 
+use mmflags_model::key::Form;
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -30,22 +31,16 @@ use std::sync::{Mutex, OnceLock};
 const SEG_BITS: u32 = 10;
 const SEG: usize = 1 << SEG_BITS;
 
-/// The sort order of slot forms: (word, ghost), as `Canon::key` sorts them.
-#[inline]
-pub fn order_of(word: u64, ghost: u16) -> u128 {
-    (word as u128) << 16 | ghost as u128
-}
-
 /// Numbered slot forms (`Canon::slot` values). Number 0 is never handed
 /// out, so a packed state is never all zero bits (the store's empty mark).
 pub struct Slots {
-    /// Per number: the word and the ghost bits. Sized for every number up
-    /// front but zeroed by the kernel on first touch, so only the numbers
-    /// handed out take memory.
+    /// Per number: the form's low and high words. Sized for every number
+    /// up front but zeroed by the kernel on first touch, so only the
+    /// numbers handed out take memory.
     forms: Box<[AtomicU64]>,
     len: AtomicU32,
     cap: u32,
-    map: Mutex<FxHashMap<(u64, u16), u32>>,
+    map: Mutex<FxHashMap<Form, u32>>,
 }
 
 /// `n` zeroed atomics, untouched until used.
@@ -75,35 +70,36 @@ impl Slots {
 
     /// The slot form numbered `n` (which must have been handed out).
     #[inline]
-    pub fn get(&self, n: u32) -> (u64, u16) {
+    pub fn get(&self, n: u32) -> Form {
         let i = 2 * n as usize;
-        (self.forms[i].load(Ordering::Relaxed), self.forms[i + 1].load(Ordering::Relaxed) as u16)
+        let (lo, hi) = (self.forms[i].load(Ordering::Relaxed), self.forms[i + 1].load(Ordering::Relaxed));
+        (hi as Form) << 64 | lo as Form
     }
 
-    /// `order_of` the slot form numbered `n`.
+    /// The sort order of the slot form numbered `n`: the form itself, as
+    /// `Canon::key` sorts forms.
     #[inline]
     pub fn order(&self, n: u32) -> u128 {
-        let (w, g) = self.get(n);
-        order_of(w, g)
+        self.get(n)
     }
 
     /// The number of a slot form, handing out the next one if it is new;
     /// `None` when the numbers are used up.
-    pub fn intern(&self, word: u64, ghost: u16) -> Option<u32> {
+    pub fn intern(&self, form: Form) -> Option<u32> {
         let mut map = self.map.lock().expect("slot table poisoned");
-        if let Some(&n) = map.get(&(word, ghost)) {
+        if let Some(&n) = map.get(&form) {
             return Some(n);
         }
         let n = self.len.load(Ordering::Relaxed);
         if n >= self.cap {
             return None;
         }
-        self.forms[2 * n as usize].store(word, Ordering::Relaxed);
-        self.forms[2 * n as usize + 1].store(ghost as u64, Ordering::Relaxed);
+        self.forms[2 * n as usize].store(form as u64, Ordering::Relaxed);
+        self.forms[2 * n as usize + 1].store((form >> 64) as u64, Ordering::Relaxed);
         // Published by the unlock (and by the release store of whoever
         // passes the number on).
         self.len.store(n + 1, Ordering::Release);
-        map.insert((word, ghost), n);
+        map.insert(form, n);
         Some(n)
     }
 
@@ -135,25 +131,26 @@ impl Slots {
 /// a thread meets again and again (a fork's child, a target's new VMAs)
 /// do not each take the table's lock.
 pub struct Local {
-    entries: Vec<(u64, u16, u32)>,
+    entries: Vec<(Form, u32)>,
 }
 
 impl Local {
     const SIZE: usize = 4096;
 
     pub fn new() -> Local {
-        Local { entries: vec![(0, 0, 0); Self::SIZE] }
+        Local { entries: vec![(0, 0); Self::SIZE] }
     }
 
     #[inline]
-    pub fn intern(&mut self, slots: &Slots, word: u64, ghost: u16) -> Option<u32> {
-        let h = (word ^ (ghost as u64).rotate_left(40)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52;
+    pub fn intern(&mut self, slots: &Slots, form: Form) -> Option<u32> {
+        let folded = form as u64 ^ ((form >> 64) as u64).rotate_left(29);
+        let h = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52;
         let e = &mut self.entries[h as usize & (Self::SIZE - 1)];
-        if e.2 != 0 && e.0 == word && e.1 == ghost {
-            return Some(e.2);
+        if e.1 != 0 && e.0 == form {
+            return Some(e.1);
         }
-        let n = slots.intern(word, ghost)?;
-        *e = (word, ghost, n);
+        let n = slots.intern(form)?;
+        *e = (form, n);
         Some(n)
     }
 }

@@ -45,7 +45,7 @@ fn arrangements<T: PartialEq>(items: &[T]) -> u128 {
 /// the ways to lay its VMAs out over its slots.
 pub fn orbit_size(key: &Key, procs: usize, vmas: usize, sym: Symmetry) -> u128 {
     let procs = procs.min(MAX_PROCS);
-    let slots: Vec<(u64, u16)> = (0..procs).map(|i| (key.words[i], key.ghosts[i])).collect();
+    let slots: Vec<u128> = key.forms[..procs].to_vec();
     let mut size = if sym.procs { arrangements(&slots) } else { 1 };
     if sym.vmas {
         let s = unpack(key);

@@ -121,7 +121,7 @@ fn check_properties<K: Packed>(
                         for (i, f) in n.iter_mut().enumerate().take(procs) {
                             *f = k.field(i, bits);
                         }
-                        let own = [slot_sysfs(slots.get(n[0]).0)];
+                        let own = [slot_sysfs(slots.get(n[0]))];
                         let try_modes = if modes.is_empty() { &own[..] } else { modes };
                         if open != 0 {
                             for &m in try_modes {
@@ -191,11 +191,11 @@ impl Alone {
         }
         let (done, masks) = &mut self.hits[i];
         if *done & (1 << m as u8) == 0 {
-            let (w, g) = slots.get(n);
+            let form = slots.get(n);
             let mut mask = 0u128;
-            if slot_alive(w) {
+            if slot_alive(form) {
                 let mut s = mmflags_model::State { sysfs: m, procs: [None; MAX_PROCS] };
-                s.procs[0] = Some(unpack_slot(w, g));
+                s.procs[0] = Some(unpack_slot(form));
                 for (b, &p) in self.props.iter().enumerate() {
                     mask |= (sys.properties[p].hit(sys, &s) as u128) << b;
                 }
@@ -314,7 +314,7 @@ where
         for s in stateright::Model::init_states(sys) {
             let key = canon.key(&s);
             let n: Option<Vec<u32>> =
-                (0..procs).map(|i| local.intern(&slots, key.words[i], key.ghosts[i])).collect();
+                (0..procs).map(|i| local.intern(&slots, key.forms[i])).collect();
             match n {
                 Some(n) => {
                     let k = K::pack(&n, bits);
@@ -410,6 +410,7 @@ where
                 bits,
                 pair_index: &pair_index,
                 pair_calls,
+                kernel_call: sys.kernel_call(),
             };
             let outs = expand_batch(&level, batch_lo..batch_hi, opt, &abort, start, &mut scratches);
             let t1 = Instant::now();

@@ -82,6 +82,7 @@ const OBSERVABLE: Projection = Projection {
     dumpable: true,
     sysfs: true,
     vm_flags: VmFlags::ALL,
+    pages: true,
 };
 
 /// Compares `a` and `b` on the union of their alphabets and the prctl

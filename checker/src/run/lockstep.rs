@@ -105,11 +105,14 @@ type Frontier = Vec<(State, State, u64, u32)>;
 type PairKey = (Key, Key, u64);
 
 /// What a pair keeps: what the transitions and `props` read. Like the
-/// engine, not the sysfs mode, which no transition reads: one pair stands
+/// engine, not the sysfs mode where no transition reads it: one pair stands
 /// for the same pair under every mode the spec lists, and each property is
-/// judged under each mode, with a baseline bit per (property, mode).
+/// judged under each mode, with a baseline bit per (property, mode). Where
+/// a transition reads the mode (a page fault), each mode starts its own
+/// pairs, born with the bits of every other mode set (see `first_new`).
 fn lockstep_projection(sys: &System, props: &[Prop]) -> Projection {
-    Projection { sysfs: false, ..sys.projection_for(props.iter()) }
+    let p = sys.projection_for(props.iter());
+    Projection { sysfs: sys.base_projection.sysfs, ..p }
 }
 
 /// What the workers share: the two systems and how a pair is judged and keyed.
@@ -308,10 +311,24 @@ pub fn first_new(
     };
     let mut frontier = Frontier::new();
     let none = Action { pid: 0, call: mmflags_model::Call::Mmap };
-    // One initial pair stands for every mode.
-    let init = State::init(j.modes[0]);
-    if let Some(first) = j.judge(init, init, 0, Link { parent: u32::MAX, action: none }, x.open, &x.seen) {
-        x.admit(&j, first, &mut frontier);
+    if j.proj.0.sysfs {
+        // A pair per mode, judged under its own mode only.
+        for m in 0..j.modes.len() {
+            let others = (0..props.len())
+                .flat_map(|i| (0..j.modes.len()).filter(move |&o| o != m).map(move |o| (i, o)))
+                .fold(0u64, |acc, (i, o)| acc | j.bit(i, o));
+            let init = State::init(j.modes[m]);
+            let link = Link { parent: u32::MAX, action: none };
+            if let Some(first) = j.judge(init, init, others, link, x.open, &x.seen) {
+                x.admit(&j, first, &mut frontier);
+            }
+        }
+    } else {
+        // One initial pair stands for every mode.
+        let init = State::init(j.modes[0]);
+        if let Some(first) = j.judge(init, init, 0, Link { parent: u32::MAX, action: none }, x.open, &x.seen) {
+            x.admit(&j, first, &mut frontier);
+        }
     }
     let mut depth = 0;
     let mut stopped = None;

@@ -86,8 +86,45 @@ fn options(sys: &System, cfg: &RunConfig) -> Options {
     }
 }
 
-/// Explores one spec and decides its verdicts.
+/// Explores one spec and decides its verdicts: its flag view and its page
+/// view (`Spec::views`), each a run of its own.
 pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
+    let (flags, pages) = spec.views();
+    combine(spec, flags.map(|s| run_view(s, cfg)), pages.map(|s| run_view(s, cfg)))
+}
+
+/// `run_spec`, then every checked property against the spec's baseline
+/// (`lockstep`), when it has one, each view on its own bounds: what
+/// `check` and the reports say.
+pub fn check_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
+    let (flags, pages) = spec.views();
+    combine(spec, flags.map(|s| check_view(s, cfg)), pages.map(|s| check_view(s, cfg)))
+}
+
+/// One outcome of a spec from its views' outcomes: the flag view's run is
+/// the spec's (its counts, its baseline run), the page view's rides along
+/// (`SpecOutcome::pages`); properties in the spec's `[expect]` order; the
+/// spec is complete when both views are.
+fn combine(spec: Spec, flags: Option<SpecOutcome>, pages: Option<SpecOutcome>) -> SpecOutcome {
+    let mut o = match (flags, pages) {
+        (Some(mut f), Some(mut p)) => {
+            f.properties.append(&mut p.properties);
+            f.complete &= p.complete;
+            f.stopped = f.stopped.or(p.stopped);
+            f.pages = Some(Box::new(p));
+            f
+        }
+        (Some(o), None) | (None, Some(o)) => o,
+        (None, None) => unreachable!("a spec checks at least one property (the loader requires [expect])"),
+    };
+    let rank = |name: &str| spec.expect.iter().position(|(p, _)| p.name() == name).unwrap_or(usize::MAX);
+    o.properties.sort_by_key(|p| rank(p.def.name()));
+    o.spec = spec;
+    o
+}
+
+/// Explores one view of a spec and decides its verdicts.
+fn run_view(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
     let sys = spec.system();
     let opt = options(&sys, cfg);
     let done = Arc::new(AtomicBool::new(false));
@@ -101,10 +138,9 @@ pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
     SpecOutcome::from_exploration_until(spec, &sys, x, opt.threads, &cfg.interrupt)
 }
 
-/// `run_spec`, then every checked property against the spec's baseline
-/// (`lockstep`), when it has one: what `check` and the reports say.
-pub fn check_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
-    let mut o = run_spec(spec, cfg);
+/// `run_view`, then against the baseline.
+fn check_view(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
+    let mut o = run_view(spec, cfg);
     let Some(base) = o.spec.baseline.as_ref() else { return o };
     let sys = o.spec.system();
     let props: Vec<Prop> = o.properties.iter().map(|p| p.def.clone()).collect();

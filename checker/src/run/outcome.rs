@@ -100,6 +100,9 @@ pub struct SpecOutcome {
     pub held_bytes_per_state: f64,
     /// The lockstep run against the baseline (`run::check_spec`).
     pub against: Option<super::lockstep::Lockstep>,
+    /// The run of the spec's page properties (`Spec::views`), with its own
+    /// counts and bounds (its properties are in `properties`).
+    pub pages: Option<Box<SpecOutcome>>,
 }
 
 impl SpecOutcome {
@@ -178,6 +181,7 @@ impl SpecOutcome {
             bytes_per_state: x.bytes_per_state_bound(),
             held_bytes_per_state: x.bytes_per_state(),
             against: None,
+            pages: None,
             spec,
         }
     }

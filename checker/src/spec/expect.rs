@@ -28,9 +28,13 @@ pub(super) fn expectations(
             None => Prop::Catalogue(properties::by_name(prop).ok_or_else(|| {
                 let mut names: Vec<&str> = properties::names().collect();
                 names.extend(defined.iter().map(|p| p.name.as_str()));
-                let hint = match did_you_mean(prop, names.iter().copied()) {
-                    Some(s) => format!("; did you mean `{s}`?"),
-                    None => format!(
+                let renamed = properties::RENAMED.iter().find(|(old, _)| *old == prop.as_str());
+                let hint = match (renamed, did_you_mean(prop, names.iter().copied())) {
+                    (Some((_, new)), _) => format!(
+                        "; it is now `{new}`, a name that says it speaks of THP eligibility, not of pages"
+                    ),
+                    (None, Some(s)) => format!("; did you mean `{s}`?"),
+                    (None, None) => format!(
                         "; the catalogue's: {}; or define it in [properties.{prop}]",
                         properties::names().collect::<Vec<_>>().join(", ")
                     ),

@@ -243,6 +243,26 @@ pub const KNOBS: &[Knob] = &[
         always_listed: true,
     },
     Knob {
+        section: "semantics",
+        name: "collapse_write_protected",
+        ty: Type::Bool,
+        doc: "MADV_COLLAPSE and khugepaged take small pages a fork left write-protected (6.18 on); \
+              before, -EINVAL until the process writes them",
+        show: |s| s.collapse_write_protected.to_string(),
+        set: set!(Bool, collapse_write_protected),
+        always_listed: true,
+    },
+    Knob {
+        section: "semantics",
+        name: "dontneed_frees_page_tables",
+        ty: Type::Bool,
+        doc: "MADV_DONTNEED frees the page tables it empties (6.18 on), so the next fault may \
+              take a huge page; before, the empty tables stay and it takes small pages",
+        show: |s| s.dontneed_frees_page_tables.to_string(),
+        set: set!(Bool, dontneed_frees_page_tables),
+        always_listed: true,
+    },
+    Knob {
         section: "intent",
         name: "default_survives_fork",
         ty: Type::Bool,

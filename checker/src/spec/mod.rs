@@ -63,6 +63,11 @@ pub struct Spec {
     /// The `[semantics]` and `[intent]` settings as written (after `extends`), for reports.
     pub knobs: Vec<(String, String)>,
     pub bounds: Bounds,
+    /// How deep its page properties are explored, with the calls about
+    /// pages (`[bounds] pages_depth`; see `views`).
+    pub pages_depth: Option<usize>,
+    /// Which of its calls and properties a run of it takes (`views`).
+    pub view: View,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     /// The properties it defines in `[properties]` (its own and inherited),
@@ -105,13 +110,54 @@ pub struct Baseline {
     pub named: bool,
 }
 
+/// Which part of a spec a run takes. Pages multiply the states a run must
+/// store, and only the page properties read them, so a spec is explored
+/// twice: its other properties to `depth` without the calls about pages
+/// (none of them reads anything those calls change or read), its page
+/// properties to `pages_depth` with every call. Each verdict holds within
+/// its own run's bounds, and reports say which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// Every call and property, as written (replay, the explorer).
+    All,
+    /// No call about pages; the properties that do not read pages.
+    Flags,
+    /// Every call, to `pages_depth`; the properties that read pages.
+    Pages,
+}
+
 impl Spec {
+    /// The runs that check it: its flag view and its page view, each when
+    /// it has properties to check.
+    pub fn views(&self) -> (Option<Spec>, Option<Spec>) {
+        let (pages, flags): (Vec<_>, Vec<_>) = self.expect.iter().cloned().partition(|(p, _)| p.reads_pages());
+        let flags_view = (!flags.is_empty()).then(|| Spec { expect: flags, view: View::Flags, ..self.clone() });
+        let pages_view = (!pages.is_empty()).then(|| {
+            let bounds = Bounds { depth: self.pages_depth.or(self.bounds.depth), ..self.bounds.clone() };
+            Spec { expect: pages, view: View::Pages, bounds, ..self.clone() }
+        });
+        (flags_view, pages_view)
+    }
+
     /// The model this spec asks about: its calls, and its expected
     /// properties followed by their premises (checked alongside, to tell a
     /// vacuous `holds` from a real one).
     pub fn system(&self) -> System {
         let cands = alphabet::candidates(&self.semantics, self.bounds.processes, self.bounds.vmas);
-        let (calls, _) = alphabet::select(&cands, &self.include, &self.exclude);
+        let (mut calls, _) = alphabet::select(&cands, &self.include, &self.exclude);
+        match self.view {
+            View::Flags => calls.retain(|c| !c.is_page_call()),
+            // The page view has every call about pages an `exclude` does
+            // not take away, whatever `include` names: `include` narrows
+            // the question the flags ask, and pages need their own calls.
+            View::Pages => {
+                let (allowed, _) = alphabet::select(&cands, &[], &self.exclude);
+                let more: Vec<_> =
+                    allowed.into_iter().filter(|c| c.is_page_call() && !calls.contains(c)).collect();
+                calls.extend(more);
+            }
+            View::All => {}
+        }
         let checked: Vec<Prop> = self.expect.iter().map(|(p, _)| p.clone()).collect();
         let props = property::with_premises(&checked);
         System::new(self.semantics.clone(), self.bounds.clone(), calls, props)

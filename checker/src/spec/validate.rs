@@ -100,6 +100,13 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         return Err(err(file, at, "[bounds] sysfs is empty; list at least one mode, like [\"madvise\"]"));
     }
     let bounds = Bounds { processes, vmas, sysfs, depth };
+    let pages_depth = r.int(
+        "bounds",
+        "pages_depth",
+        1,
+        1000,
+        "a depth is 1 to 1000 syscalls: how deep the page properties are explored, with the calls about pages",
+    )?;
 
     let cands = alphabet::candidates(&sem, processes, vmas);
     let patterns = |key: &str| -> Result<Vec<String>, SpecError> {
@@ -158,6 +165,8 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         semantics: sem,
         knobs,
         bounds,
+        pages_depth,
+        view: super::View::All,
         include,
         exclude,
         properties: defined,

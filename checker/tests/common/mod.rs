@@ -40,8 +40,8 @@ depth = 4
 [expect]
 thp_flags_exclusive = "holds"
 secure_exec_inherits_nothing = "violated"
-disable_dominates = "holds"
-unmodified_program_gets_thp = "unreachable"
+disable_means_no_eligible_vma = "holds"
+unmodified_program_gets_eligible_vma = "unreachable"
 "#;
 
 /// A fresh directory under the target dir (outside the repo's sources).

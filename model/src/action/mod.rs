@@ -99,6 +99,18 @@ impl Call {
         }
     }
 
+    /// A call about pages (a write, a collapse, a zap, khugepaged's scan):
+    /// only a spec's run of its page properties explores them.
+    pub fn is_page_call(&self) -> bool {
+        matches!(
+            self,
+            Call::Touch(_)
+                | Call::Khugepaged
+                | Call::Madvise(_, Advice::Collapse | Advice::Dontneed)
+                | Call::ProcessMadvise { advice: Advice::Collapse | Advice::Dontneed, .. }
+        )
+    }
+
     /// Observations read state and never change it; exploration leaves them out.
     pub fn is_observation(&self) -> bool {
         matches!(

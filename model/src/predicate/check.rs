@@ -155,6 +155,9 @@ impl<'a> Checker<'a> {
         if matches!(f.src, Src::ProcImage | Src::ProcAtSecure) {
             self.reads.image = true;
         }
+        if f.src == Src::VmaPages {
+            self.reads.pages = true;
+        }
     }
 
     /// A word of type `ty` (the value `shown` is compared with), as its code.

@@ -15,8 +15,7 @@
 use super::nest::{nest, procs_field, vmas_field, Nest};
 use super::words::Src;
 use crate::flags::VmFlags;
-use crate::ghost::VmaGhost;
-use crate::state::{Process, State};
+use crate::state::{Process, State, Vma};
 
 use crate::thp;
 
@@ -40,6 +39,7 @@ const P_MISC: u64 = 0x1f << P_CRED;
 const V_FLAGS: u32 = 0;
 const V_GHOST: u32 = 8;
 const V_ELIGIBLE: u32 = 16;
+const V_PAGES: u32 = 24;
 
 /// Where `src` sits in its variable's word.
 pub(super) fn shift(src: Src) -> u32 {
@@ -55,6 +55,7 @@ pub(super) fn shift(src: Src) -> u32 {
         Src::VmaFlags => V_FLAGS,
         Src::VmaGhost => V_GHOST,
         Src::VmaEligible => V_ELIGIBLE,
+        Src::VmaPages => V_PAGES,
     }
 }
 
@@ -174,8 +175,11 @@ pub(super) fn proc_word(i: usize, p: &Process, misc: bool) -> u64 {
 }
 
 #[inline(always)]
-pub(super) fn vma_word(f: VmFlags, g: VmaGhost, eligible: bool) -> u64 {
-    (f.0 as u64) << V_FLAGS | (g.0 as u64) << V_GHOST | (eligible as u64) << V_ELIGIBLE
+pub(super) fn vma_word(v: &Vma, f: VmFlags, eligible: bool) -> u64 {
+    (f.0 as u64) << V_FLAGS
+        | (v.ghost.0 as u64) << V_GHOST
+        | (eligible as u64) << V_ELIGIBLE
+        | (v.pages.backing() as u64) << V_PAGES
 }
 
 /// How a compiled predicate is run: picked once, at compile time, for the
@@ -324,9 +328,9 @@ fn vmas<const N: usize>(
         }
     }
     let k = at::<N>(slot);
-    for (f, g) in p.mm.vmas.iter().filter_map(|v| v.flags.map(|f| (f, v.ghost))) {
+    for (v, f) in p.mm.vmas.iter().filter_map(|v| v.flags.map(|f| (v, f))) {
         let e = eligible && thp::thp_eligible(s.sysfs, f, p.mm.flags);
-        env[k] = vma_word(f, g, e);
+        env[k] = vma_word(v, f, e);
         if step(body, s, env) != all {
             return !all;
         }

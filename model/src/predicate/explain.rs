@@ -66,7 +66,7 @@ fn lookup(env: &Env<'_>, name: &str) -> Option<Binding> {
 fn read(f: &Field, b: Binding, s: &State) -> Option<u64> {
     let p: &Process = s.proc(b.pid())?;
     let vma = match b {
-        Binding::Vma(_, v) => p.mm.vmas.get(v)?.flags.map(|fl| (fl, p.mm.vmas[v].ghost)),
+        Binding::Vma(_, v) => p.mm.vmas.get(v)?.flags.map(|fl| (fl, p.mm.vmas[v])),
         Binding::Proc(_) => None,
     };
     Some(match (f.src, vma) {
@@ -78,7 +78,8 @@ fn read(f: &Field, b: Binding, s: &State) -> Option<u64> {
         (Src::ProcNnp, _) => p.no_new_privs as u64,
         (Src::ProcAtSecure, _) => p.secure_exec as u64,
         (Src::VmaFlags, Some((fl, _))) => fl.0 as u64,
-        (Src::VmaGhost, Some((_, g))) => g.0 as u64,
+        (Src::VmaGhost, Some((_, v))) => v.ghost.0 as u64,
+        (Src::VmaPages, Some((_, v))) => v.pages.backing() as u64,
         (Src::VmaEligible, Some((fl, _))) => thp::thp_eligible(s.sysfs, fl, p.mm.flags) as u64,
         (Src::Sysfs, _) => s.sysfs as u64,
         _ => return None,

@@ -145,7 +145,7 @@ fn vma_loop<const N: usize>(vl: &VmaLoop, of: u8, s: &State, env: &mut [u64; N])
     for v in &p.mm.vmas {
         let Some(f) = v.flags else { continue };
         let e = vl.eligible && thp::thp_eligible(s.sysfs, f, p.mm.flags);
-        env[k] = vma_word(f, v.ghost, e);
+        env[k] = vma_word(v, f, e);
         let holds = vl.level.decides(env).unwrap_or(vl.level.conj);
         if holds != vl.all {
             return !vl.all;
@@ -192,10 +192,11 @@ pub(super) fn procs_field(all: bool, t: &Test, src: Src, s: &State) -> bool {
 #[inline]
 pub(super) fn vmas_field(all: bool, t: &Test, src: Src, p: Option<&Process>, s: &State) -> bool {
     let Some(p) = p else { return all };
-    let mapped = p.mm.vmas.iter().filter_map(|v| v.flags.map(|f| (f, v.ghost)));
+    let mapped = p.mm.vmas.iter().filter_map(|v| v.flags.map(|f| (f, v)));
     over!(all, t, src, mapped,
         VmaFlags => |v| v.0 .0 as u64,
-        VmaGhost => |v| v.1 .0 as u64,
+        VmaGhost => |v| v.1.ghost.0 as u64,
         VmaEligible => |v| thp::thp_eligible(s.sysfs, v.0, p.mm.flags) as u64,
+        VmaPages => |v| v.1.pages.backing() as u64,
     )
 }

@@ -45,10 +45,10 @@ pub const REWRITES: &[(&str, &str)] = &[
          and (all v in p.vmas: not v.flags has VM_LOCKED and not v.flags has VM_LOCKONFAULT))",
     ),
     (
-        "disable_dominates",
+        "disable_means_no_eligible_vma",
         "all p: not p.mm_flags has MMF_DISABLE_THP_COMPLETELY or (all v in p.vmas: not v.thp_eligible)",
     ),
-    ("sysfs_never_means_never", "sysfs != never or (all p: all v in p.vmas: not v.thp_eligible)"),
+    ("no_eligible_vma_under_never", "sysfs != never or (all p: all v in p.vmas: not v.thp_eligible)"),
     (
         "explicit_optout_kept",
         "all p: all v in p.vmas: not v.ghost has opted-out or v.flags has VM_NOHUGEPAGE",
@@ -60,7 +60,7 @@ pub const REWRITES: &[(&str, &str)] = &[
     ),
     ("failed_call_changes_no_default", "all p: not p.ghost has failed-call-changed-default"),
     (
-        "unmodified_program_gets_thp",
+        "unmodified_program_gets_eligible_vma",
         "sysfs == madvise and (any p: p.ghost has exec-fresh and (any v in p.vmas: v.thp_eligible))",
     ),
 ];

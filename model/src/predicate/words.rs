@@ -10,7 +10,7 @@
 
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, Origin, Setting, VmaGhost};
-use crate::state::{Cred, Image, Sysfs};
+use crate::state::{Backing, Cred, Image, Sysfs};
 
 /// A kind of set: which flag word, and so which words it may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +30,8 @@ pub enum WordKind {
     Cred,
     Image,
     Sysfs,
+    /// What backs a VMA (`pages(v)`).
+    Backing,
 }
 
 /// The type of a value.
@@ -85,6 +87,7 @@ pub enum Src {
     VmaFlags,
     VmaGhost,
     VmaEligible,
+    VmaPages,
 }
 
 pub const FIELDS: &[Field] = &[
@@ -164,6 +167,13 @@ pub const FIELDS: &[Field] = &[
         src: Src::VmaEligible,
         meaning: "smaps THPeligible under the state's sysfs mode",
     },
+    Field {
+        owner: Owner::Vma,
+        name: "pages",
+        ty: Type::Word(WordKind::Backing),
+        src: Src::VmaPages,
+        meaning: "what backs the VMA, as pages(v) reads smaps: none, small, huge or mixed",
+    },
 ];
 
 /// `P.<setting>_origin`: a setting's origin words, read from the ghost word.
@@ -233,7 +243,7 @@ impl SetKind {
 }
 
 impl WordKind {
-    pub const ALL: [WordKind; 3] = [WordKind::Cred, WordKind::Image, WordKind::Sysfs];
+    pub const ALL: [WordKind; 4] = [WordKind::Cred, WordKind::Image, WordKind::Sysfs, WordKind::Backing];
 
     /// Each word with the code the field stores.
     pub fn words(self) -> Vec<(&'static str, u64)> {
@@ -241,6 +251,7 @@ impl WordKind {
             WordKind::Cred => Cred::ALL.iter().enumerate().map(|(i, c)| (c.name(), i as u64)).collect(),
             WordKind::Image => Image::ALL.iter().enumerate().map(|(i, m)| (m.name(), i as u64)).collect(),
             WordKind::Sysfs => Sysfs::ALL.iter().enumerate().map(|(i, m)| (m.name(), i as u64)).collect(),
+            WordKind::Backing => Backing::ALL.iter().enumerate().map(|(i, b)| (b.name(), i as u64)).collect(),
         }
     }
 
@@ -256,6 +267,7 @@ impl WordKind {
             WordKind::Cred => "a credential",
             WordKind::Image => "an image",
             WordKind::Sysfs => "a sysfs mode",
+            WordKind::Backing => "what backs a VMA (none, small, huge, mixed)",
         }
     }
 }

@@ -32,7 +32,7 @@ pub fn scope_of(flags: PmadvFlags) -> MmfFlags {
 pub struct Setter {
     pub cap_sys_admin: bool,
     pub no_new_privs: bool,
-    /// Set through a prctl (for `prctl_only_reduces`).
+    /// Set through a prctl (for `prctl_only_reduces_eligibility`).
     pub prctl: bool,
 }
 

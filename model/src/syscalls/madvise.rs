@@ -140,7 +140,7 @@ pub struct Naming {
     pub owner: bool,
     /// The call names this range (a process-wide call does not).
     pub named: bool,
-    /// The call is a prctl (for `prctl_only_reduces`).
+    /// The call is a prctl (for `prctl_only_reduces_eligibility`).
     pub prctl: bool,
 }
 
@@ -221,7 +221,7 @@ pub fn walk(
         }
         advise_vma(&mut p.mm.vmas[slot], flags, b, naming);
         if b.pages == PageOp::Zap {
-            pages::zap(&mut p.mm, slot);
+            pages::zap(sem, &mut p.mm, slot);
         }
         // hugepage_madvise() → khugepaged_enter_vma() on the new flags.
         if b.set.contains(HG) {

@@ -29,7 +29,7 @@ pub fn write_all(sysfs: Sysfs, p: &mut Process, v: usize) {
             made_huge(p, v);
             return;
         }
-        Pages::None | Pages::Zapped => Pages::Small,
+        Pages::None | Pages::Zapped | Pages::ZappedTables => Pages::Small,
         // wp_page_copy or reuse: writable small pages of its own.
         Pages::Small | Pages::SmallRo | Pages::SmallShared => Pages::Small,
         // do_huge_pmd_wp_page: the only mapper reuses the huge page ...
@@ -114,11 +114,20 @@ pub fn collapse(sem: &Semantics, sysfs: Sysfs, p: &mut Process, v: usize) -> Res
 }
 
 /// `zap_page_range`: MADV_DONTNEED drops every page of the slot (the
-/// `anon_vma` stays).
-pub fn zap(mm: &mut Mm, v: usize) {
-    if mm.vmas[v].pages.has_anon_vma() {
-        mm.vmas[v].pages = Pages::Zapped;
-    }
+/// `anon_vma` stays). A huge page goes with its PMD; small pages leave
+/// their page tables behind unless the kernel reclaims empty ones
+/// (`dontneed_frees_page_tables`, 6.18 on).
+pub fn zap(sem: &Semantics, mm: &mut Mm, v: usize) {
+    let p = mm.vmas[v].pages;
+    mm.vmas[v].pages = match p {
+        Pages::None => Pages::None,
+        Pages::Small | Pages::SmallRo | Pages::SmallShared | Pages::ZappedTables
+            if !sem.dontneed_frees_page_tables =>
+        {
+            Pages::ZappedTables
+        }
+        _ => Pages::Zapped,
+    };
 }
 
 /// `khugepaged_enter_vma()` for slot `v`: registers the mm with khugepaged
@@ -168,6 +177,16 @@ pub fn unshare_lone(s: &mut State) {
             }
         }
     }
+}
+
+/// Whether a step that made `before` into `after` (`None`: the process is
+/// gone) let go of pages it shared with another process, so that another
+/// may now be their only mapper (`unshare_lone` must look at the state).
+pub fn lets_go_of_shared(before: &Process, after: Option<&Process>) -> bool {
+    (0..MAX_VMAS).any(|v| {
+        let was = before.mm.vmas[v].pages;
+        was.is_shared() && after.is_none_or(|a| a.mm.vmas[v].pages != was || !a.mm.vmas[v].is_mapped())
+    })
 }
 
 /// A full scan of khugepaged: every registered mm not disabled completely

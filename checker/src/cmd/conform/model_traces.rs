@@ -6,7 +6,7 @@
 use super::{ensure_mode, exit_code, inconclusive, ConformArgs, Out};
 use mmflags_checker::{run as specs, spec};
 use mmflags_conformance::enumerate;
-use mmflags_conformance::runner::{Mismatch, Runner, TraceReport, Verdict};
+use mmflags_conformance::runner::{Inconclusive, Mismatch, Runner, Tally, TraceReport, Verdict};
 use mmflags_conformance::sysfs_guard::SysfsGuard;
 use mmflags_model::{Action, State};
 use serde_json::{json, Value};
@@ -69,11 +69,15 @@ pub(crate) fn enumerate_and_compare(
             return ExitCode::from(2);
         }
     };
-    let sys = spec.system();
+    let (sys, left_out) = runner.enumerable(&spec.system());
+    if let Some(why) = &left_out {
+        out.say(&format!("conform: {why}"));
+    }
     let jobs = a.jobs.unwrap_or_else(specs::RunConfig::default_threads);
     let start = Instant::now();
     let (mut traces_run, mut steps) = (0usize, 0usize);
     let (mut mismatches, mut skipped, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut unsure, mut tally) = (Vec::new(), Tally::default());
     let mut modes_run = Vec::new();
     for mode in &a.sysfs {
         if !spec.bounds.sysfs.contains(mode) {
@@ -138,6 +142,7 @@ pub(crate) fn enumerate_and_compare(
         for ((origin, t), rep) in origins.iter().zip(&traces).zip(reports) {
             let Some(rep) = rep else { continue };
             traces_run += 1;
+            tally.add(&rep);
             steps += rep.steps_run;
             if let Some((n, why)) = &rep.skipped {
                 skipped.push((lines(t), *n, why.clone()));
@@ -145,6 +150,7 @@ pub(crate) fn enumerate_and_compare(
             match rep.verdict {
                 Verdict::Agreed => {}
                 Verdict::Mismatch(m) => mismatches.push((*origin, m)),
+                Verdict::Inconclusive(i) => unsure.push((*origin, i)),
                 Verdict::Error { step, err } => errors.push((lines(t), step, err.to_string())),
             }
         }
@@ -158,32 +164,40 @@ pub(crate) fn enumerate_and_compare(
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    report(out, a, &spec.name, runner, traces_run, steps, &mismatches, &skipped, &errors, &modes_run, secs);
+    let found = Found { traces: traces_run, steps, mismatches, unsure, skipped, errors, tally, left_out };
+    report(out, a, &spec.name, runner, &found, &modes_run, secs);
     if interrupt.load(Ordering::Relaxed) {
         return inconclusive(out, "interrupted");
     }
-    exit_code(!mismatches.is_empty(), !skipped.is_empty() || !errors.is_empty() || modes_run.is_empty(), out)
+    let unsure = !found.skipped.is_empty() || !found.errors.is_empty() || !found.unsure.is_empty();
+    exit_code(!found.mismatches.is_empty(), unsure || modes_run.is_empty(), out)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn report(
-    out: &Out,
-    a: &ConformArgs,
-    spec: &str,
-    runner: &Runner,
+/// What the traces of a run came to.
+struct Found {
     traces: usize,
     steps: usize,
-    mismatches: &[(Origin, Mismatch)],
-    skipped: &[(Vec<String>, usize, String)],
-    errors: &[(Vec<String>, usize, String)],
-    modes: &[&str],
-    secs: f64,
-) {
+    mismatches: Vec<(Origin, Mismatch)>,
+    /// Traces the model does not speak for (an allocation fell back, a
+    /// collapse failed for a passing reason): never a pass, never a mismatch.
+    unsure: Vec<(Origin, Inconclusive)>,
+    skipped: Vec<(Vec<String>, usize, String)>,
+    errors: Vec<(Vec<String>, usize, String)>,
+    tally: Tally,
+    /// Calls the enumeration left out on this machine, and why.
+    left_out: Option<String>,
+}
+
+fn report(out: &Out, a: &ConformArgs, spec: &str, runner: &Runner, f: &Found, modes: &[&str], secs: f64) {
+    let Found { traces, steps, mismatches, unsure, skipped, errors, tally, left_out } = f;
     for (origin, m) in mismatches.iter().take(if a.json { 0 } else { 20 }) {
         println!("\nMISMATCH ({}):\n{}", origin_name(*origin), m.trace_text());
     }
     if mismatches.len() > 20 && !a.json {
         println!("... and {} more mismatches (--json lists them all)", mismatches.len() - 20);
+    }
+    for (origin, i) in unsure.iter().take(if a.json { 0 } else { 5 }) {
+        println!("\nINCONCLUSIVE ({}):\n{}", origin_name(*origin), i.trace_text());
     }
     let mut reasons: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
     for (_, n, why) in skipped {
@@ -198,9 +212,13 @@ fn report(
         out.say(&format!("conform: ERROR at step {} of [{}]: {e}", step + 1, t.join("; ")));
     }
     let skipped_steps: usize = skipped.iter().map(|s| s.1).sum();
+    for (counter, (t, n)) in &tally.moved {
+        out.say(&format!("conform: INCONCLUSIVE {t} traces: {counter} moved by {n}"));
+    }
     out.say(&format!(
-        "conform: {traces} traces, {steps} steps compared in {secs:.1}s: {} mismatches, {skipped_steps} steps skipped, {} errors",
+        "conform: {traces} traces, {steps} steps compared in {secs:.1}s: {} mismatches, {} inconclusive, {skipped_steps} steps skipped, {} errors",
         mismatches.len(),
+        unsure.len(),
         errors.len()
     ));
     {
@@ -208,6 +226,15 @@ fn report(
             "traces": traces,
             "steps": steps,
             "mismatches": mismatches.iter().map(|(o, m)| mismatch_json(m, *o)).collect::<Vec<_>>(),
+            "inconclusive": unsure.iter().map(|(o, i)| json!({
+                "origin": origin_name(*o),
+                "trace": i.seen.steps.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                "step": i.seen.steps.len(),
+                "why": i.why(),
+                "text": i.trace_text(),
+            })).collect::<Vec<_>>(),
+            "fallbacks": tally.moved.iter().map(|(c, (t, n))| (c.to_string(), json!({"traces": t, "total": n}))).collect::<serde_json::Map<_, _>>(),
+            "left_out": left_out,
             "skipped": skipped.iter().map(|(t, n, why)| json!({"trace": t, "steps": n, "reason": why})).collect::<Vec<_>>(),
             "errors": errors.iter().map(|(t, s, e)| json!({"trace": t, "step": s + 1, "error": e})).collect::<Vec<_>>(),
             "kernel": runner.machine.kernel,

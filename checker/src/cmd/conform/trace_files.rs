@@ -19,6 +19,7 @@ fn litmus_text(rep: &LitmusReport) -> String {
 
 pub(crate) fn run_files(a: &ConformArgs, runner: &Runner, guard: Option<&SysfsGuard>, out: &Out) -> ExitCode {
     let (mut failed, mut skipped, mut errors, mut steps) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let mut unsure = Vec::new();
     let mut not_for: Vec<String> = Vec::new();
     let spec_name = match a.spec_name(&runner.machine.kernel) {
         Ok(s) => s,
@@ -66,7 +67,7 @@ pub(crate) fn run_files(a: &ConformArgs, runner: &Runner, guard: Option<&SysfsGu
         // The kernel's results are worth showing where the file left some
         // open or the kernel disagreed.
         let open = trace.steps.iter().any(|(_, s)| s.ret.is_none());
-        let bad = rep.failure.is_some() || rep.error.is_some();
+        let bad = rep.failure.is_some() || rep.error.is_some() || rep.inconclusive.is_some();
         if !a.json && (open || bad) {
             print!("# {f} on the kernel (sysfs {mode})\n{}", litmus_text(&rep));
         }
@@ -82,23 +83,32 @@ pub(crate) fn run_files(a: &ConformArgs, runner: &Runner, guard: Option<&SysfsGu
                 return ExitCode::from(2);
             }
             errors.push(json!({"file": f, "line": line, "error": e.to_string()}));
+        } else if let Some((line, moved)) = &rep.inconclusive {
+            let moved: Vec<String> = moved.iter().map(|m| m.to_string()).collect();
+            out.say(&format!(
+                "{f}:{line}: INCONCLUSIVE: {} (the model assumes this never happens)",
+                moved.join(", ")
+            ));
+            unsure.push(json!({"file": f, "line": line, "moved": moved}));
         } else if let Some((n, why)) = &rep.skipped {
             out.say(&format!("{f}: {n} steps SKIPPED: {why}"));
             skipped.push(json!({"file": f, "steps": n, "reason": why}));
-        } else {
+        } else if rep.passed() {
             out.say(&format!("{f}: {} steps, every written result matched", rep.steps.len()));
         }
     }
     let summary = format!(
-        "conform: {} files for {}, {steps} steps: {} failed, {} skipped, {} errors",
+        "conform: {} files for {}, {steps} steps: {} failed, {} inconclusive, {} skipped, {} errors",
         a.traces.len() - not_for.len(),
         spec_name,
         failed.len(),
+        unsure.len(),
         skipped.len(),
         errors.len()
     );
     out.say(&summary);
-    let v = json!({"traces": a.traces.len() - not_for.len(), "steps": steps, "mismatches": failed, "skipped": skipped,
+    let v = json!({"traces": a.traces.len() - not_for.len(), "steps": steps, "mismatches": failed,
+        "inconclusive": unsure, "skipped": skipped,
         "errors": errors, "not_for_this_spec": not_for, "spec": spec_name,
         "kernel": runner.machine.kernel, "sysfs": runner.machine.sysfs.name()});
     if let Err(e) = super::emit_json(a, &v) {
@@ -107,5 +117,5 @@ pub(crate) fn run_files(a: &ConformArgs, runner: &Runner, guard: Option<&SysfsGu
     if not_for.len() == a.traces.len() {
         return inconclusive(out, &format!("none of the files is for kernel {}", runner.machine.kernel));
     }
-    exit_code(!failed.is_empty(), !skipped.is_empty() || !errors.is_empty(), out)
+    exit_code(!failed.is_empty(), !skipped.is_empty() || !errors.is_empty() || !unsure.is_empty(), out)
 }
