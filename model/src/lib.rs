@@ -17,6 +17,7 @@ pub mod flags;
 pub mod ghost;
 pub mod key;
 pub mod model;
+pub mod model_impl;
 pub mod parse;
 pub mod predicate;
 pub mod properties;
