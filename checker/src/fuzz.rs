@@ -149,7 +149,7 @@ fn assorted_states() -> Vec<State> {
             p.image = Image::ALL[i % 2];
             p.no_new_privs = i % 2 == 1;
             p.secure_exec = (i + k) % 2 == 0;
-            p.ghost = Ghost(0x7fff_u16.rotate_left((3 * i + k) as u32) & 0xffff);
+            p.ghost = Ghost(0x7fff_u16.rotate_left((3 * i + k) as u32));
             p.mm.def_flags = VmFlags((0x15 << i) as u8 & 0x3f);
             p.mm.flags = MmfFlags((0x15a >> i) as u16 & 0x1ff);
             for (j, v) in p.mm.vmas.iter_mut().enumerate() {

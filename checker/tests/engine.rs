@@ -18,9 +18,18 @@ fn mainline() -> Semantics {
     spec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/linux-6.18.toml")).unwrap().semantics
 }
 
-/// The mainline model with the whole catalogue at small bounds; `calls`
-/// narrows the alphabet (empty: every call).
+/// The mainline model with the catalogue's properties of flags, settings
+/// and eligibility at small bounds, without the calls about pages (a
+/// spec's flag view); `calls` narrows the alphabet (empty: every call).
 fn small(procs: usize, vmas: usize, sysfs: Vec<Sysfs>, depth: Option<usize>, calls: &[&str]) -> System {
+    let sys = small_pages(procs, vmas, sysfs, depth, calls);
+    let alpha = sys.alphabet.iter().copied().filter(|c| !c.is_page_call()).collect();
+    let props = CATALOGUE.iter().map(Prop::Catalogue).filter(|p| !p.reads_pages()).collect();
+    System::new(sys.semantics, sys.bounds, alpha, props)
+}
+
+/// ... with every call and the whole catalogue (a spec's page view).
+fn small_pages(procs: usize, vmas: usize, sysfs: Vec<Sysfs>, depth: Option<usize>, calls: &[&str]) -> System {
     let sem = mainline();
     let calls: Vec<String> = calls.iter().map(|s| s.to_string()).collect();
     let alpha = alphabet::select(&alphabet::candidates(&sem, procs, vmas), &calls, &[]).0;
@@ -72,6 +81,31 @@ fn unreduced_counts_equal_stateright_bfs() {
         assert!(theirs.is_done());
         assert_eq!(ours.unique(), theirs.unique_state_count(), "{p}x{v}");
         assert_eq!(ours.generated as usize + sys.init_states().len(), theirs.state_count(), "{p}x{v}");
+    }
+}
+
+/// With pages the engine takes other paths (a fork that shares pages, a
+/// call that lets go of shared pages and khugepaged are stepped on the
+/// whole state): the same states and successors as stateright's BFS of
+/// the model, and the same verdicts.
+#[test]
+fn pages_agree_with_stateright_bfs() {
+    for (p, v, d) in [(2, 1, Some(5)), (3, 1, Some(4))] {
+        let mut sys = small_pages(p, v, vec![Sysfs::Madvise, Sysfs::Always], d, &[]);
+        sys.projection = Projection::ALL;
+        let mut opt = Options::new(2, Symmetry::NONE);
+        opt.narrow = false;
+        let ours = explore(&sys, &opt);
+        let theirs = sys.clone().checker().target_max_depth(d.unwrap() + 1).spawn_bfs().join();
+        assert_eq!(ours.unique(), theirs.unique_state_count(), "{p}x{v}");
+        for (prop, disc) in sys.properties.iter().zip(&ours.discoveries) {
+            assert_eq!(
+                disc.is_some(),
+                theirs.discovery(prop.static_name()).is_some(),
+                "{} at {p}x{v}",
+                prop.name()
+            );
+        }
     }
 }
 
@@ -157,6 +191,22 @@ fn symmetry_keeps_verdicts_and_reduces() {
     }
 }
 
+/// With pages, processes stay interchangeable; a process's VMA slots no
+/// longer do on their own (a fork ties slot `v` of the processes that
+/// share its pages), and the checker knows it.
+#[test]
+fn symmetry_keeps_verdicts_with_pages() {
+    let sys = small_pages(3, 2, vec![Sysfs::Madvise, Sysfs::Never], Some(4), &[]);
+    assert!(sys.projection.pages && sys.symmetry.procs && !sys.symmetry.vmas);
+    let (full, a) = verdicts(&sys, Symmetry::NONE, 2);
+    let (reduced, b) = verdicts(&sys, sys.symmetry, 2);
+    assert_eq!(a, b);
+    assert!(reduced < full);
+    // Under sysfs never, MADV_COLLAPSE still makes huge pages.
+    let i = sys.properties.iter().position(|p| p.name() == "no_huge_pages_under_never").unwrap();
+    assert_eq!(a[i], Verdict::Violated);
+}
+
 #[test]
 fn results_do_not_depend_on_threads() {
     let sys = small(2, 2, vec![Sysfs::Madvise], Some(5), &[]);
@@ -202,4 +252,14 @@ fn pinned_state_counts() {
         got.push(explore(&sys, &Options::new(2, sys.symmetry)).unique());
     }
     assert_eq!(got, cases.iter().map(|c| c.1).collect::<Vec<_>>());
+    // With pages (every call, the whole catalogue).
+    let pages = [((1, 1, Some(4)), 2703usize), ((2, 2, Some(4)), 9379)];
+    let got: Vec<usize> = pages
+        .iter()
+        .map(|&((p, v, d), _)| {
+            let sys = small_pages(p, v, Sysfs::ALL.to_vec(), d, &[]);
+            explore(&sys, &Options::new(2, sys.symmetry)).unique()
+        })
+        .collect();
+    assert_eq!(got, pages.iter().map(|c| c.1).collect::<Vec<_>>());
 }

@@ -22,7 +22,7 @@ const CASES: &[(&str, usize, usize, &str)] = &[
     ("unknown-section", 4, 2, "unknown section `[bound]`; did you mean `bounds`?"),
     ("unknown-property", 10, 1, "did you mean `thp_flags_exclusive`?"),
     ("renamed-property", 10, 1, "it is now `no_eligible_vma_under_never`"),
-    ("wrong-verdict-kind", 10, 31, "is a `sometimes` property: expect reachable or unreachable"),
+    ("wrong-verdict-kind", 10, 40, "is a `sometimes` property: expect reachable or unreachable"),
     ("impossible-bound", 5, 13, "the model holds 1 to 4 processes"),
     ("unknown-knob", 5, 1, "did you mean `vm_init_def_mask`?"),
     ("unknown-flag", 5, 21, "did you mean `VM_NOHUGEPAGE`?"),

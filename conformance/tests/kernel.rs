@@ -10,12 +10,10 @@ use mmflags_conformance::kernel::HarnessError;
 use mmflags_conformance::runner::{Field, Verdict};
 use mmflags_model::action::{Call, Ret};
 use mmflags_model::flags::VmFlags;
-use mmflags_model::parse::Series;
 use mmflags_model::replay::replay;
 use mmflags_model::state::Backing;
 use mmflags_model::{Action, Semantics, Sysfs, System, Trace};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -108,34 +106,22 @@ fn a_wrong_model_rule_is_reported_with_a_replayable_trace() {
 /// The litmus files (specs/litmus) whose `# kernels:` header takes this
 /// kernel's series and whose `# sysfs:` mode is this machine's: each holds
 /// on the mainline model and on the kernel. (The files for other modes run
-/// in CI with `check conform --set-sysfs`; every file runs on the model of
+/// in CI with `check conform --set-sysfs`; those with `khugepaged()` steps
+/// in tests/khugepaged.rs, which drives it; every file runs on the model of
 /// every spec it names in checker/tests/litmus.rs.)
 #[test]
 fn the_litmus_files_hold_on_the_model_and_on_the_kernel() {
     let r = common::runner();
-    let series = Series::of_release(&r.machine.kernel).expect("the kernel's series");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/litmus");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "litmus"))
-        .filter(|p| {
-            let t = Trace::parse(&std::fs::read_to_string(p).unwrap()).unwrap();
-            t.holds_on(series) && t.sysfs.unwrap_or(Sysfs::Madvise) == r.machine.sysfs
-        })
-        .collect();
-    files.sort();
+    let files = common::litmus_files(&r.machine, |_, t| !common::scans(t));
     assert!(files.len() >= 7, "{files:?}");
     let model = System::replayer(Semantics::mainline());
-    for f in &files {
-        let trace = Trace::parse(&std::fs::read_to_string(f).unwrap()).unwrap();
-        assert_eq!(trace.sysfs.unwrap_or(Sysfs::Madvise), r.machine.sysfs, "{}", f.display());
+    for (f, trace) in &files {
         assert!(trace.steps.iter().all(|(_, s)| s.ret.is_some()), "{}: a step without a result", f.display());
-        let (_, _, err) = replay(&model, &trace, Sysfs::Madvise);
+        let (_, _, err) = replay(&model, trace, Sysfs::Madvise);
         assert_eq!(err, None, "{}: the model disagrees", f.display());
-        let lit = r.litmus(&trace);
+        let lit = r.litmus(trace);
         assert_eq!(lit.failure, None, "{}: the kernel disagrees", f.display());
-        assert_eq!((lit.error, lit.skipped), (None, None), "{}", f.display());
+        assert_eq!((lit.error, &lit.skipped, &lit.inconclusive), (None, &None, &None), "{}", f.display());
         assert_eq!(lit.steps.len(), trace.steps.len());
     }
 }

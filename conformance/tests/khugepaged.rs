@@ -1,32 +1,27 @@
 //! khugepaged() on this machine's real khugepaged. It changes knobs of the
 //! whole machine, so each test first holds the THP mode lock exclusively
 //! (as `--set-sysfs` does: no other conformance run relies on the machine
-//! meanwhile) and checks afterwards that every knob is back. The traces
-//! (tests/litmus/khugepaged/) must agree with the model at every step,
-//! every observation included, and so must an emitted C program.
+//! meanwhile) and checks afterwards that every knob is back. The
+//! `khugepaged-*.litmus` files (specs/litmus) this kernel's series takes
+//! must agree with the model at every step, every observation included,
+//! and so must random walks that scan and an emitted C program.
 //!
-//! Two differences are known and pinned here (`known_difference_*`); when
-//! the model learns one, its test fails: make it expect agreement.
-//! 1. 6.18 dropped khugepaged's `writable` check, so a process's small
-//!    pages that a fork write-protected are collapsed once no one else maps
-//!    them (the research's case e2: small on 6.1 and 6.12, huge on 6.18+);
-//!    the model keeps them small (`pages::khugepaged` skips `SmallCow`).
-//! 2. An mm is registered with khugepaged only through a VMA that has an
-//!    `anon_vma` (`hugepage_vma_check` wants one outside a fault), so
-//!    MADV_HUGEPAGE (or mmap) of a slot never written registers nothing
-//!    (case c2, every kernel); the model registers it (`madvise` and
-//!    `mmap` call `pages::register` whatever the pages).
+//! Two differences this test once pinned are modelled now, each with its
+//! litmus file: 6.18 collapses small pages a fork left write-protected once
+//! no one else maps them (`collapse_write_protected`;
+//! khugepaged-write-protected.litmus and its -before-6.18 twin), and an mm
+//! is registered only through a VMA with an `anon_vma`
+//! (khugepaged-registration.litmus).
 
 mod common;
 
 use mmflags_conformance::enumerate;
 use mmflags_conformance::khugepaged::{PAGES_TO_SCAN, PARKED_SCAN_SLEEP_MS};
-use mmflags_conformance::machine::THP_DIR;
-use mmflags_conformance::runner::{Field, Tally, Verdict};
+use mmflags_conformance::machine::{Machine, THP_DIR};
+use mmflags_conformance::runner::{Tally, Verdict};
 use mmflags_conformance::sysfs_guard::KHUGEPAGED_KNOBS;
-use mmflags_model::action::{Call, Ret};
+use mmflags_model::action::Call;
 use mmflags_model::replay::replay;
-use mmflags_model::state::Backing;
 use mmflags_model::{Action, Semantics, State, Sysfs, System, Trace};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -44,29 +39,10 @@ fn knobs() -> Vec<String> {
         .collect()
 }
 
-fn files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/litmus/khugepaged");
-    let mut f: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    f.sort();
-    assert!(f.len() >= 2, "{f:?}");
+fn files(m: &Machine) -> Vec<(PathBuf, Trace)> {
+    let f = common::litmus_files(m, |name, t| name.starts_with("khugepaged-") && common::scans(t));
+    assert!(f.len() >= 4, "{f:?}");
     f
-}
-
-/// One of the known differences (see the module doc): after a
-/// `khugepaged()` step only `pages(vN)` observations differ, each `small`
-/// in the model and `huge` on the kernel (1) or the other way round (2).
-fn is_a_known_difference(v: &Verdict) -> bool {
-    let Verdict::Mismatch(m) = v else { return false };
-    let after_scan = m.steps.last().is_some_and(|s| s.action.call == Call::Khugepaged);
-    let (small, huge) = (Ret::Backing(Backing::Small), Ret::Backing(Backing::Huge));
-    let is = |f: &Field, model, kernel| {
-        matches!(f.action.call, Call::Pages(_)) && f.model == model && f.kernel == kernel
-    };
-    after_scan
-        && m.result.is_none()
-        && !m.observations.is_empty()
-        && (m.observations.iter().all(|f| is(f, small, huge))
-            || m.observations.iter().all(|f| is(f, huge, small)))
 }
 
 fn verdict_ok(what: &str, v: &Verdict) {
@@ -103,8 +79,7 @@ fn khugepaged_steps_agree_with_the_model_and_its_knobs_come_back() {
     // The written traces: every result as written, then every observation
     // of every process after every step as the model predicts.
     let model = System::replayer(Semantics::mainline());
-    for f in files() {
-        let trace = Trace::parse(&std::fs::read_to_string(&f).unwrap()).unwrap();
+    for (f, trace) in files(&r.machine) {
         let (_, _, err) = replay(&model, &trace, Sysfs::Madvise);
         assert_eq!(err, None, "{}: the model disagrees with the file", f.display());
         let lit = r.litmus(&trace);
@@ -129,19 +104,13 @@ fn khugepaged_steps_agree_with_the_model_and_its_knobs_come_back() {
     let stop = AtomicBool::new(false);
     let reports = r.compare_all(&sys, init, &walks, 2, &stop, &|_, _| {});
     let reports: Vec<_> = reports.into_iter().map(|r| r.expect("every walk ran")).collect();
-    let mut known = 0;
     for (w, rep) in walks.iter().zip(&reports) {
         let lines: Vec<String> = w.iter().map(|a| a.to_string()).collect();
-        if is_a_known_difference(&rep.verdict) {
-            known += 1;
-            continue;
-        }
         verdict_ok(&lines.join("; "), &rep.verdict);
         assert_eq!((rep.steps_run, &rep.skipped), (w.len(), &None));
     }
-    eprintln!("{} walks, {known} ended at a known difference", walks.len());
     let t = Tally::of(&reports);
-    assert_eq!((t.agreed + known, t.inconclusive, t.errors), (walks.len(), 0, 0), "{t:?}");
+    assert_eq!((t.agreed, t.inconclusive, t.errors), (walks.len(), 0, 0), "{t:?}");
     let st = r.khugepaged().unwrap().stats();
     eprintln!(
         "khugepaged: {} scans, {} idle, {:.3} s in all, {:.3} s at most, {:.3} s a scan, {} full scans \
@@ -163,53 +132,6 @@ fn khugepaged_steps_agree_with_the_model_and_its_knobs_come_back() {
     assert_eq!(knobs(), before, "khugepaged's knobs were not restored");
 }
 
-/// Runs `t` (madvise mode) where khugepaged is driven: it must differ at
-/// its last step, a `khugepaged()`, in `P0 pages(v0)` alone, `model` on the
-/// model and `kernel` on the kernel.
-fn known(t: &[&str], model: Backing, kernel: Backing) {
-    let mut r = common::runner();
-    r.own_the_mode(PATIENCE, &|w| eprintln!("{w}")).unwrap();
-    let before = saved(&r);
-    let init = common::init(&r);
-    let t: Vec<Action> = t.iter().map(|s| s.parse().unwrap()).collect();
-    let rep = r.compare(&System::replayer(Semantics::mainline()), init, &t);
-    assert!(is_a_known_difference(&rep.verdict), "{rep:?}");
-    let Verdict::Mismatch(m) = &rep.verdict else { unreachable!() };
-    assert_eq!(m.steps.len(), t.len(), "both agree until the last scan:\n{}", m.trace_text());
-    let fields: Vec<String> =
-        m.observations.iter().map(|f| format!("{} {} {}", f.action, f.model, f.kernel)).collect();
-    assert_eq!(fields, [format!("P0 pages(v0) {model} {kernel}")], "{}", m.trace_text());
-    drop(r);
-    assert_eq!(knobs(), before);
-}
-
-#[test]
-fn known_difference_1_write_protected_pages_no_one_shares_are_collapsed() {
-    let t = [
-        "P0 mmap()",
-        "P0 touch(v0)",
-        "P0 madvise(v0, MADV_HUGEPAGE)",
-        "P0 fork()",
-        "khugepaged()",
-        "P1 touch(v0)",
-        "khugepaged()",
-    ];
-    known(&t, Backing::Small, Backing::Huge);
-}
-
-#[test]
-fn known_difference_2_advising_an_untouched_slot_registers_nothing() {
-    let t = [
-        "P0 mmap()",
-        "P0 madvise(v0, MADV_HUGEPAGE)",
-        "P0 prctl(PR_SET_THP_DISABLE, 1, 0)",
-        "P0 touch(v0)",
-        "P0 prctl(PR_SET_THP_DISABLE, 0, 0)",
-        "khugepaged()",
-    ];
-    known(&t, Backing::Huge, Backing::Small);
-}
-
 #[test]
 fn an_emitted_program_drives_khugepaged_and_puts_its_knobs_back() {
     let mut lock = common::lock();
@@ -218,7 +140,8 @@ fn an_emitted_program_drives_khugepaged_and_puts_its_knobs_back() {
     let m = common::machine();
     let sys = common::system(Semantics::mainline());
     let init = State::init(m.sysfs);
-    let trace = Trace::parse(&std::fs::read_to_string(&files()[1]).unwrap()).unwrap();
+    let (_, trace) =
+        files(&m).into_iter().find(|(f, _)| f.ends_with("khugepaged-registered.litmus")).unwrap();
     let actions: Vec<Action> = trace.steps.iter().map(|(_, s)| s.action).collect();
     let walk = enumerate::walk(&sys, init, &actions).expect("the model takes the trace");
     let dir = common::tmpdir("khugepaged");

@@ -1,5 +1,5 @@
-//! Pages on the real kernel: the `pages_*.litmus` traces (the model's
-//! tests/pages.rs, as files) agree with the model at every step, every
+//! Pages on the real kernel: the `pages-*.litmus` files (specs/litmus)
+//! this kernel's series and mode take agree with the model at every step, every
 //! observation of every live process included; and when the machine says
 //! a huge page could not be allocated, or khugepaged collapsed on its own,
 //! a trace is inconclusive, never a pass and never a mismatch (shown with
@@ -14,18 +14,12 @@ use mmflags_conformance::runner::{Tally, Verdict};
 use mmflags_model::flags::VmFlags;
 use mmflags_model::replay::replay;
 use mmflags_model::{Action, Semantics, Sysfs, System, Trace};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-fn pages_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/litmus");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("pages_"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 3, "{files:?}");
+fn pages_files(r: &mmflags_conformance::runner::Runner) -> Vec<(PathBuf, Trace)> {
+    let files = common::litmus_files(&r.machine, |name, t| name.starts_with("pages-") && !common::scans(t));
+    assert!(files.len() >= 5, "{files:?}");
     files
 }
 
@@ -39,8 +33,7 @@ fn the_pages_traces_agree_with_the_model_at_every_observation() {
     let model = System::replayer(Semantics::mainline());
     let init = common::init(&r);
     let mut tally = Tally::default();
-    for f in pages_files() {
-        let trace = Trace::parse(&std::fs::read_to_string(&f).unwrap()).unwrap();
+    for (f, trace) in pages_files(&r) {
         let (_, _, err) = replay(&model, &trace, Sysfs::Madvise);
         assert_eq!(err, None, "{}: the model disagrees with the file", f.display());
         let rep = r.compare(&model, init, &actions(&trace));

@@ -184,7 +184,9 @@ const CULPRITS: &[(&str, Find)] = &[
             .find(|(v, _, g)| p.mm.vmas[*v].pages.is_huge() && g.contains(VmaGhost::HUGE_BY_OWN_FAULT))?;
         let mut bits = vec![Bit::Pages(v)];
         bits.extend(vma_bits(v, f.intersection(VmFlags::THP_MASK)));
-        let what = format!("v{v} {f} huge from its own fault, in an image started by exec that made no THP call since");
+        let what = format!(
+            "v{v} {f} huge from its own fault, in an image started by exec that made no THP call since"
+        );
         Some((what, bits, false))
     }),
     ("unmodified_program_gets_eligible_vma", |_, s, p| {

@@ -262,7 +262,8 @@ fn sort_vmas(w: Form, n: usize) -> Form {
         *x = field(i);
     }
     f[..n].sort_unstable();
-    let mut out = w & !(((1 as Form) << (VMA_BITS * MAX_VMAS as u32)) - 1) << VMA_SHIFT;
+    let fields: Form = ((1 as Form) << (VMA_BITS * MAX_VMAS as u32)) - 1;
+    let mut out = w & !(fields << VMA_SHIFT);
     for (i, x) in f.iter().enumerate() {
         out |= x << (VMA_SHIFT + VMA_BITS * i as u32);
     }
@@ -401,6 +402,33 @@ mod tests {
         for (i, pages) in Pages::ALL.into_iter().enumerate() {
             assert_eq!(pages_code(pages), i as Form, "ALL is in declaration order");
             assert_eq!(pages_of(pages_code(pages)), pages);
+        }
+    }
+
+    /// Sorting a process's VMA fields moves those fields only, at every
+    /// bound (a mask slip once erased the rest of the form at 1 and 3).
+    #[test]
+    fn sorting_vmas_keeps_the_rest_of_the_form() {
+        let mut p = Process::INIT;
+        p.ghost = Ghost(0x5a5a);
+        p.mm.def_flags = VmFlags::VM_NOHUGEPAGE;
+        p.mm.flags = MmfFlags(0x1ff);
+        p.mm.vmas[0] = Vma { pages: Pages::Huge, ..Vma::mapped(VmFlags::VM_HUGEPAGE) };
+        p.mm.vmas[2] = Vma::mapped(VmFlags::VM_NOHUGEPAGE);
+        for n in 1..=MAX_VMAS {
+            let sym = Symmetry { procs: false, vmas: true };
+            let form = Canon::new(&Projection::ALL, sym, 1, n).slot(Some(&p), Sysfs::Always);
+            let q = unpack_slot(form);
+            assert_eq!(
+                (q.ghost, q.mm.def_flags, q.mm.flags, q.cred),
+                (p.ghost, p.mm.def_flags, p.mm.flags, p.cred)
+            );
+            assert_eq!(slot_sysfs(form), Sysfs::Always, "at {n} VMAs");
+            let mut before: Vec<Vma> = p.mm.vmas.to_vec();
+            let mut after: Vec<Vma> = q.mm.vmas.to_vec();
+            before.sort();
+            after.sort();
+            assert_eq!(before, after, "at {n} VMAs the same VMAs, in some order");
         }
     }
 

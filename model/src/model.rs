@@ -83,7 +83,14 @@ impl System {
         // or a property does; then so is what a fault reads: the sysfs
         // mode, VM_WIPEONFORK (a fork) and VM_LOCKONFAULT (an mmap).
         let vm_flags = VmFlags::ALL.difference(crate::key::UNREAD_VM_FLAGS);
-        let base = Projection { ghosts: GhostMask::NONE, image: false, dumpable: remote, sysfs: false, vm_flags, pages: false };
+        let base = Projection {
+            ghosts: GhostMask::NONE,
+            image: false,
+            dumpable: remote,
+            sysfs: false,
+            vm_flags,
+            pages: false,
+        };
         let base_projection = if alphabet::reads_pages(&alphabet) { base.with_pages() } else { base };
         let projection =
             properties.iter().fold(Reads::default(), |r, p| r.union(p.reads())).keep_in(base_projection);

@@ -104,9 +104,11 @@ impl Prop {
 
     pub fn reads(&self) -> Reads {
         match self {
-            Prop::Catalogue(d) => {
-                Reads { ghosts: d.ghosts, pages: d.subject == crate::properties::Subject::Pages, ..Reads::default() }
-            }
+            Prop::Catalogue(d) => Reads {
+                ghosts: d.ghosts,
+                pages: d.subject == crate::properties::Subject::Pages,
+                ..Reads::default()
+            },
             Prop::Spec(p) => p.predicate.reads(),
         }
     }

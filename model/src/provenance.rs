@@ -183,8 +183,14 @@ impl History {
             if is && (!was || remade) {
                 let from_def_flags =
                     matches!((call, bit), (Call::Mmap, Bit::VmaFlag(_, f)) if y.mm.def_flags.contains(f));
-                let e =
-                    Event::Set { step, by, cred: caller.cred, nnp: caller.no_new_privs, from_def_flags, call: *call };
+                let e = Event::Set {
+                    step,
+                    by,
+                    cred: caller.cred,
+                    nnp: caller.no_new_privs,
+                    from_def_flags,
+                    call: *call,
+                };
                 self.push(q, bit, e);
             } else if was && !is {
                 self.push(q, bit, Event::Cleared { step, by });
@@ -238,7 +244,9 @@ fn tell(e: Event, pid: usize, bit: Bit) -> String {
     let pages = matches!(bit, Bit::Pages(_));
     match e {
         // What backs memory is made by a call, whoever's credentials.
-        Event::Set { step, call: Call::Khugepaged, .. } if pages => format!("made at step {step} by khugepaged()"),
+        Event::Set { step, call: Call::Khugepaged, .. } if pages => {
+            format!("made at step {step} by khugepaged()")
+        }
         Event::Set { step, by, call, .. } if pages => format!("made at step {step} by P{by} {call}"),
         Event::Set { step, by, cred, nnp, from_def_flags, .. } => {
             let how = if from_def_flags { " from def_flags" } else { "" };

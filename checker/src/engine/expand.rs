@@ -477,7 +477,8 @@ impl<K: Packed> Level<'_, K> {
                 None => None,
                 // Pages another process shared changed: not a pair step.
                 Some(_)
-                    if pages::lets_go_of_shared(&me0, Some(&me)) || pages::lets_go_of_shared(&tp0, Some(&tp)) =>
+                    if pages::lets_go_of_shared(&me0, Some(&me))
+                        || pages::lets_go_of_shared(&tp0, Some(&tp)) =>
                 {
                     Some((0, 0, false))
                 }

@@ -313,8 +313,7 @@ where
         let mut local = Local::new();
         for s in stateright::Model::init_states(sys) {
             let key = canon.key(&s);
-            let n: Option<Vec<u32>> =
-                (0..procs).map(|i| local.intern(&slots, key.forms[i])).collect();
+            let n: Option<Vec<u32>> = (0..procs).map(|i| local.intern(&slots, key.forms[i])).collect();
             match n {
                 Some(n) => {
                     let k = K::pack(&n, bits);

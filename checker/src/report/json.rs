@@ -28,7 +28,7 @@ pub fn summary(outcomes: &[SpecOutcome]) -> Value {
         "tool": {
             "name": "mmflags",
             "version": env!("CARGO_PKG_VERSION"),
-            "model": "mainline Linux 6.18 and the 2025 THP-default proposals",
+            "model": "Linux 6.1 to 7.3 and the 2025 THP-default proposals",
         },
         "specs": outcomes.iter().map(spec).collect::<Vec<_>>(),
     })
@@ -112,6 +112,17 @@ fn spec(o: &SpecOutcome) -> Value {
             }
             v
         }).collect::<Vec<_>>(),
+        // The page properties' own run (docs/design.md, "Views"), when the
+        // spec has one beside its flag properties' run.
+        "pages_view": o.pages.as_ref().map(|pg| json!({
+            "depth": pg.spec.bounds.depth,
+            "complete": pg.complete,
+            "stopped": pg.stopped.map(|s| s.to_string()),
+            "unique_states": pg.unique,
+            "total_states": pg.generated,
+            "max_depth": pg.max_depth,
+            "seconds": pg.elapsed.as_secs_f64(),
+        })),
         "baseline": o.spec.baseline.as_ref().map(|b| json!({
             "name": b.name,
             "named": b.named,

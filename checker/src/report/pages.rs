@@ -171,6 +171,19 @@ pub fn spec_page(o: &SpecOutcome) -> String {
     s.push_str("\n## Bounds and state space\n\n");
     let _ = writeln!(s, "- bounds: {}", bounds_line(o));
     let _ = writeln!(s, "- {}", completeness(o));
+    if let Some(pg) = &o.pages {
+        let depth = pg.spec.bounds.depth.map_or("to the fixpoint".to_string(), |d| format!("depth {d}"));
+        let _ = writeln!(
+            s,
+            "- the page properties were explored in a view of their own, with every call about pages \
+             (touch, pages, MADV_COLLAPSE, MADV_DONTNEED, khugepaged): {depth}, \
+             {} unique states, {} total, deepest level {}; {}",
+            pg.unique,
+            pg.generated,
+            pg.max_depth,
+            completeness(pg)
+        );
+    }
     let sym = match (o.symmetry.procs, o.symmetry.vmas) {
         (true, true) => "process slots and VMA slots",
         (true, false) => "process slots (this alphabet is not closed under renaming VMA slots)",

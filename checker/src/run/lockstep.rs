@@ -326,7 +326,8 @@ pub fn first_new(
     } else {
         // One initial pair stands for every mode.
         let init = State::init(j.modes[0]);
-        if let Some(first) = j.judge(init, init, 0, Link { parent: u32::MAX, action: none }, x.open, &x.seen) {
+        if let Some(first) = j.judge(init, init, 0, Link { parent: u32::MAX, action: none }, x.open, &x.seen)
+        {
             x.admit(&j, first, &mut frontier);
         }
     }

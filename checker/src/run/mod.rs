@@ -105,7 +105,7 @@ pub fn check_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
 /// the spec's (its counts, its baseline run), the page view's rides along
 /// (`SpecOutcome::pages`); properties in the spec's `[expect]` order; the
 /// spec is complete when both views are.
-fn combine(spec: Spec, flags: Option<SpecOutcome>, pages: Option<SpecOutcome>) -> SpecOutcome {
+fn combine(mut spec: Spec, flags: Option<SpecOutcome>, pages: Option<SpecOutcome>) -> SpecOutcome {
     let mut o = match (flags, pages) {
         (Some(mut f), Some(mut p)) => {
             f.properties.append(&mut p.properties);
@@ -114,7 +114,13 @@ fn combine(spec: Spec, flags: Option<SpecOutcome>, pages: Option<SpecOutcome>) -
             f.pages = Some(Box::new(p));
             f
         }
-        (Some(o), None) | (None, Some(o)) => o,
+        (Some(o), None) => o,
+        // Only page properties: the spec's run is its pages view, so its
+        // bounds are that view's.
+        (None, Some(o)) => {
+            spec.bounds.depth = o.spec.bounds.depth;
+            o
+        }
         (None, None) => unreachable!("a spec checks at least one property (the loader requires [expect])"),
     };
     let rank = |name: &str| spec.expect.iter().position(|(p, _)| p.name() == name).unwrap_or(usize::MAX);

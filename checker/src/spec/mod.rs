@@ -118,7 +118,9 @@ pub struct Baseline {
 /// its own run's bounds, and reports say which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
-    /// Every call and property, as written (replay, the explorer).
+    /// Every property, as written, and the calls its properties need: the
+    /// calls about pages only when it checks a page property (the
+    /// explorer, `trace`).
     All,
     /// No call about pages; the properties that do not read pages.
     Flags,
@@ -130,8 +132,10 @@ impl Spec {
     /// The runs that check it: its flag view and its page view, each when
     /// it has properties to check.
     pub fn views(&self) -> (Option<Spec>, Option<Spec>) {
-        let (pages, flags): (Vec<_>, Vec<_>) = self.expect.iter().cloned().partition(|(p, _)| p.reads_pages());
-        let flags_view = (!flags.is_empty()).then(|| Spec { expect: flags, view: View::Flags, ..self.clone() });
+        let (pages, flags): (Vec<_>, Vec<_>) =
+            self.expect.iter().cloned().partition(|(p, _)| p.reads_pages());
+        let flags_view =
+            (!flags.is_empty()).then(|| Spec { expect: flags, view: View::Flags, ..self.clone() });
         let pages_view = (!pages.is_empty()).then(|| {
             let bounds = Bounds { depth: self.pages_depth.or(self.bounds.depth), ..self.bounds.clone() };
             Spec { expect: pages, view: View::Pages, bounds, ..self.clone() }
@@ -145,7 +149,12 @@ impl Spec {
     pub fn system(&self) -> System {
         let cands = alphabet::candidates(&self.semantics, self.bounds.processes, self.bounds.vmas);
         let (mut calls, _) = alphabet::select(&cands, &self.include, &self.exclude);
-        match self.view {
+        let view = match self.view {
+            View::All if self.expect.iter().any(|(p, _)| p.reads_pages()) => View::Pages,
+            View::All => View::Flags,
+            v => v,
+        };
+        match view {
             View::Flags => calls.retain(|c| !c.is_page_call()),
             // The page view has every call about pages an `exclude` does
             // not take away, whatever `include` names: `include` narrows

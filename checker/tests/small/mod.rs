@@ -24,8 +24,10 @@ pub fn every_spec() -> Vec<Spec> {
 
 /// `spec` asking about every property of the catalogue (the expected
 /// verdicts are placeholders: these tests compare runs, not `[expect]`),
-/// at `processes` x `vmas`, every sysfs mode, to `depth` steps.
+/// at `processes` x `vmas`, every sysfs mode, to `depth` steps (both views:
+/// the pages view too).
 pub fn catalogue_at(mut spec: Spec, processes: usize, vmas: usize, depth: Option<usize>) -> Spec {
+    spec.pages_depth = depth;
     spec.bounds.processes = processes;
     spec.bounds.vmas = vmas;
     spec.bounds.sysfs = Sysfs::ALL.to_vec();

@@ -11,7 +11,9 @@ use mmflags_conformance::emit_c;
 use mmflags_conformance::machine::Machine;
 use mmflags_conformance::mode_lock::ModeLock;
 use mmflags_conformance::runner::Runner;
-use mmflags_model::{alphabet, Bounds, Semantics, State, System, Walk};
+use mmflags_model::action::Call;
+use mmflags_model::parse::Series;
+use mmflags_model::{alphabet, Bounds, Semantics, State, Sysfs, System, Trace, Walk};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -51,6 +53,35 @@ pub fn system(sem: Semantics) -> System {
     let bounds = Bounds { processes: 3, vmas: 2, sysfs: Vec::new(), depth: None };
     let calls = alphabet::candidates(&sem, 3, 2);
     System::new(sem, bounds, calls, Vec::new())
+}
+
+/// The litmus files (specs/litmus) whose `# kernels:` header takes this
+/// machine's series and whose `# sysfs:` mode is its mode, those `keep`
+/// takes (by file name and steps), sorted by name.
+pub fn litmus_files(m: &Machine, keep: impl Fn(&str, &Trace) -> bool) -> Vec<(PathBuf, Trace)> {
+    let series = Series::of_release(&m.kernel).expect("the kernel's series");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/litmus");
+    let mut files: Vec<(PathBuf, Trace)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "litmus"))
+        .map(|p| {
+            let t = Trace::parse(&std::fs::read_to_string(&p).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p, t)
+        })
+        .filter(|(p, t)| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            t.holds_on(series) && t.sysfs.unwrap_or(Sysfs::Madvise) == m.sysfs && keep(&name, t)
+        })
+        .collect();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files
+}
+
+/// Does `t` have a `khugepaged()` step (so it needs khugepaged driven)?
+pub fn scans(t: &Trace) -> bool {
+    t.steps.iter().any(|(_, s)| s.action.call == Call::Khugepaged)
 }
 
 pub fn init(r: &Runner) -> State {
