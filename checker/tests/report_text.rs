@@ -41,3 +41,40 @@ fn the_report_code_names_no_property_and_no_spec() {
         assert!(!code.contains("\"linux-"), "{} picks a spec by name", p.display());
     }
 }
+
+/// "Newly breaks" is said only of what the baseline keeps: a matrix cell
+/// `new in n` (the spec's shorter trace breaks the baseline too) is
+/// reviewed as "Like BASELINE, it ... and its own calls reach it where
+/// BASELINE does not", never as a new break.
+#[test]
+fn a_break_the_baseline_shares_is_not_reviewed_as_new() {
+    let text = std::fs::read_to_string(root().join("reports/README.md")).unwrap();
+    let header = text.lines().find(|l| l.starts_with("| property |")).unwrap();
+    let specs: Vec<&str> = header.split('|').skip(2).map(|c| c.trim()).filter(|c| !c.is_empty()).collect();
+    let mut widened = 0;
+    for row in text.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').skip(1).map(|c| c.trim()).collect();
+        let prop = cells[0].trim_matches('`');
+        for (spec, cell) in specs.iter().zip(&cells[1..]) {
+            let name = spec.trim_start_matches('[').split(']').next().unwrap();
+            let review = text
+                .lines()
+                .find(|l| l.starts_with(&format!("**[{name}]")))
+                .unwrap_or_else(|| panic!("no review of {name}"));
+            let link = format!("({name}.md#new-{})", prop.replace('_', "-"));
+            let Some(at) = review.find(&link) else { continue };
+            // The sentence the link is in: a review's sentences about the
+            // baseline start " Against BASE, it newly breaks" or " Like BASE".
+            let said_new = review[..at].rfind(" Against ") > review[..at].rfind(" Like ");
+            if cell.starts_with('✘') && cell.contains(" new in ") {
+                widened += 1;
+                let like = review[..at].rfind(" Like ").expect("said beside the baseline's own");
+                assert!(!said_new, "{name} {prop} is said to be new: {review}");
+                assert!(review[like..at].contains(&format!("#{prop})")), "{name} {prop}: {review}");
+            } else if cell.starts_with('✘') && cell.ends_with(" new") {
+                assert!(said_new, "{name} {prop} is new but not said to be: {review}");
+            }
+        }
+    }
+    assert!(widened >= 3, "{widened} cells are `new in n`");
+}

@@ -117,12 +117,15 @@ pub fn reviews(outcomes: &[SpecOutcome]) -> String {
 }
 
 /// The review paragraph of a spec with a baseline. A `new` break of an
-/// invariant is a new way to break it; a `new` goal (a `sometimes`
+/// invariant the baseline keeps is a break the spec brings; one the
+/// baseline breaks too (on a shorter trace the spec shares) is only more
+/// ways to break it, said beside the baseline's own; a `new` goal (a `sometimes`
 /// property) is a use case the baseline cannot reach; `fixed` is the
 /// other way round for each.
 pub fn against_baseline(o: &SpecOutcome) -> String {
     let base = o.spec.baseline.as_ref().map_or("its baseline", |b| b.name.as_str());
     let (mut breaks, mut gains, mut fixes, mut losses) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut widens = Vec::new();
     let mut inherited = Vec::new();
     let mut undecided = Vec::new();
     for p in &o.properties {
@@ -138,10 +141,24 @@ pub fn against_baseline(o: &SpecOutcome) -> String {
                     anchor(p),
                     t.lines().join("; ")
                 );
-                if goal {
-                    gains.push(claim)
-                } else {
-                    breaks.push(claim)
+                match (goal, &p.trace) {
+                    (true, _) => gains.push(claim),
+                    // The spec's shortest trace is shorter than any it
+                    // breaks alone, so the baseline breaks it too (the
+                    // matrix's "new in n"): the spec's calls only add ways
+                    // to, which is not a break the spec brings.
+                    (false, Some(own)) if own.steps.len() < t.steps.len() => widens.push(format!(
+                        "{} ([{} steps]({}.md#{}): `{}`), and its own calls reach it where {base} does not ([{} steps]({}.md#{}))",
+                        p.def.bad(),
+                        own.steps.len(),
+                        o.spec.name,
+                        p.def.name(),
+                        own.lines().join("; "),
+                        t.steps.len(),
+                        o.spec.name,
+                        anchor(p)
+                    )),
+                    (false, _) => breaks.push(claim),
                 }
             }
             (Some(Relation::Fixed), _) if goal => losses.push(p.def.bad().to_string()),
@@ -152,11 +169,14 @@ pub fn against_baseline(o: &SpecOutcome) -> String {
         }
     }
     let mut s = format!("**[{0}]({0}.md)** — {1}.", o.spec.name, o.spec.title);
-    if breaks.is_empty() && gains.is_empty() && fixes.is_empty() && losses.is_empty() {
+    if breaks.is_empty() && gains.is_empty() && fixes.is_empty() && losses.is_empty() && widens.is_empty() {
         let _ = write!(s, " Against {base} it changes no checked property: no new break, no fix, no use case gained or lost.");
     }
     if !breaks.is_empty() {
         let _ = write!(s, " Against {base}, it newly breaks a property: it {}.", breaks.join("; it "));
+    }
+    if !widens.is_empty() {
+        let _ = write!(s, " Like {base}, it {}.", widens.join("; it "));
     }
     // What it reaches or keeps that the baseline does not, and what it loses.
     let unlike: Vec<String> = gains.into_iter().chain(fixes).chain(losses).collect();
