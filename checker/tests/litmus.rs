@@ -55,7 +55,7 @@ fn named(file: &Path) -> Vec<String> {
 
 #[test]
 fn the_corpus_is_big_enough() {
-    assert!(litmus_files().len() >= 15, "docs/design.md 7 asks for at least 15 litmus files");
+    assert!(litmus_files().len() >= 15, "docs/design.md 3a asks for at least 15 litmus files");
 }
 
 #[test]

@@ -114,11 +114,9 @@ fn the_litmus_files_hold_on_the_model_and_on_the_kernel() {
     let r = common::runner();
     let files = common::litmus_files(&r.machine, |_, t| !common::scans(t));
     assert!(files.len() >= 7, "{files:?}");
-    let model = System::replayer(Semantics::mainline());
     for (f, trace) in &files {
         assert!(trace.steps.iter().all(|(_, s)| s.ret.is_some()), "{}: a step without a result", f.display());
-        let (_, _, err) = replay(&model, trace, Sysfs::Madvise);
-        assert_eq!(err, None, "{}: the model disagrees", f.display());
+        common::model_agrees(f, trace);
         let lit = r.litmus(trace);
         assert_eq!(lit.failure, None, "{}: the kernel disagrees", f.display());
         assert_eq!((lit.error, &lit.skipped, &lit.inconclusive), (None, &None, &None), "{}", f.display());

@@ -86,7 +86,7 @@ pub struct PropertyDef {
     /// for `Sometimes`, witnesses) it exactly when one of its live
     /// processes, alone in a state with the same sysfs mode, does. The
     /// engine then evaluates it once per process form, not once per state
-    /// (`checker::engine::check_properties`). True of every entry here;
+    /// (`check_properties` in checker/src/engine/search.rs). True of every entry here;
     /// `per_process_properties_are_decided_per_process` in
     /// `checker/tests/engine.rs` holds each to it on every spec's states.
     pub per_process: bool,

@@ -1,6 +1,6 @@
 //! The trace language round-trips: every step the model can print parses
-//! back to the same step (docs/design.md 3a: "every printed trace is a replayable
-//! input"), for arbitrary arguments, not just the ones exploration uses.
+//! back to the same step (docs/design.md 3a: one format is what `check trace`
+//! prints and what `check replay` reads), for arbitrary arguments, not just the ones exploration uses.
 
 use mmflags_model::action::*;
 use mmflags_model::alphabet::candidates;

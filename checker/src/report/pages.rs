@@ -176,7 +176,7 @@ pub fn spec_page(o: &SpecOutcome) -> String {
         let _ = writeln!(
             s,
             "- the page properties were explored in a view of their own, with every call about pages \
-             (touch, pages, MADV_COLLAPSE, MADV_DONTNEED, khugepaged): {depth}, \
+             (touch, MADV_COLLAPSE, MADV_DONTNEED, khugepaged): {depth}, \
              {} unique states, {} total, deepest level {}; {}",
             pg.unique,
             pg.generated,

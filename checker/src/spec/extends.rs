@@ -1,5 +1,5 @@
 //! `extends`: a spec built on another one (found on the search path,
-//! `search_path`), key by key for knobs and bounds, whole sections for the
+//! `search_path`), key by key for knobs, whole sections for the
 //! questions.
 
 use super::search_path::{self, cycle, identity, is_spec_name};
@@ -61,7 +61,7 @@ pub(super) fn resolve_extends(file: &Path, mut merged: Sections) -> Result<Spec,
             kernel_base = Some((base.to_string(), base_file.clone()));
         }
         // The extending file's keys win; the base fills in the rest, key by
-        // key for knobs and bounds. [actions] and [expect] are questions, not
+        // key for knobs. [bounds], [actions] and [expect] are questions, not
         // knobs: the base's apply only when the extending file has none.
         for (sec, keys) in &cur {
             if WHOLE_SECTIONS.contains(&sec.as_str()) && merged.contains_key(sec) {

@@ -79,6 +79,22 @@ pub fn litmus_files(m: &Machine, keep: impl Fn(&str, &Trace) -> bool) -> Vec<(Pa
     files
 }
 
+/// The series `Semantics::mainline()` is (the model these tests replay a
+/// file on besides the kernel).
+pub const MODEL_SERIES: Series = Series { major: 6, minor: 18 };
+
+/// The mainline model agrees with every written result of `t`, when `t`'s
+/// range holds on the model's series. (A file for another series only,
+/// met on a host of that series, is replayed on its own spec by
+/// checker/tests/litmus.rs; here it runs on the kernel alone.)
+pub fn model_agrees(f: &Path, t: &Trace) {
+    if t.holds_on(MODEL_SERIES) {
+        let model = System::replayer(Semantics::mainline());
+        let (_, _, err) = mmflags_model::replay::replay(&model, t, t.sysfs.unwrap_or(Sysfs::Madvise));
+        assert_eq!(err, None, "{}: the model disagrees with the file", f.display());
+    }
+}
+
 /// Does `t` have a `khugepaged()` step (so it needs khugepaged driven)?
 pub fn scans(t: &Trace) -> bool {
     t.steps.iter().any(|(_, s)| s.action.call == Call::Khugepaged)
