@@ -66,7 +66,7 @@ fn def_bits(set: VmFlags) -> Vec<Bit> {
 
 /// The origins of the settings in force that can decide eligibility.
 fn thp_settings(p: &Process) -> Vec<Bit> {
-    Setting::ALL
+    Setting::THP
         .into_iter()
         .filter(|s| s.in_force(&p.mm) && *s != Setting::ThpDefault)
         .map(Bit::Origin)
@@ -74,7 +74,7 @@ fn thp_settings(p: &Process) -> Vec<Bit> {
 }
 
 fn setting_with(p: &Process, origin: Origin, raising: bool) -> Option<Found> {
-    let s = setting::with_origin(p, origin, raising).next()?;
+    let s = setting::with_origin(p, &Setting::THP, origin, raising).next()?;
     Some((s.describe(&p.mm), vec![Bit::Origin(s)], true))
 }
 

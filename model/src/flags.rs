@@ -42,10 +42,11 @@ macro_rules! bit_set {
     };
 }
 
-/// A set of VMA flags. Bit order is the order smaps prints the mnemonics in
-/// (`hg nh lo lf dc wf` is how the trace language prints them).
+/// A set of VMA flags. Bit order is the order the trace language prints
+/// the smaps mnemonics in (`hg nh lo lf dc wf mg ex`). `VM_WRITE` is every
+/// `mmap()`'s and is printed by neither (`VmFlags::PRINTED`).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct VmFlags(pub u8);
+pub struct VmFlags(pub u16);
 
 impl VmFlags {
     pub const EMPTY: VmFlags = VmFlags(0);
@@ -55,21 +56,38 @@ impl VmFlags {
     pub const VM_LOCKONFAULT: VmFlags = VmFlags(1 << 3);
     pub const VM_DONTCOPY: VmFlags = VmFlags(1 << 4);
     pub const VM_WIPEONFORK: VmFlags = VmFlags(1 << 5);
+    /// KSM may merge the VMA's pages: `MADV_MERGEABLE`, or every VMA of an
+    /// mm with KSM merge-any (`PR_SET_MEMORY_MERGE`).
+    pub const VM_MERGEABLE: VmFlags = VmFlags(1 << 6);
+    /// `PROT_EXEC`: what MDWE refuses to add (`map_deny_write_exec`).
+    pub const VM_EXEC: VmFlags = VmFlags(1 << 7);
+    /// `PROT_WRITE`: a write fault needs it (`touch`); MDWE refuses it
+    /// beside `VM_EXEC`.
+    pub const VM_WRITE: VmFlags = VmFlags(1 << 8);
 
     /// `VM_LOCKED_MASK` in include/linux/mm.h.
     pub const VM_LOCKED_MASK: VmFlags = VmFlags(Self::VM_LOCKED.0 | Self::VM_LOCKONFAULT.0);
     /// The two THP advice bits that `hugepage_madvise` keeps mutually exclusive.
     pub const THP_MASK: VmFlags = VmFlags(Self::VM_HUGEPAGE.0 | Self::VM_NOHUGEPAGE.0);
-    pub const ALL: VmFlags = VmFlags(0x3f);
+    /// The protection bits an `mprotect` sets (`PROT_READ` is not
+    /// modelled: nothing the model reads depends on it).
+    pub const PROT: VmFlags = VmFlags(Self::VM_WRITE.0 | Self::VM_EXEC.0);
+    pub const ALL: VmFlags = VmFlags(0x1ff);
+    /// What `Display` and `vmflags()` print: all but `VM_WRITE`, which
+    /// every `mmap()` sets (a read-only VMA shows as `ro` in a state).
+    pub const PRINTED: VmFlags = VmFlags(Self::ALL.0 & !Self::VM_WRITE.0);
 
     /// Kernel name and smaps mnemonic of every bit, in print order.
-    pub const NAMES: [(VmFlags, &'static str, &'static str); 6] = [
+    pub const NAMES: [(VmFlags, &'static str, &'static str); 9] = [
         (Self::VM_HUGEPAGE, "VM_HUGEPAGE", "hg"),
         (Self::VM_NOHUGEPAGE, "VM_NOHUGEPAGE", "nh"),
         (Self::VM_LOCKED, "VM_LOCKED", "lo"),
         (Self::VM_LOCKONFAULT, "VM_LOCKONFAULT", "lf"),
         (Self::VM_DONTCOPY, "VM_DONTCOPY", "dc"),
         (Self::VM_WIPEONFORK, "VM_WIPEONFORK", "wf"),
+        (Self::VM_MERGEABLE, "VM_MERGEABLE", "mg"),
+        (Self::VM_EXEC, "VM_EXEC", "ex"),
+        (Self::VM_WRITE, "VM_WRITE", "wr"),
     ];
 
     /// Looks a flag up by its kernel name (`VM_HUGEPAGE`) or mnemonic (`hg`).
@@ -89,11 +107,14 @@ impl VmFlags {
     }
 }
 
-/// Prints like smaps: `[hg lo]`, `[]`.
+/// Prints like smaps: `[hg lo]`, `[]` (the `PRINTED` bits).
 impl fmt::Display for VmFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> =
-            Self::NAMES.iter().filter(|(b, _, _)| self.contains(*b)).map(|(_, _, m)| *m).collect();
+        let names: Vec<&str> = Self::NAMES
+            .iter()
+            .filter(|(b, _, _)| Self::PRINTED.contains(*b) && self.contains(*b))
+            .map(|(_, _, m)| *m)
+            .collect();
         write!(f, "[{}]", names.join(" "))
     }
 }
@@ -137,6 +158,15 @@ impl MmfFlags {
     /// registered mm is scanned. Not inherited by exec; fork registers the
     /// child of a registered parent (`khugepaged_fork`).
     pub const MMF_VM_HUGEPAGE: MmfFlags = MmfFlags(1 << 8);
+    /// KSM merge-any (`PR_SET_MEMORY_MERGE`, 6.4+; in the init mask from
+    /// 6.7): every VMA, now and later, is `VM_MERGEABLE`.
+    pub const MMF_VM_MERGE_ANY: MmfFlags = MmfFlags(1 << 9);
+    /// MDWE (`PR_SET_MDWE`, 6.3+): no mapping may become writable and
+    /// executable, nor gain exec (`map_deny_write_exec`).
+    pub const MMF_HAS_MDWE: MmfFlags = MmfFlags(1 << 10);
+    /// `PR_MDWE_NO_INHERIT` (6.7+): a new mm (fork or exec) starts without
+    /// either MDWE bit.
+    pub const MMF_HAS_MDWE_NO_INHERIT: MmfFlags = MmfFlags(1 << 11);
 
     /// `MMF_DISABLE_THP_MASK`.
     pub const MMF_DISABLE_THP_MASK: MmfFlags =
@@ -158,7 +188,11 @@ impl MmfFlags {
     /// Bits set by a `prctl` THP control (for `prctl_only_reduces_eligibility`).
     pub const PRCTL_THP: MmfFlags = MmfFlags(Self::MMF_DISABLE_THP_MASK.0 | Self::MMF_THP_ALWAYS.0);
 
-    pub const NAMES: [(MmfFlags, &'static str); 9] = [
+    /// `MMF_HAS_MDWE_MASK`.
+    pub const MMF_HAS_MDWE_MASK: MmfFlags =
+        MmfFlags(Self::MMF_HAS_MDWE.0 | Self::MMF_HAS_MDWE_NO_INHERIT.0);
+
+    pub const NAMES: [(MmfFlags, &'static str); 12] = [
         (Self::MMF_DUMPABLE, "MMF_DUMPABLE"),
         (Self::MMF_DISABLE_THP_COMPLETELY, "MMF_DISABLE_THP_COMPLETELY"),
         (Self::MMF_DISABLE_THP_EXCEPT_ADVISED, "MMF_DISABLE_THP_EXCEPT_ADVISED"),
@@ -168,6 +202,9 @@ impl MmfFlags {
         (Self::MMF_DEF_FUTURE, "MMF_DEF_FUTURE"),
         (Self::FUTEX_HASH_CHOSEN, "FUTEX_HASH_CHOSEN"),
         (Self::MMF_VM_HUGEPAGE, "MMF_VM_HUGEPAGE"),
+        (Self::MMF_VM_MERGE_ANY, "MMF_VM_MERGE_ANY"),
+        (Self::MMF_HAS_MDWE, "MMF_HAS_MDWE"),
+        (Self::MMF_HAS_MDWE_NO_INHERIT, "MMF_HAS_MDWE_NO_INHERIT"),
     ];
 
     pub fn from_name(name: &str) -> Option<MmfFlags> {
@@ -178,7 +215,7 @@ impl MmfFlags {
     /// as a VMA flag (`MMF_VM_HUGEPAGE` is not `VM_HUGEPAGE`).
     pub fn short_name(name: &'static str) -> &'static str {
         match name.strip_prefix("MMF_") {
-            Some(rest) if VmFlags::from_name(rest).is_none() => rest,
+            Some(rest) if !rest.starts_with("VM_") => rest,
             _ => name,
         }
     }

@@ -8,15 +8,18 @@
 use crate::flags::VmFlags;
 use std::fmt;
 
-/// Per-process ghost bits: history words (bits 0-5) and, from bit
-/// `ORIGIN_SHIFT` on, the origin of each setting (`Setting`), three bits each.
+/// Per-process ghost bits: history words (bits 0-5 and from `HISTORY_2`
+/// on) and, from bit `ORIGIN_SHIFT`, the origin of each setting
+/// (`Setting`), three bits each. At most `Ghost::BITS` bits (what the
+/// stored form holds).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Ghost(pub u16);
+pub struct Ghost(pub u32);
 
 impl Ghost {
     pub const EMPTY: Ghost = Ghost(0);
     /// The running image was started by `execve` and has not since made a
-    /// THP call of its own (madvise, process_madvise, a THP prctl, mctl).
+    /// memory-policy call of its own (madvise, process_madvise, a THP, KSM
+    /// or MDWE prctl, mctl): an unmodified program.
     pub const EXEC_FRESH: Ghost = Ghost(1 << 0);
     /// This process called `mlockall` since it was created by fork or exec.
     pub const CALLED_MLOCKALL: Ghost = Ghost(1 << 1);
@@ -30,18 +33,26 @@ impl Ghost {
     pub const DEFAULT_HG_BY_PRCTL: Ghost = Ghost(1 << 5);
     /// A fault, a collapse or khugepaged made huge pages in this process
     /// while its THP was disabled completely.
-    pub const HUGE_WHILE_DISABLED: Ghost = Ghost(1 << 15);
+    pub const HUGE_WHILE_DISABLED: Ghost = Ghost(1 << Self::HISTORY_2);
+    /// MDWE was set in this mm, or in the mm this one was made from, and
+    /// it was set to be inherited (without `PR_MDWE_NO_INHERIT`): it may
+    /// never be lifted here.
+    pub const MDWE_INHERITED: Ghost = Ghost(1 << (Self::HISTORY_2 + 1));
+    /// How many bits a ghost word may use.
+    pub const BITS: u32 = 24;
+    /// Where the history words after the origins start.
+    const HISTORY_2: u32 = Self::ORIGIN_SHIFT + 3 * Setting::ALL.len() as u32;
 
     pub const PROMISED: Ghost = Ghost(Self::PROMISED_HUGEPAGE.0 | Self::PROMISED_NOHUGEPAGE.0);
     /// Where the origins start: `Setting as u32 * 3` bits further on.
     const ORIGIN_SHIFT: u32 = 6;
     /// Every origin bit of every setting.
-    pub const ORIGINS: Ghost = Ghost(((1u16 << (3 * Setting::ALL.len())) - 1) << Self::ORIGIN_SHIFT);
+    pub const ORIGINS: Ghost = Ghost(((1u32 << (3 * Setting::ALL.len())) - 1) << Self::ORIGIN_SHIFT);
 
     /// Each history bit's word, as traces print it (and user properties
     /// spell it). Origins are not words of `P.ghost`: each setting's is a
     /// field of its own (`Setting::field`).
-    pub const NAMES: [(Ghost, &'static str); 7] = [
+    pub const NAMES: [(Ghost, &'static str); 8] = [
         (Self::EXEC_FRESH, "exec-fresh"),
         (Self::CALLED_MLOCKALL, "called-mlockall"),
         (Self::FAILED_CALL_CHANGED_DEFAULT, "failed-call-changed-default"),
@@ -49,6 +60,7 @@ impl Ghost {
         (Self::PROMISED_NOHUGEPAGE, "promised-nh"),
         (Self::DEFAULT_HG_BY_PRCTL, "default-hg-by-prctl"),
         (Self::HUGE_WHILE_DISABLED, "huge-while-disabled"),
+        (Self::MDWE_INHERITED, "mdwe-inherited"),
     ];
 
     pub fn set(&mut self, g: Ghost, on: bool) {
@@ -57,7 +69,7 @@ impl Ghost {
 
     /// The bits of `origin` for `setting`, where this word keeps them.
     pub const fn origin_bits(setting: Setting, origin: Origin) -> Ghost {
-        Ghost((origin.0 as u16) << (Self::ORIGIN_SHIFT + 3 * setting as u32))
+        Ghost((origin.0 as u32) << (Self::ORIGIN_SHIFT + 3 * setting as u32))
     }
 
     /// Who made `setting` (empty when it is not in force).
@@ -116,10 +128,17 @@ pub enum Setting {
     ThpDisable = 1,
     /// `MMF_THP_ALWAYS` (Usama Arif v1).
     ThpAlways = 2,
+    /// KSM merge-any, `MMF_VM_MERGE_ANY` (`PR_SET_MEMORY_MERGE`).
+    MergeAny = 3,
+    /// MDWE, `MMF_HAS_MDWE` (`PR_SET_MDWE`), with its NO_INHERIT bit.
+    Mdwe = 4,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 3] = [Setting::ThpDefault, Setting::ThpDisable, Setting::ThpAlways];
+    pub const ALL: [Setting; 5] =
+        [Setting::ThpDefault, Setting::ThpDisable, Setting::ThpAlways, Setting::MergeAny, Setting::Mdwe];
+    /// The THP settings (what the THP inheritance properties judge).
+    pub const THP: [Setting; 3] = [Setting::ThpDefault, Setting::ThpDisable, Setting::ThpAlways];
 
     /// Some value of it can make a VMA THP-eligible that would not be
     /// otherwise (see `Setting::raises`).
@@ -133,6 +152,8 @@ impl Setting {
             Setting::ThpDefault => "the def_flags THP default",
             Setting::ThpDisable => "the THP disable (MMF_DISABLE_THP_*)",
             Setting::ThpAlways => "MMF_THP_ALWAYS",
+            Setting::MergeAny => "KSM merge-any (MMF_VM_MERGE_ANY)",
+            Setting::Mdwe => "MDWE (MMF_HAS_MDWE)",
         }
     }
 
@@ -142,6 +163,8 @@ impl Setting {
             Setting::ThpDefault => "default_origin",
             Setting::ThpDisable => "thp_disable_origin",
             Setting::ThpAlways => "thp_always_origin",
+            Setting::MergeAny => "merge_any_origin",
+            Setting::Mdwe => "mdwe_origin",
         }
     }
 }
@@ -269,7 +292,7 @@ pub struct GhostMask {
 
 impl GhostMask {
     pub const NONE: GhostMask = GhostMask { process: Ghost(0), vma: VmaGhost(0) };
-    pub const ALL: GhostMask = GhostMask { process: Ghost(u16::MAX), vma: VmaGhost(u8::MAX) };
+    pub const ALL: GhostMask = GhostMask { process: Ghost((1 << Ghost::BITS) - 1), vma: VmaGhost(u8::MAX) };
 
     pub fn union(self, o: GhostMask) -> GhostMask {
         GhostMask { process: Ghost(self.process.0 | o.process.0), vma: VmaGhost(self.vma.0 | o.vma.0) }

@@ -9,7 +9,7 @@
 //! Layout of a form (bit 0 = least significant):
 //! `0` alive, `1-2` cred, `3` no_new_privs, `4` image, `5` secure_exec,
 //! `6-15` def_flags, `16-31` mm->flags, `32-95` four VMA fields of 16 bits
-//! (`mapped`, nine flag bits, three ghost bits, three page bits), `96-111` the
+//! (`mapped`, nine flag bits, three ghost bits, three page bits), `96-119` the
 //! process's ghost bits, `126-127` sysfs (in every form, so sorting forms
 //! keeps it).
 
@@ -53,6 +53,7 @@ const VMA_PAGES_SHIFT: u32 = 13;
 const _: () = assert!(VmFlags::ALL.0 as u128 >> VMA_FLAG_BITS == 0, "VMA flags fit their field");
 const _: () =
     assert!((MMF_SHIFT + MMF_BITS) <= VMA_SHIFT && VMA_SHIFT + VMA_BITS * MAX_VMAS as u32 <= GHOST_SHIFT);
+const _: () = assert!(GHOST_SHIFT + Ghost::BITS <= SYSFS_SHIFT, "the ghost word fits below the sysfs mode");
 
 /// Which parts of a state the checker keeps. What no transition reads and
 /// no checked property reads cannot change any verdict, so it is erased
@@ -121,7 +122,7 @@ impl Projection {
                 m &= !(7 << (VMA_SHIFT + VMA_BITS * v + VMA_PAGES_SHIFT));
             }
         }
-        let dropped_ghost = !self.ghosts.process.0 as Form;
+        let dropped_ghost = (!self.ghosts.process.0 & ((1 << Ghost::BITS) - 1)) as Form;
         m &= !(dropped_ghost << GHOST_SHIFT);
         let dropped_vma_ghost = !self.ghosts.vma.0 as Form & VMA_GHOST_BITS;
         let dropped = (VmFlags::ALL.0 & !self.vm_flags.0) as Form;
@@ -207,7 +208,7 @@ fn unpack_proc(w: Form) -> Process {
         let b = (w >> (VMA_SHIFT + VMA_BITS * i as u32)) & VMA_MASK;
         if b & VMA_MAPPED != 0 {
             *v = Vma {
-                flags: Some(VmFlags(((b >> VMA_FLAGS_SHIFT) & ((1 << VMA_FLAG_BITS) - 1)) as u8)),
+                flags: Some(VmFlags(((b >> VMA_FLAGS_SHIFT) & ((1 << VMA_FLAG_BITS) - 1)) as u16)),
                 ghost: VmaGhost(((b >> VMA_GHOST_SHIFT) & VMA_GHOST_BITS) as u8),
                 pages: pages_of((b >> VMA_PAGES_SHIFT) & 7),
             };
@@ -223,9 +224,9 @@ fn unpack_proc(w: Form) -> Process {
         no_new_privs: w & NNP != 0,
         image: if w & IMAGE != 0 { Image::SetuidRoot } else { Image::Plain },
         secure_exec: w & SECURE != 0,
-        ghost: Ghost((w >> GHOST_SHIFT) as u16),
+        ghost: Ghost(((w >> GHOST_SHIFT) & ((1 << Ghost::BITS) - 1)) as u32),
         mm: Mm {
-            def_flags: VmFlags(((w >> DEF_SHIFT) & ((1 << DEF_BITS) - 1)) as u8),
+            def_flags: VmFlags(((w >> DEF_SHIFT) & ((1 << DEF_BITS) - 1)) as u16),
             flags: MmfFlags(((w >> MMF_SHIFT) & ((1 << MMF_BITS) - 1)) as u16),
             vmas,
         },

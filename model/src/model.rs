@@ -83,6 +83,11 @@ impl System {
         // or a property does; then so is what a fault reads: the sysfs
         // mode, VM_WIPEONFORK (a fork) and VM_LOCKONFAULT (an mmap).
         let vm_flags = VmFlags::ALL.difference(crate::key::UNREAD_VM_FLAGS);
+        // VM_WRITE and VM_EXEC change only by a protection (an `mmap(PROT)`
+        // or `mprotect`); without one VM_EXEC is never set and VM_WRITE is
+        // on every VMA, read only by writes to pages (kept with the pages).
+        let prot = alphabet.iter().any(|c| matches!(c, Call::MmapProt(_) | Call::Mprotect(..)));
+        let vm_flags = if prot { vm_flags } else { vm_flags.difference(VmFlags::PROT) };
         let base = Projection {
             ghosts: GhostMask::NONE,
             image: false,

@@ -136,6 +136,11 @@ pub struct Semantics {
     /// empty tables stay and the fault takes small pages (observed under
     /// qemu).
     pub dontneed_frees_page_tables: bool,
+    /// `PR_SET_MEMORY_MERGE` / `PR_GET_MEMORY_MERGE` exist (6.4; -EINVAL
+    /// on 6.1, observed under qemu).
+    pub ksm_merge_any: bool,
+    /// `PR_SET_MDWE` / `PR_GET_MDWE` exist (6.3; NO_INHERIT from 6.7).
+    pub mdwe: bool,
     pub intent: Intent,
     pub variant: Arc<dyn Variant>,
 }
@@ -145,7 +150,10 @@ impl Semantics {
     pub fn mainline() -> Semantics {
         Semantics {
             vm_init_def_mask: VmFlags::VM_NOHUGEPAGE,
-            mmf_init_mask: MmfFlags::MMF_DUMPABLE.union(MmfFlags::MMF_DISABLE_THP_MASK),
+            mmf_init_mask: MmfFlags::MMF_DUMPABLE
+                .union(MmfFlags::MMF_DISABLE_THP_MASK)
+                .union(MmfFlags::MMF_HAS_MDWE_MASK)
+                .union(MmfFlags::MMF_VM_MERGE_ANY),
             secureexec_clear_def_flags: VmFlags::EMPTY,
             secureexec_clear_mmf: MmfFlags::EMPTY,
             pmadv_flags: PmadvFlags(0),
@@ -155,10 +163,12 @@ impl Semantics {
             def_needs_future: false,
             thp_disable_flags: ThpDisableFlags::PR_THP_DISABLE_EXCEPT_ADVISED,
             pmadv_checks: PmadvCheck::MAINLINE.to_vec(),
-            smaps_vm_flags: VmFlags::ALL,
+            smaps_vm_flags: VmFlags::PRINTED,
             nnp_exec_resets_euid: false,
             collapse_write_protected: true,
             dontneed_frees_page_tables: true,
+            ksm_merge_any: true,
+            mdwe: true,
             foreign_prctls: ForeignPrctls::PR_FUTEX_HASH,
             intent: Intent::default(),
             variant: Arc::new(Mainline),
@@ -184,6 +194,8 @@ impl fmt::Debug for Semantics {
             .field("foreign_prctls", &self.foreign_prctls.to_string())
             .field("collapse_write_protected", &self.collapse_write_protected)
             .field("dontneed_frees_page_tables", &self.dontneed_frees_page_tables)
+            .field("ksm_merge_any", &self.ksm_merge_any)
+            .field("mdwe", &self.mdwe)
             .field("intent", &self.intent)
             .field("variant", &self.variant.name())
             .finish()

@@ -19,6 +19,8 @@ impl Setting {
             Setting::ThpDefault => mm.def_flags.intersects(VmFlags::THP_MASK),
             Setting::ThpDisable => mm.flags.intersects(MmfFlags::MMF_DISABLE_THP_MASK),
             Setting::ThpAlways => mm.flags.contains(MmfFlags::MMF_THP_ALWAYS),
+            Setting::MergeAny => mm.flags.contains(MmfFlags::MMF_VM_MERGE_ANY),
+            Setting::Mdwe => mm.flags.contains(MmfFlags::MMF_HAS_MDWE),
         }
     }
 
@@ -27,7 +29,7 @@ impl Setting {
     pub fn raises(self, mm: &Mm) -> bool {
         match self {
             Setting::ThpDefault => mm.def_flags.contains(VmFlags::VM_HUGEPAGE),
-            Setting::ThpDisable => false,
+            Setting::ThpDisable | Setting::MergeAny | Setting::Mdwe => false,
             Setting::ThpAlways => self.in_force(mm),
         }
     }
@@ -37,7 +39,7 @@ impl Setting {
     pub fn describe(self, mm: &Mm) -> String {
         match self {
             Setting::ThpDefault => format!("def_flags {}", mm.def_flags.intersection(VmFlags::THP_MASK)),
-            Setting::ThpDisable | Setting::ThpAlways => {
+            Setting::ThpDisable | Setting::ThpAlways | Setting::MergeAny | Setting::Mdwe => {
                 format!("mm->flags {}", mm.flags.intersection(self.mmf_bits()).short_names().join(" "))
             }
         }
@@ -50,6 +52,8 @@ impl Setting {
             Setting::ThpDefault => MmfFlags::EMPTY,
             Setting::ThpDisable => MmfFlags::MMF_DISABLE_THP_MASK,
             Setting::ThpAlways => MmfFlags::MMF_THP_ALWAYS,
+            Setting::MergeAny => MmfFlags::MMF_VM_MERGE_ANY,
+            Setting::Mdwe => MmfFlags::MMF_HAS_MDWE_MASK,
         }
     }
 
@@ -94,10 +98,15 @@ pub fn forget_absent(p: &mut Process) {
     }
 }
 
-/// Settings in force in `p` whose origin has every bit of `origin`;
-/// `raising`: only those that raise THP.
-pub fn with_origin(p: &Process, origin: Origin, raising: bool) -> impl Iterator<Item = Setting> + '_ {
-    Setting::ALL.into_iter().filter(move |s| {
+/// Settings among `of` in force in `p` whose origin has every bit of
+/// `origin`; `raising`: only those that raise THP.
+pub fn with_origin<'a>(
+    p: &'a Process,
+    of: &'a [Setting],
+    origin: Origin,
+    raising: bool,
+) -> impl Iterator<Item = Setting> + 'a {
+    of.iter().copied().filter(move |s| {
         let there = if raising { s.can_raise() && s.raises(&p.mm) } else { s.in_force(&p.mm) };
         there && p.ghost.origin(*s).contains(origin)
     })

@@ -80,7 +80,9 @@ fn ret() -> impl Strategy<Value = Ret> {
         prop::sample::select(Errno::ALL.iter().map(|e| e.0).collect::<Vec<_>>()).prop_map(Ret::Err),
         (0..MAX_PROCS as u8).prop_map(Ret::Pid),
         (0..MAX_VMAS as u8).prop_map(Ret::Vma),
-        (0u8..64).prop_map(|f| Ret::Flags(mmflags_model::flags::VmFlags(f))),
+        (0u16..512).prop_map(|f| {
+            Ret::Flags(mmflags_model::flags::VmFlags(f).intersection(mmflags_model::flags::VmFlags::PRINTED))
+        }),
         Just(Ret::Unmapped),
         Just(Ret::NoReturn),
     ]

@@ -101,11 +101,13 @@ pub enum Advice {
     Cold,
     Pageout,
     Collapse,
+    Mergeable,
+    Unmergeable,
     Other(u32),
 }
 
 impl Advice {
-    pub const KNOWN: [(Advice, &'static str, u32); 11] = [
+    pub const KNOWN: [(Advice, &'static str, u32); 13] = [
         (Advice::Willneed, "MADV_WILLNEED", 3),
         (Advice::Dontneed, "MADV_DONTNEED", 4),
         (Advice::Dontfork, "MADV_DONTFORK", 10),
@@ -113,6 +115,8 @@ impl Advice {
         (Advice::Hugepage, "MADV_HUGEPAGE", 14),
         (Advice::Nohugepage, "MADV_NOHUGEPAGE", 15),
         (Advice::Wipeonfork, "MADV_WIPEONFORK", 18),
+        (Advice::Mergeable, "MADV_MERGEABLE", 12),
+        (Advice::Unmergeable, "MADV_UNMERGEABLE", 13),
         (Advice::Keeponfork, "MADV_KEEPONFORK", 19),
         (Advice::Cold, "MADV_COLD", 20),
         (Advice::Pageout, "MADV_PAGEOUT", 21),

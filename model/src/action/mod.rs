@@ -16,6 +16,10 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Call {
     Mmap,
+    /// `mmap(PROT)`: `mmap()` is `mmap(PROT_READ|PROT_WRITE)`, and prints so.
+    MmapProt(Prot),
+    /// `mprotect(v, PROT)`.
+    Mprotect(Item, Prot),
     Munmap(Range),
     Madvise(Range, Advice),
     ProcessMadvise {
@@ -29,6 +33,12 @@ pub enum Call {
     PrctlGetThpDisable,
     /// `prctl(PR_SET_NO_NEW_PRIVS, arg2)`.
     PrctlSetNoNewPrivs(u32),
+    /// `prctl(PR_SET_MEMORY_MERGE, arg2)`: KSM merge-any (6.4).
+    PrctlSetMemoryMerge(u32),
+    PrctlGetMemoryMerge,
+    /// `prctl(PR_SET_MDWE, bits)` (6.3).
+    PrctlSetMdwe(MdweBits),
+    PrctlGetMdwe,
     Mlockall(MclFlags),
     Munlockall,
     Fork,
@@ -69,13 +79,18 @@ impl Call {
     /// include/exclude patterns and coverage group by.
     pub fn name(&self) -> &'static str {
         match self {
-            Call::Mmap => "mmap",
+            Call::Mmap | Call::MmapProt(_) => "mmap",
+            Call::Mprotect(..) => "mprotect",
             Call::Munmap(_) => "munmap",
             Call::Madvise(..) => "madvise",
             Call::ProcessMadvise { .. } => "process_madvise",
             Call::PrctlSetThpDisable(..) => "prctl(PR_SET_THP_DISABLE)",
             Call::PrctlGetThpDisable => "prctl(PR_GET_THP_DISABLE)",
             Call::PrctlSetNoNewPrivs(_) => "prctl(PR_SET_NO_NEW_PRIVS)",
+            Call::PrctlSetMemoryMerge(_) => "prctl(PR_SET_MEMORY_MERGE)",
+            Call::PrctlGetMemoryMerge => "prctl(PR_GET_MEMORY_MERGE)",
+            Call::PrctlSetMdwe(_) => "prctl(PR_SET_MDWE)",
+            Call::PrctlGetMdwe => "prctl(PR_GET_MDWE)",
             Call::Mlockall(_) => "mlockall",
             Call::Munlockall => "munlockall",
             Call::Fork => "fork",
@@ -116,6 +131,8 @@ impl Call {
         matches!(
             self,
             Call::PrctlGetThpDisable
+                | Call::PrctlGetMemoryMerge
+                | Call::PrctlGetMdwe
                 | Call::VmFlags(_)
                 | Call::ThpEligible(_)
                 | Call::ThpEnabled
@@ -130,6 +147,8 @@ impl fmt::Display for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Call::Mmap => f.write_str("mmap()"),
+            Call::MmapProt(p) => write!(f, "mmap({p})"),
+            Call::Mprotect(i, p) => write!(f, "mprotect({i}, {p})"),
             Call::Munmap(r) => write!(f, "munmap({r})"),
             Call::Madvise(r, a) => write!(f, "madvise({r}, {a})"),
             Call::ProcessMadvise { target, iov, advice, flags } => {
@@ -138,6 +157,10 @@ impl fmt::Display for Call {
             Call::PrctlSetThpDisable(a2, fl) => write!(f, "prctl(PR_SET_THP_DISABLE, {a2}, {fl})"),
             Call::PrctlGetThpDisable => f.write_str("prctl(PR_GET_THP_DISABLE)"),
             Call::PrctlSetNoNewPrivs(a2) => write!(f, "prctl(PR_SET_NO_NEW_PRIVS, {a2})"),
+            Call::PrctlSetMemoryMerge(a2) => write!(f, "prctl(PR_SET_MEMORY_MERGE, {a2})"),
+            Call::PrctlGetMemoryMerge => f.write_str("prctl(PR_GET_MEMORY_MERGE)"),
+            Call::PrctlSetMdwe(b) => write!(f, "prctl(PR_SET_MDWE, {b})"),
+            Call::PrctlGetMdwe => f.write_str("prctl(PR_GET_MDWE)"),
             Call::Mlockall(fl) => write!(f, "mlockall({fl})"),
             Call::Munlockall => f.write_str("munlockall()"),
             Call::Fork => f.write_str("fork()"),
@@ -167,6 +190,10 @@ impl Call {
     pub fn prctl_args(&self) -> Option<(u32, [u32; 2])> {
         Some(match *self {
             Call::PrctlSetNoNewPrivs(a2) => (PR_SET_NO_NEW_PRIVS, [a2, 0]),
+            Call::PrctlSetMemoryMerge(a2) => (PR_SET_MEMORY_MERGE, [a2, 0]),
+            Call::PrctlGetMemoryMerge => (PR_GET_MEMORY_MERGE, [0, 0]),
+            Call::PrctlSetMdwe(b) => (PR_SET_MDWE, [b.0, 0]),
+            Call::PrctlGetMdwe => (PR_GET_MDWE, [0, 0]),
             Call::PrctlSetThpDisable(a2, fl) => (PR_SET_THP_DISABLE, [a2, fl.0]),
             Call::PrctlGetThpDisable => (PR_GET_THP_DISABLE, [0, 0]),
             Call::PrctlSetThpPolicy(p) => (PR_SET_THP_PROPOSED, [p.0, 0]),

@@ -32,8 +32,10 @@ fn write_named_bits<'a>(
     bits: u32,
     names: impl Iterator<Item = (u32, &'a str)>,
 ) -> fmt::Result {
+    let names: Vec<(u32, &str)> = names.collect();
     if bits == 0 {
-        return f.write_str("0");
+        // A word whose zero has a name (`PROT_NONE`) prints it.
+        return f.write_str(names.iter().find(|(b, _)| *b == 0).map_or("0", |(_, n)| n));
     }
     let mut rest = bits;
     let mut parts = Vec::new();
@@ -91,6 +93,29 @@ named_bits! {
 }
 
 named_bits! {
+    /// `PR_SET_MDWE`'s bits (6.3; NO_INHERIT from 6.7).
+    MdweBits {
+        PR_MDWE_REFUSE_EXEC_GAIN = 1 << 0,
+        PR_MDWE_NO_INHERIT = 1 << 1,
+    }
+}
+
+named_bits! {
+    /// `mmap` and `mprotect` protection.
+    Prot {
+        PROT_NONE = 0,
+        PROT_READ = 1 << 0,
+        PROT_WRITE = 1 << 1,
+        PROT_EXEC = 1 << 2,
+    }
+}
+
+impl Prot {
+    /// What `mmap()` without a protection maps: read-write.
+    pub const RW: Prot = Prot(Self::PROT_READ.0 | Self::PROT_WRITE.0);
+}
+
+named_bits! {
     /// `mctl()` flags (Lorenzo Stoakes' sketch).
     MctlFlags {
         MCTL_SET_DEFAULT_EXEC = 1 << 0,
@@ -144,6 +169,10 @@ named_value! {
 /// `prctl` option numbers (include/uapi/linux/prctl.h, and the numbers the
 /// proposals posted).
 pub const PR_SET_NO_NEW_PRIVS: u32 = 38;
+pub const PR_SET_MDWE: u32 = 65;
+pub const PR_GET_MDWE: u32 = 66;
+pub const PR_SET_MEMORY_MERGE: u32 = 67;
+pub const PR_GET_MEMORY_MERGE: u32 = 68;
 pub const PR_SET_THP_DISABLE: u32 = 41;
 pub const PR_GET_THP_DISABLE: u32 = 42;
 /// What Usama Arif's patches posted for both PR_SET_THP_ALWAYS (v1) and
@@ -154,8 +183,12 @@ pub const PR_SET_THP_PROPOSED: u32 = 78;
 pub const PR_GET_THP_PROPOSED: u32 = 79;
 
 /// Every prctl option the trace language knows, by name and number.
-pub const PRCTL_OPTIONS: [(&str, u32); 7] = [
+pub const PRCTL_OPTIONS: [(&str, u32); 11] = [
     ("PR_SET_NO_NEW_PRIVS", PR_SET_NO_NEW_PRIVS),
+    ("PR_SET_MDWE", PR_SET_MDWE),
+    ("PR_GET_MDWE", PR_GET_MDWE),
+    ("PR_SET_MEMORY_MERGE", PR_SET_MEMORY_MERGE),
+    ("PR_GET_MEMORY_MERGE", PR_GET_MEMORY_MERGE),
     ("PR_SET_THP_DISABLE", PR_SET_THP_DISABLE),
     ("PR_GET_THP_DISABLE", PR_GET_THP_DISABLE),
     ("PR_SET_THP_POLICY", PR_SET_THP_PROPOSED),
@@ -167,20 +200,17 @@ pub const PRCTL_OPTIONS: [(&str, u32); 7] = [
 /// Linux's `madvise` advice numbers the model does not model
 /// (include/uapi/asm-generic/mman-common.h): a trace may not write them as
 /// numbers, since the model would answer -EINVAL where the kernel acts.
-pub const UNMODELLED_ADVICE: [(u32, &str); 17] = [
+pub const UNMODELLED_ADVICE: [(u32, &str); 14] = [
     (0, "MADV_NORMAL"),
     (1, "MADV_RANDOM"),
     (2, "MADV_SEQUENTIAL"),
     (8, "MADV_FREE"),
     (9, "MADV_REMOVE"),
-    (12, "MADV_MERGEABLE"),
-    (13, "MADV_UNMERGEABLE"),
     (16, "MADV_DONTDUMP"),
     (17, "MADV_DODUMP"),
     (22, "MADV_POPULATE_READ"),
     (23, "MADV_POPULATE_WRITE"),
     (24, "MADV_DONTNEED_LOCKED"),
-    (25, "MADV_COLLAPSE"),
     (100, "MADV_HWPOISON"),
     (101, "MADV_SOFT_OFFLINE"),
     (102, "MADV_GUARD_INSTALL"),

@@ -16,6 +16,7 @@ macro_rules! names_of {
 
 pub(super) const CALLS: &[&str] = &[
     "mmap",
+    "mprotect",
     "munmap",
     "madvise",
     "process_madvise",
@@ -43,7 +44,16 @@ pub(super) fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
     lx.expect(Tok::LParen, "`(`")?;
     let comma = |lx: &mut Lexer| lx.expect(Tok::Comma, "`,`");
     let call = match name.as_str() {
-        "mmap" => Call::Mmap,
+        "mmap" if *lx.peek() == Tok::RParen => Call::Mmap,
+        "mmap" => match Prot(parse_bits(lx, "protection", &names_of!(Prot))?) {
+            Prot::RW => Call::Mmap,
+            p => Call::MmapProt(p),
+        },
+        "mprotect" => {
+            let i = parse_item(lx)?;
+            comma(lx)?;
+            Call::Mprotect(i, Prot(parse_bits(lx, "protection", &names_of!(Prot))?))
+        }
         "munmap" => Call::Munmap(parse_range(lx)?),
         "madvise" => {
             let r = parse_range(lx)?;
@@ -129,6 +139,16 @@ pub(super) fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
                     Call::PrctlSetThpDisable(a2, ThpDisableFlags(fl))
                 }
                 "PR_GET_THP_DISABLE" => Call::PrctlGetThpDisable,
+                "PR_SET_MEMORY_MERGE" => {
+                    comma(lx)?;
+                    Call::PrctlSetMemoryMerge(num_arg(lx, "arg2 (a number)")?)
+                }
+                "PR_GET_MEMORY_MERGE" => Call::PrctlGetMemoryMerge,
+                "PR_SET_MDWE" => {
+                    comma(lx)?;
+                    Call::PrctlSetMdwe(MdweBits(parse_bits(lx, "PR_SET_MDWE bit", &names_of!(MdweBits))?))
+                }
+                "PR_GET_MDWE" => Call::PrctlGetMdwe,
                 "PR_SET_NO_NEW_PRIVS" => {
                     comma(lx)?;
                     Call::PrctlSetNoNewPrivs(num_arg(lx, "arg2 (a number)")?)
@@ -223,12 +243,17 @@ pub(super) fn parse_ret(lx: &mut Lexer) -> Result<Ret, ParseError> {
             while let Tok::Ident(s) = lx.peek().clone() {
                 let col = lx.col();
                 lx.next();
+                let printed: Vec<&str> = VmFlags::NAMES
+                    .iter()
+                    .filter(|(f, _, _)| VmFlags::PRINTED.contains(*f))
+                    .map(|(_, _, m)| *m)
+                    .collect();
                 let f = VmFlags::from_name(&s)
-                    .filter(|_| s.len() == 2)
-                    .ok_or_else(|| unknown(&s, col, "VMA flag", &["hg", "nh", "lo", "lf", "dc", "wf"]))?;
+                    .filter(|f| s.len() == 2 && VmFlags::PRINTED.contains(*f))
+                    .ok_or_else(|| unknown(&s, col, "VMA flag", &printed))?;
                 flags = flags | f;
             }
-            lx.expect(Tok::RBrack, "a VMA flag (`hg nh lo lf dc wf`) or `]`")?;
+            lx.expect(Tok::RBrack, "a VMA flag (`hg nh lo lf dc wf mg ex`) or `]`")?;
             Ok(Ret::Flags(flags))
         }
         (Tok::Ident(s), col) => {

@@ -177,7 +177,7 @@ impl<'a> Checker<'a> {
     fn note_word(&mut self, ty: Type, code: u64) {
         match ty {
             Type::Set(SetKind::Ghost | SetKind::Origin(_)) => {
-                let g = GhostMask { process: Ghost(code as u16), vma: VmaGhost::EMPTY };
+                let g = GhostMask { process: Ghost(code as u32), vma: VmaGhost::EMPTY };
                 self.reads.ghosts = self.reads.ghosts.union(g).closure();
             }
             Type::Set(SetKind::VmaGhost) => {
@@ -185,7 +185,7 @@ impl<'a> Checker<'a> {
                 self.reads.ghosts = self.reads.ghosts.union(g).closure();
             }
             Type::Set(SetKind::VmFlags) => {
-                let f = VmFlags(code as u8).intersection(UNREAD_VM_FLAGS);
+                let f = VmFlags(code as u16).intersection(UNREAD_VM_FLAGS);
                 self.reads.vm_flags = self.reads.vm_flags.union(f);
             }
             Type::Set(SetKind::MmfFlags) if code as u16 == MmfFlags::MMF_DUMPABLE.0 => {

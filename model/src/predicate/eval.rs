@@ -25,21 +25,28 @@ pub const MAX_VARS: usize = 8;
 pub const SLOTS: usize = MAX_VARS + 1;
 
 const P_GHOST: u32 = 0;
-const P_DEF: u32 = 16;
-const P_MMF: u32 = 24;
-const P_CRED: u32 = 40;
-const P_IMAGE: u32 = 42;
-const P_NNP: u32 = 43;
-const P_SECURE: u32 = 44;
+const P_DEF: u32 = 24;
+const P_MMF: u32 = 34;
+const P_CRED: u32 = 50;
+const P_IMAGE: u32 = 52;
+const P_NNP: u32 = 53;
+const P_SECURE: u32 = 54;
 /// Which process slot of the state the word is of (for the VMA
 /// quantifiers under it).
-const P_INDEX: u32 = 48;
+const P_INDEX: u32 = 56;
 /// The bits packed only when a test reads them (cred, image, NNP, AT_SECURE).
 const P_MISC: u64 = 0x1f << P_CRED;
 const V_FLAGS: u32 = 0;
-const V_GHOST: u32 = 8;
-const V_ELIGIBLE: u32 = 16;
-const V_PAGES: u32 = 24;
+const V_GHOST: u32 = 16;
+const V_ELIGIBLE: u32 = 24;
+const V_PAGES: u32 = 32;
+// Each field fits below the next.
+const _: () = assert!(
+    crate::ghost::Ghost::BITS <= P_DEF
+        && P_DEF + 10 <= P_MMF
+        && P_MMF + 16 <= P_CRED
+        && crate::flags::VmFlags::ALL.0 as u32 >> V_GHOST == 0
+);
 
 /// Where `src` sits in its variable's word.
 pub(super) fn shift(src: Src) -> u32 {

@@ -76,7 +76,7 @@ const PREMISE_REWRITES: &[(&str, &str)] = &[
 fn vma() -> impl Strategy<Value = Vma> {
     prop_oneof![
         Just(Vma::UNMAPPED),
-        (0u8..64, 0u8..8, 0usize..5).prop_map(|(f, g, p)| Vma {
+        (0u16..512, 0u8..8, 0usize..5).prop_map(|(f, g, p)| Vma {
             flags: Some(VmFlags(f)),
             ghost: VmaGhost(g),
             pages: crate::state::Pages::ALL[p]
@@ -90,9 +90,9 @@ fn process() -> impl Strategy<Value = Process> {
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
-        0u16..(1 << 15),
-        0u8..64,
+        0u32..(1 << 24),
         0u16..512,
+        0u16..4096,
         proptest::array::uniform4(vma()),
     )
         .prop_map(|(c, nnp, image, secure, ghost, def, mmf, vmas)| Process {

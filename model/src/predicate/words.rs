@@ -118,6 +118,8 @@ pub const FIELDS: &[Field] = &[
         "who made the MMF_DISABLE_THP_* control in force, and how it reached this image",
     ),
     origin_field(Setting::ThpAlways, "who made MMF_THP_ALWAYS, and how it reached this image"),
+    origin_field(Setting::MergeAny, "who made KSM merge-any (MMF_VM_MERGE_ANY), and how it reached this image"),
+    origin_field(Setting::Mdwe, "who made MDWE (MMF_HAS_MDWE), and how it reached this image"),
     Field {
         owner: Owner::Process,
         name: "cred",
@@ -196,7 +198,7 @@ pub fn field_names(owner: Owner) -> impl Iterator<Item = &'static str> {
 }
 
 impl SetKind {
-    pub const ALL: [SetKind; 7] = [
+    pub const ALL: [SetKind; 9] = [
         SetKind::VmFlags,
         SetKind::MmfFlags,
         SetKind::Ghost,
@@ -204,6 +206,8 @@ impl SetKind {
         SetKind::Origin(Setting::ThpDefault),
         SetKind::Origin(Setting::ThpDisable),
         SetKind::Origin(Setting::ThpAlways),
+        SetKind::Origin(Setting::MergeAny),
+        SetKind::Origin(Setting::Mdwe),
     ];
 
     /// Each word of the set with its bit (as the field stores it).
@@ -332,7 +336,7 @@ mod tests {
         for (i, m) in Sysfs::ALL.iter().enumerate() {
             assert_eq!(*m as u64, i as u64);
         }
-        assert_eq!(FIELDS.iter().filter(|f| f.owner == Owner::Process).count(), 10);
+        assert_eq!(FIELDS.iter().filter(|f| f.owner == Owner::Process).count(), 12);
     }
 
     #[test]

@@ -41,11 +41,12 @@ const NH: VmFlags = VmFlags::VM_NOHUGEPAGE;
 const DC: VmFlags = VmFlags::VM_DONTCOPY;
 const WF: VmFlags = VmFlags::VM_WIPEONFORK;
 const LO: VmFlags = VmFlags::VM_LOCKED;
+const MG: VmFlags = VmFlags::VM_MERGEABLE;
 
 /// Every advice the model knows. Anything else is -EINVAL (`madvise_behavior_valid`).
 /// The modelled VMAs are private anonymous, so WIPEONFORK's file/shared
 /// refusal and DOFORK's VM_IO refusal never apply.
-pub const BEHAVIORS: [Behavior; 11] = [
+pub const BEHAVIORS: [Behavior; 13] = [
     Behavior {
         advice: Advice::Hugepage,
         remote: false,
@@ -91,6 +92,17 @@ pub const BEHAVIORS: [Behavior; 11] = [
         remote: false,
         set: NONE,
         clear: WF,
+        refuse: NONE,
+        pages: PageOp::Keep,
+    },
+    // ksm_madvise: KSM may merge the VMA (every modelled VMA is
+    // ksm_compatible); merge-any stays as it is.
+    Behavior { advice: Advice::Mergeable, remote: false, set: MG, clear: NONE, refuse: NONE, pages: PageOp::Keep },
+    Behavior {
+        advice: Advice::Unmergeable,
+        remote: false,
+        set: NONE,
+        clear: MG,
         refuse: NONE,
         pages: PageOp::Keep,
     },

@@ -3,7 +3,9 @@
 //! delegate, so a reader finds each call's semantics by its name.
 
 pub mod defaults;
+mod ksm;
 mod madvise;
+mod mdwe;
 mod mlock;
 mod mmap;
 mod observe;
@@ -17,7 +19,7 @@ pub use madvise::{behavior, walk, Behavior, Errors, Naming, PageOp, Walked, BEHA
 pub use process_madvise::{may_access_remote, process_madvise_on, Target2};
 pub use task::fork_child;
 
-use crate::action::{Call, Errno, Ret, Target};
+use crate::action::{Call, Errno, Prot, Ret, Target};
 use crate::semantics::Semantics;
 use crate::state::{Process, State, Sysfs};
 use std::fmt;
@@ -147,7 +149,9 @@ pub fn apply_to_caller(
         return Ok(prctl::call(sem, sysfs, me, option, args));
     }
     Ok(match call {
-        Call::Mmap => mmap::mmap(sem, sysfs, me, cap.vmas)?,
+        Call::Mmap => mmap::mmap(sem, sysfs, me, cap.vmas, Prot::RW)?,
+        Call::MmapProt(prot) => mmap::mmap(sem, sysfs, me, cap.vmas, *prot)?,
+        Call::Mprotect(item, prot) => mmap::mprotect(sysfs, me, *item, *prot),
         Call::Munmap(range) => mmap::munmap(me, *range),
         Call::Madvise(range, advice) => madvise::madvise(sem, sysfs, me, *range, *advice),
         Call::Mlockall(flags) => mlock::mlockall(sysfs, me, *flags),
@@ -168,6 +172,10 @@ pub fn apply_to_caller(
         Call::PrctlSetThpDisable(..)
         | Call::PrctlGetThpDisable
         | Call::PrctlSetNoNewPrivs(_)
+        | Call::PrctlSetMemoryMerge(_)
+        | Call::PrctlGetMemoryMerge
+        | Call::PrctlSetMdwe(_)
+        | Call::PrctlGetMdwe
         | Call::PrctlSetThpPolicy(_)
         | Call::PrctlGetThpPolicy
         | Call::PrctlSetThpAlways(_)

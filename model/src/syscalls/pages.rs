@@ -49,11 +49,12 @@ fn made_huge(p: &mut Process, v: usize) {
 }
 
 /// `touch(v)`: the process writes every byte of slot `v`. On an unmapped
-/// slot the write would fault with SIGSEGV; the language answers -EFAULT
-/// and changes nothing (the conformance agent checks before it writes).
+/// or read-only slot the write would fault with SIGSEGV; the language
+/// answers -EFAULT and changes nothing (the conformance agent checks
+/// before it writes).
 pub fn touch(sysfs: Sysfs, me: &mut Process, item: Item) -> Ret {
     match item {
-        Item::Vma(v) if me.mm.vmas[v as usize].is_mapped() => {
+        Item::Vma(v) if me.mm.vmas[v as usize].flags.is_some_and(|f| f.contains(VmFlags::VM_WRITE)) => {
             write_all(sysfs, me, v as usize);
             Ret::Val(0)
         }
@@ -75,7 +76,11 @@ pub fn pages(me: &Process, item: Item) -> Ret {
 /// without MCL_ONFAULT): each is written to, to break COW.
 pub fn populate_all(sysfs: Sysfs, p: &mut Process) {
     for v in 0..MAX_VMAS {
-        write_all(sysfs, p, v);
+        // A read-only slot is populated by reads: the zero page, no page
+        // of its own.
+        if p.mm.vmas[v].flags.is_some_and(|f| f.contains(VmFlags::VM_WRITE)) {
+            write_all(sysfs, p, v);
+        }
     }
 }
 

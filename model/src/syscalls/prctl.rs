@@ -2,13 +2,15 @@
 //! kernel's `switch (option)` is: `PR_SET_THP_DISABLE` /
 //! `PR_GET_THP_DISABLE` (v6.18 added `PR_THP_DISABLE_EXCEPT_ADVISED`;
 //! `Semantics::thp_disable_flags` says whether a kernel has it),
-//! `PR_SET_NO_NEW_PRIVS`, the options a proposal's module defines, the
+//! `PR_SET_NO_NEW_PRIVS`, KSM merge-any and MDWE (ksm.rs, mdwe.rs), the options a proposal's module defines, the
 //! options a kernel has beyond the model that a proposal's number reaches
 //! (`PR_FUTEX_HASH`), and -EINVAL for every other number.
 
 use super::defaults::{note_set, Setter};
+use super::{ksm, mdwe};
 use crate::action::{
-    Errno, Ret, ThpDisableFlags, PR_GET_THP_DISABLE, PR_SET_NO_NEW_PRIVS, PR_SET_THP_DISABLE,
+    Errno, MdweBits, Ret, ThpDisableFlags, PR_GET_MDWE, PR_GET_MEMORY_MERGE, PR_GET_THP_DISABLE,
+    PR_SET_MDWE, PR_SET_MEMORY_MERGE, PR_SET_NO_NEW_PRIVS, PR_SET_THP_DISABLE,
 };
 use crate::flags::MmfFlags;
 use crate::ghost::{Ghost, Setting};
@@ -25,6 +27,10 @@ pub fn call(sem: &Semantics, sysfs: Sysfs, me: &mut Process, option: u32, args: 
         PR_SET_THP_DISABLE => set_thp_disable(sem, me, args[0], ThpDisableFlags(args[1])),
         PR_GET_THP_DISABLE if args == [0, 0] => get_thp_disable(me),
         PR_SET_NO_NEW_PRIVS if args[1] == 0 => set_no_new_privs(me, args[0]),
+        PR_SET_MEMORY_MERGE if args[1] == 0 => ksm::set_memory_merge(sem, me, args[0]),
+        PR_GET_MEMORY_MERGE if args == [0, 0] => ksm::get_memory_merge(sem, me),
+        PR_SET_MDWE if args[1] == 0 => mdwe::set_mdwe(sem, me, MdweBits(args[0])),
+        PR_GET_MDWE if args == [0, 0] => mdwe::get_mdwe(sem, me),
         PR_FUTEX_HASH if sem.foreign_prctls.contains(ForeignPrctls::PR_FUTEX_HASH) => futex_hash(me, args),
         // 7.0's time-slice extension, number 79 like the THP proposals'
         // PR_GET_THP_*: observed -ENOTSUPP for every call on Debian's 7.x

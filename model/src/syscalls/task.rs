@@ -23,7 +23,7 @@ fn mm_init(sem: &Semantics, old: &Mm, exec: bool, secure: bool) -> Mm {
     }
     let mut mm = Mm {
         def_flags: old.def_flags.intersection(keep),
-        flags: old.flags.intersection(sem.mmf_init_mask),
+        flags: mmf_init_flags(sem, old.flags),
         vmas: [Vma::UNMAPPED; MAX_VMAS],
     };
     if secure {
@@ -45,9 +45,19 @@ fn mm_init(sem: &Semantics, old: &Mm, exec: bool, secure: bool) -> Mm {
     mm
 }
 
+/// `mmf_init_legacy_flags()`: the init mask, except that MDWE set with
+/// NO_INHERIT leaves both MDWE bits behind.
+fn mmf_init_flags(sem: &Semantics, old: MmfFlags) -> MmfFlags {
+    let mut f = old;
+    if f.contains(MmfFlags::MMF_HAS_MDWE_NO_INHERIT) {
+        f = f.difference(MmfFlags::MMF_HAS_MDWE_MASK);
+    }
+    f.intersection(sem.mmf_init_mask)
+}
+
 /// The ghost bits a new mm (fork child, or exec'd image) starts with.
 fn inherited_ghost(sem: &Semantics, old: Ghost, exec: bool, secure: bool) -> Ghost {
-    let mut keep = Ghost::ORIGINS.union(Ghost::DEFAULT_HG_BY_PRCTL);
+    let mut keep = Ghost::ORIGINS.union(Ghost::DEFAULT_HG_BY_PRCTL).union(Ghost::MDWE_INHERITED);
     let promised = if exec {
         sem.intent.default_survives_exec && !(secure && sem.intent.dropped_by_secure_exec)
     } else {

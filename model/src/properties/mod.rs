@@ -20,6 +20,8 @@ use crate::thp;
 use crate::System;
 use std::fmt;
 
+mod policies;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// Must hold in every reachable state; a counterexample violates it.
@@ -47,6 +49,9 @@ pub enum Subject {
     Settings,
     Eligibility,
     Pages,
+    /// The other process-wide policies of the init mask: KSM merge-any
+    /// and MDWE (properties/policies.rs).
+    Policies,
 }
 
 impl Subject {
@@ -56,6 +61,7 @@ impl Subject {
             Subject::Settings => "settings",
             Subject::Eligibility => "eligibility",
             Subject::Pages => "pages",
+            Subject::Policies => "policies",
         }
     }
 }
@@ -98,7 +104,7 @@ impl fmt::Debug for PropertyDef {
     }
 }
 
-const fn ghosts(process: u16, vma: u8) -> GhostMask {
+const fn ghosts(process: u32, vma: u8) -> GhostMask {
     GhostMask { process: Ghost(process), vma: VmaGhost(vma) }
 }
 
@@ -128,22 +134,22 @@ const UNPRIV_KEPT: Origin = Origin(Origin::BY_UNPRIV.0 | Origin::KEPT_BY_SECURE_
 const UNPRIV_NO_NNP_KEPT: Origin = Origin(UNPRIV_KEPT.0 | Origin::WITHOUT_NNP.0);
 const UNPRIV_NO_NNP: Origin = Origin(Origin::BY_UNPRIV.0 | Origin::WITHOUT_NNP.0);
 
-/// The ghost bits of `origin` for every setting (what a property reads).
-const fn every_setting(origin: Origin) -> u16 {
+/// The ghost bits of `origin` for every THP setting (what a property reads).
+const fn every_setting(origin: Origin) -> u32 {
     settings(origin, false)
 }
 
 /// ... for every setting that can raise THP.
-const fn raising_settings(origin: Origin) -> u16 {
+const fn raising_settings(origin: Origin) -> u32 {
     settings(origin, true)
 }
 
-const fn settings(origin: Origin, raising: bool) -> u16 {
+const fn settings(origin: Origin, raising: bool) -> u32 {
     let mut bits = 0;
     let mut i = 0;
-    while i < Setting::ALL.len() {
-        if !raising || Setting::ALL[i].can_raise() {
-            bits |= Ghost::origin_bits(Setting::ALL[i], origin).0;
+    while i < Setting::THP.len() {
+        if !raising || Setting::THP[i].can_raise() {
+            bits |= Ghost::origin_bits(Setting::THP[i], origin).0;
         }
         i += 1;
     }
@@ -151,11 +157,11 @@ const fn settings(origin: Origin, raising: bool) -> u16 {
 }
 
 fn unprivileged_exec_gains_nothing(_: &System, s: &State) -> bool {
-    all_procs(s, |p| setting::with_origin(p, UNPRIV_KEPT, true).next().is_none())
+    all_procs(s, |p| setting::with_origin(p, &Setting::THP, UNPRIV_KEPT, true).next().is_none())
 }
 
 fn secure_exec_inherits_nothing(_: &System, s: &State) -> bool {
-    all_procs(s, |p| setting::with_origin(p, UNPRIV_NO_NNP_KEPT, false).next().is_none())
+    all_procs(s, |p| setting::with_origin(p, &Setting::THP, UNPRIV_NO_NNP_KEPT, false).next().is_none())
 }
 
 fn mlock_not_inherited(_: &System, s: &State) -> bool {
@@ -388,6 +394,72 @@ pub const CATALOGUE: &[PropertyDef] = &[
         condition: unmodified_program_gets_huge_pages,
         per_process: true,
     },
+    PropertyDef {
+        name: "secure_exec_keeps_no_ksm_merge_any",
+        kind: Kind::Always,
+        subject: Subject::Policies,
+        meaning: "no KSM merge-any (PR_SET_MEMORY_MERGE) that an unprivileged, non-NNP process set survives a secure exec (Jann Horn's rule, asked of KSM's own process-wide policy)",
+        good: "lets no KSM merge-any an unprivileged process set survive a setuid exec",
+        bad: "lets KSM merge-any set by an unprivileged process survive a setuid exec",
+        ghosts: ghosts(Ghost::origin_bits(Setting::MergeAny, UNPRIV_NO_NNP_KEPT).0, 0),
+        condition: policies::secure_exec_keeps_no_ksm_merge_any,
+        per_process: true,
+    },
+    PropertyDef {
+        name: "secure_exec_keeps_no_mdwe",
+        kind: Kind::Always,
+        subject: Subject::Policies,
+        meaning: "no MDWE (PR_SET_MDWE) that an unprivileged, non-NNP process set survives a secure exec (the same rule, asked of MDWE: a user could start a setuid program unable to map W+X)",
+        good: "lets no MDWE an unprivileged process set survive a setuid exec",
+        bad: "lets MDWE set by an unprivileged process survive a setuid exec",
+        ghosts: ghosts(Ghost::origin_bits(Setting::Mdwe, UNPRIV_NO_NNP_KEPT).0, 0),
+        condition: policies::secure_exec_keeps_no_mdwe,
+        per_process: true,
+    },
+    PropertyDef {
+        name: "mdwe_never_lifted",
+        kind: Kind::Always,
+        subject: Subject::Policies,
+        meaning: "once MDWE is set in an mm without PR_MDWE_NO_INHERIT, that mm and every mm made from it (fork child, exec'd image) keeps it",
+        good: "never lifts MDWE once set (except through PR_MDWE_NO_INHERIT)",
+        bad: "lifts MDWE that was set to be inherited",
+        ghosts: ghosts(Ghost::MDWE_INHERITED.0, 0),
+        condition: policies::mdwe_never_lifted,
+        per_process: true,
+    },
+    PropertyDef {
+        name: "unmodified_program_gets_mergeable_vma",
+        kind: Kind::Sometimes,
+        subject: Subject::Policies,
+        meaning: "a program entered by exec that has made no memory-policy call of its own has a VM_MERGEABLE VMA (KSM merge-any as a launcher's default: the use case, for KSM)",
+        good: "lets a launcher give an unmodified program KSM merging (merge-any crosses exec)",
+        bad: "gives no unmodified program KSM merging",
+        ghosts: ghosts(Ghost::EXEC_FRESH.0, 0),
+        condition: policies::unmodified_program_gets_mergeable_vma,
+        per_process: true,
+    },
+];
+
+/// Where a THP question has a precedent in a policy the kernel already
+/// has: (the THP property, the policy property that asks the same of KSM
+/// merge-any, how a review says it). A review of a proposal that newly
+/// breaks (or reaches) the first quotes the second's verdict beside it.
+pub const PRECEDENTS: &[(&str, &str, &str)] = &[
+    (
+        "secure_exec_inherits_nothing",
+        "secure_exec_keeps_no_ksm_merge_any",
+        "KSM merge-any (PR_SET_MEMORY_MERGE), a process-wide policy in the same init mask, already survives a setuid exec",
+    ),
+    (
+        "unprivileged_exec_gains_nothing",
+        "secure_exec_keeps_no_ksm_merge_any",
+        "KSM merge-any, which any process may set, already survives a setuid exec",
+    ),
+    (
+        "unmodified_program_gets_eligible_vma",
+        "unmodified_program_gets_mergeable_vma",
+        "KSM merge-any already reaches an unmodified program across fork and exec",
+    ),
 ];
 
 /// Names the catalogue had before its properties said in their names
@@ -426,11 +498,11 @@ fn secure_exec_by_user(_: &System, s: &State) -> bool {
 }
 
 fn unpriv_raising_setting(_: &System, s: &State) -> bool {
-    any_proc(s, |p| setting::with_origin(p, Origin::BY_UNPRIV, true).next().is_some())
+    any_proc(s, |p| setting::with_origin(p, &Setting::THP, Origin::BY_UNPRIV, true).next().is_some())
 }
 
 fn unpriv_setting_without_nnp(_: &System, s: &State) -> bool {
-    any_proc(s, |p| setting::with_origin(p, UNPRIV_NO_NNP, false).next().is_some())
+    any_proc(s, |p| setting::with_origin(p, &Setting::THP, UNPRIV_NO_NNP, false).next().is_some())
 }
 
 fn mlock_in_use(_: &System, s: &State) -> bool {
@@ -491,6 +563,27 @@ const fn premise(
 
 /// The premises the catalogue's properties name, each a `sometimes`.
 pub const PREMISES: &[PropertyDef] = &[
+    premise(
+        "unpriv_merge_any_without_nnp",
+        Subject::Policies,
+        "KSM merge-any made by a caller without CAP_SYS_ADMIN and without no_new_privs is in force",
+        ghosts(Ghost::origin_bits(Setting::MergeAny, UNPRIV_NO_NNP).0, 0),
+        policies::unpriv_merge_any_without_nnp,
+    ),
+    premise(
+        "unpriv_mdwe_without_nnp",
+        Subject::Policies,
+        "MDWE made by a caller without CAP_SYS_ADMIN and without no_new_privs is in force",
+        ghosts(Ghost::origin_bits(Setting::Mdwe, UNPRIV_NO_NNP).0, 0),
+        policies::unpriv_mdwe_without_nnp,
+    ),
+    premise(
+        "mdwe_inherited",
+        Subject::Policies,
+        "an mm has MDWE set to be inherited (in it, or in the mm it was made from)",
+        ghosts(Ghost::MDWE_INHERITED.0, 0),
+        policies::mdwe_inherited,
+    ),
     premise(
         "pages_under_never",
         Subject::Pages,
@@ -585,6 +678,9 @@ pub const PREMISES_OF: &[(&str, &[&str])] = &[
     ("failed_call_changes_no_default", &["thp_default_set"]),
     ("no_huge_pages_under_never", &["pages_under_never"]),
     ("disable_means_no_new_huge_pages", &["thp_disabled_with_vma"]),
+    ("secure_exec_keeps_no_ksm_merge_any", &["secure_exec_by_user", "unpriv_merge_any_without_nnp"]),
+    ("secure_exec_keeps_no_mdwe", &["secure_exec_by_user", "unpriv_mdwe_without_nnp"]),
+    ("mdwe_never_lifted", &["mdwe_inherited"]),
 ];
 
 pub fn premise_by_name(name: &str) -> Option<&'static PropertyDef> {
