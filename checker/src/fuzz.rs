@@ -149,13 +149,13 @@ fn assorted_states() -> Vec<State> {
             p.image = Image::ALL[i % 2];
             p.no_new_privs = i % 2 == 1;
             p.secure_exec = (i + k) % 2 == 0;
-            p.ghost = Ghost(0x7fff_u16.rotate_left((3 * i + k) as u32));
-            p.mm.def_flags = VmFlags((0x15 << i) as u8 & 0x3f);
-            p.mm.flags = MmfFlags((0x15a >> i) as u16 & 0x1ff);
+            p.ghost = Ghost((0x7f_ffff_u32 << ((3 * i + k) % 8)) & 0xff_ffff);
+            p.mm.def_flags = VmFlags((0x15 << i) as u16 & 0x1ff);
+            p.mm.flags = MmfFlags((0xd5a >> i) as u16 & 0xfff);
             for (j, v) in p.mm.vmas.iter_mut().enumerate() {
                 if (i + j + k) % 3 != 0 {
                     *v = Vma {
-                        flags: Some(VmFlags(((i * 7 + j * 11 + k) % 64) as u8)),
+                        flags: Some(VmFlags(((i * 7 + j * 11 + k) % 512) as u16)),
                         ghost: VmaGhost(((i + j) % 8) as u8),
                         pages: mmflags_model::state::Pages::ALL[(i + 2 * j + k) % 8],
                     };

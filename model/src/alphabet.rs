@@ -136,6 +136,31 @@ pub fn candidates(sem: &Semantics, procs: usize, vmas: usize) -> Vec<Call> {
     c.push(Call::Setresuid);
     c.push(Call::Exit);
     c.extend(sem.variant.extra_calls(vmas, procs));
+    c.extend(policy_calls(&slots));
+    c
+}
+
+/// KSM merge-any and MDWE: their prctls (on, off; MDWE with and without
+/// NO_INHERIT, and 0, which a set MDWE refuses), the KSM advice on each
+/// slot, a mapping and a protection MDWE refuses and one it allows.
+fn policy_calls(slots: &[Item]) -> Vec<Call> {
+    let (r, w, x) = (Prot::PROT_READ, Prot::PROT_WRITE, Prot::PROT_EXEC);
+    let refuse = MdweBits::PR_MDWE_REFUSE_EXEC_GAIN;
+    let mut c = vec![
+        Call::PrctlSetMemoryMerge(1),
+        Call::PrctlSetMemoryMerge(0),
+        Call::PrctlSetMdwe(refuse),
+        Call::PrctlSetMdwe(refuse | MdweBits::PR_MDWE_NO_INHERIT),
+        Call::PrctlSetMdwe(MdweBits(0)),
+        Call::MmapProt(r | w | x),
+        Call::MmapProt(r | x),
+    ];
+    for &s in slots {
+        c.push(Call::Madvise(Range::One(s), Advice::Mergeable));
+        c.push(Call::Madvise(Range::One(s), Advice::Unmergeable));
+        c.push(Call::Mprotect(s, r | x));
+        c.push(Call::Mprotect(s, r | w));
+    }
     c
 }
 

@@ -107,6 +107,7 @@ impl Prop {
             Prop::Catalogue(d) => Reads {
                 ghosts: d.ghosts,
                 pages: d.subject == crate::properties::Subject::Pages,
+                policies: d.subject == crate::properties::Subject::Policies,
                 ..Reads::default()
             },
             Prop::Spec(p) => p.predicate.reads(),
@@ -159,6 +160,13 @@ impl Prop {
     /// calls that make and read them (a spec's `pages_depth`).
     pub fn reads_pages(&self) -> bool {
         self.reads().pages
+    }
+
+    /// It speaks of KSM merge-any or MDWE: it is checked on a run whose
+    /// alphabet has their calls (a spec's `policies_depth`).
+    pub fn reads_policies(&self) -> bool {
+        let r = self.reads();
+        r.policies && !r.pages
     }
 
     pub fn is_catalogue(&self) -> bool {

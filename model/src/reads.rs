@@ -19,6 +19,10 @@ pub struct Reads {
     pub vm_flags: VmFlags,
     /// What backs a VMA (`V.pages`).
     pub pages: bool,
+    /// KSM merge-any or MDWE (their MMF bits, `VM_MERGEABLE`, the
+    /// protection bits, their settings' origins): a spec checks it in the
+    /// run whose alphabet has the policies' calls.
+    pub policies: bool,
 }
 
 impl Reads {
@@ -29,6 +33,7 @@ impl Reads {
             dumpable: self.dumpable || o.dumpable,
             vm_flags: self.vm_flags.union(o.vm_flags),
             pages: self.pages || o.pages,
+            policies: self.policies || o.policies,
         }
     }
 

@@ -16,7 +16,7 @@ pub use outcome::{PremiseOutcome, PropertyOutcome, SpecOutcome};
 
 use crate::engine::limits::Limits;
 use crate::engine::{self, Counters, Options};
-use crate::spec::Spec;
+use crate::spec::{Spec, View};
 use crate::verdict::Verdict;
 use mmflags_model::property::Prop;
 use mmflags_model::symmetry::Symmetry;
@@ -86,43 +86,45 @@ fn options(sys: &System, cfg: &RunConfig) -> Options {
     }
 }
 
-/// Explores one spec and decides its verdicts: its flag view and its page
-/// view (`Spec::views`), each a run of its own.
+/// Explores one spec and decides its verdicts: its flag, page and policy
+/// views (`Spec::views`), each a run of its own.
 pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
-    let (flags, pages) = spec.views();
-    combine(spec, flags.map(|s| run_view(s, cfg)), pages.map(|s| run_view(s, cfg)))
+    let v = spec.views();
+    let run = |s: Option<Spec>| s.map(|s| run_view(s, cfg));
+    combine(spec, [(View::Flags, run(v.flags)), (View::Pages, run(v.pages)), (View::Policies, run(v.policies))])
 }
 
 /// `run_spec`, then every checked property against the spec's baseline
 /// (`lockstep`), when it has one, each view on its own bounds: what
 /// `check` and the reports say.
 pub fn check_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
-    let (flags, pages) = spec.views();
-    combine(spec, flags.map(|s| check_view(s, cfg)), pages.map(|s| check_view(s, cfg)))
+    let v = spec.views();
+    let run = |s: Option<Spec>| s.map(|s| check_view(s, cfg));
+    combine(spec, [(View::Flags, run(v.flags)), (View::Pages, run(v.pages)), (View::Policies, run(v.policies))])
 }
 
-/// One outcome of a spec from its views' outcomes: the flag view's run is
-/// the spec's (its counts, its baseline run), the page view's rides along
-/// (`SpecOutcome::pages`); properties in the spec's `[expect]` order; the
-/// spec is complete when both views are.
-fn combine(mut spec: Spec, flags: Option<SpecOutcome>, pages: Option<SpecOutcome>) -> SpecOutcome {
-    let mut o = match (flags, pages) {
-        (Some(mut f), Some(mut p)) => {
-            f.properties.append(&mut p.properties);
-            f.complete &= p.complete;
-            f.stopped = f.stopped.or(p.stopped);
-            f.pages = Some(Box::new(p));
-            f
+/// One outcome of a spec from its views' outcomes: the first view's run
+/// (the flag view's, when it has one) is the spec's (its counts, its
+/// baseline run), the others ride along (`SpecOutcome::pages`,
+/// `SpecOutcome::policies`); properties in the spec's `[expect]` order;
+/// the spec is complete when every view is.
+fn combine(mut spec: Spec, views: [(View, Option<SpecOutcome>); 3]) -> SpecOutcome {
+    let mut runs = views.into_iter().filter_map(|(v, o)| o.map(|o| (v, o)));
+    let (first, mut o) = runs.next().expect("a spec checks at least one property (the loader requires [expect])");
+    // Without flag properties the spec's run is another view's, so its
+    // bounds are that view's.
+    if first != View::Flags {
+        spec.bounds.depth = o.spec.bounds.depth;
+    }
+    for (v, mut r) in runs {
+        o.properties.append(&mut r.properties);
+        o.complete &= r.complete;
+        o.stopped = o.stopped.or(r.stopped);
+        match v {
+            View::Pages => o.pages = Some(Box::new(r)),
+            _ => o.policies = Some(Box::new(r)),
         }
-        (Some(o), None) => o,
-        // Only page properties: the spec's run is its pages view, so its
-        // bounds are that view's.
-        (None, Some(o)) => {
-            spec.bounds.depth = o.spec.bounds.depth;
-            o
-        }
-        (None, None) => unreachable!("a spec checks at least one property (the loader requires [expect])"),
-    };
+    }
     let rank = |name: &str| spec.expect.iter().position(|(p, _)| p.name() == name).unwrap_or(usize::MAX);
     o.properties.sort_by_key(|p| rank(p.def.name()));
     o.spec = spec;

@@ -103,6 +103,8 @@ pub struct SpecOutcome {
     /// The run of the spec's page properties (`Spec::views`), with its own
     /// counts and bounds (its properties are in `properties`).
     pub pages: Option<Box<SpecOutcome>>,
+    /// The run of its policy properties, likewise.
+    pub policies: Option<Box<SpecOutcome>>,
 }
 
 impl SpecOutcome {
@@ -182,6 +184,7 @@ impl SpecOutcome {
             held_bytes_per_state: x.bytes_per_state(),
             against: None,
             pages: None,
+            policies: None,
             spec,
         }
     }

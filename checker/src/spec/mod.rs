@@ -20,6 +20,7 @@ mod versions;
 
 use crate::input;
 use crate::verdict::Verdict;
+use mmflags_model::action::Call;
 use mmflags_model::property::{self, Prop, SpecProperty};
 use mmflags_model::suggest::did_you_mean;
 use mmflags_model::{alphabet, Bounds, Semantics, System};
@@ -66,6 +67,9 @@ pub struct Spec {
     /// How deep its page properties are explored, with the calls about
     /// pages (`[bounds] pages_depth`; see `views`).
     pub pages_depth: Option<usize>,
+    /// How deep the policy properties are explored, with the calls about
+    /// KSM merge-any and MDWE (`[bounds] policies_depth`; see `views`).
+    pub policies_depth: Option<usize>,
     /// Which of its calls and properties a run of it takes (`views`).
     pub view: View,
     pub include: Vec<String>,
@@ -111,36 +115,62 @@ pub struct Baseline {
 }
 
 /// Which part of a spec a run takes. Pages multiply the states a run must
-/// store, and only the page properties read them, so a spec is explored
-/// twice: its other properties to `depth` without the calls about pages
-/// (none of them reads anything those calls change or read), its page
-/// properties to `pages_depth` with every call. Each verdict holds within
-/// its own run's bounds, and reports say which.
+/// store, and so do the other process-wide policies (KSM merge-any, MDWE),
+/// and only their own properties read them; so a spec is explored once per
+/// kind of property it asks about: its flag properties to `depth` without
+/// the calls about pages or policies (none of them reads anything those
+/// calls change or read), its page properties to `pages_depth` with every
+/// call about pages, its policy properties to `policies_depth` with every
+/// call about policies. Each verdict holds within its own run's bounds,
+/// and reports say which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
     /// Every property, as written, and the calls its properties need: the
-    /// calls about pages only when it checks a page property (the
-    /// explorer, `trace`).
+    /// calls about pages (or policies) only when it checks such a
+    /// property (the explorer, `trace`).
     All,
-    /// No call about pages; the properties that do not read pages.
+    /// No call about pages or policies; the properties that read neither.
     Flags,
-    /// Every call, to `pages_depth`; the properties that read pages.
+    /// Every call about pages, to `pages_depth`; the properties that read pages.
     Pages,
+    /// Every call about policies, to `policies_depth`; the properties that
+    /// read KSM merge-any or MDWE.
+    Policies,
+}
+
+/// A spec's runs, each when it has properties to check.
+pub struct Views {
+    pub flags: Option<Spec>,
+    pub pages: Option<Spec>,
+    pub policies: Option<Spec>,
+}
+
+/// The view a property is checked in.
+pub fn view_of(p: &Prop) -> View {
+    if p.reads_pages() {
+        View::Pages
+    } else if p.reads_policies() {
+        View::Policies
+    } else {
+        View::Flags
+    }
 }
 
 impl Spec {
-    /// The runs that check it: its flag view and its page view, each when
-    /// it has properties to check.
-    pub fn views(&self) -> (Option<Spec>, Option<Spec>) {
-        let (pages, flags): (Vec<_>, Vec<_>) =
-            self.expect.iter().cloned().partition(|(p, _)| p.reads_pages());
-        let flags_view =
-            (!flags.is_empty()).then(|| Spec { expect: flags, view: View::Flags, ..self.clone() });
-        let pages_view = (!pages.is_empty()).then(|| {
-            let bounds = Bounds { depth: self.pages_depth.or(self.bounds.depth), ..self.bounds.clone() };
-            Spec { expect: pages, view: View::Pages, bounds, ..self.clone() }
-        });
-        (flags_view, pages_view)
+    /// The runs that check it: its flag, page and policy views.
+    pub fn views(&self) -> Views {
+        let part = |v: View, depth: Option<usize>| {
+            let expect: Vec<_> = self.expect.iter().filter(|(p, _)| view_of(p) == v).cloned().collect();
+            (!expect.is_empty()).then(|| {
+                let bounds = Bounds { depth: depth.or(self.bounds.depth), ..self.bounds.clone() };
+                Spec { expect, view: v, bounds, ..self.clone() }
+            })
+        };
+        Views {
+            flags: part(View::Flags, self.bounds.depth),
+            pages: part(View::Pages, self.pages_depth),
+            policies: part(View::Policies, self.policies_depth),
+        }
     }
 
     /// The model this spec asks about: its calls, and its expected
@@ -150,23 +180,23 @@ impl Spec {
         let cands = alphabet::candidates(&self.semantics, self.bounds.processes, self.bounds.vmas);
         let (mut calls, _) = alphabet::select(&cands, &self.include, &self.exclude);
         let view = match self.view {
-            View::All if self.expect.iter().any(|(p, _)| p.reads_pages()) => View::Pages,
+            View::All if self.expect.iter().any(|(p, _)| view_of(p) == View::Pages) => View::Pages,
+            View::All if self.expect.iter().any(|(p, _)| view_of(p) == View::Policies) => View::Policies,
             View::All => View::Flags,
             v => v,
         };
-        match view {
-            View::Flags => calls.retain(|c| !c.is_page_call()),
-            // The page view has every call about pages an `exclude` does
-            // not take away, whatever `include` names: `include` narrows
-            // the question the flags ask, and pages need their own calls.
-            View::Pages => {
-                let (allowed, _) = alphabet::select(&cands, &[], &self.exclude);
-                let more: Vec<_> =
-                    allowed.into_iter().filter(|c| c.is_page_call() && !calls.contains(c)).collect();
-                calls.extend(more);
-            }
-            View::All => {}
-        }
+        // A view has every call of its kind an `exclude` does not take
+        // away, whatever `include` names: `include` narrows the question
+        // the flags ask, and pages and policies need their own calls.
+        let (allowed, _) = alphabet::select(&cands, &[], &self.exclude);
+        let kind = |c: &Call| match view {
+            View::Pages => c.is_page_call(),
+            View::Policies => c.is_policy_call(),
+            _ => false,
+        };
+        calls.retain(|c| !c.is_page_call() && !c.is_policy_call());
+        let more: Vec<_> = allowed.into_iter().filter(|c| kind(c) && !calls.contains(c)).collect();
+        calls.extend(more);
         let checked: Vec<Prop> = self.expect.iter().map(|(p, _)| p.clone()).collect();
         let props = property::with_premises(&checked);
         System::new(self.semantics.clone(), self.bounds.clone(), calls, props)

@@ -93,7 +93,7 @@ const SECTIONS: &[(&str, Keys)] = &[
     ("spec", Keys::Fixed(&["name", "title", "source", "extends", "kernels", "baseline"])),
     ("semantics", Keys::Knobs),
     ("intent", Keys::Knobs),
-    ("bounds", Keys::Fixed(&["processes", "vmas", "sysfs", "depth", "pages_depth"])),
+    ("bounds", Keys::Fixed(&["processes", "vmas", "sysfs", "depth", "pages_depth", "policies_depth"])),
     ("actions", Keys::Fixed(&["include", "exclude"])),
     ("properties", Keys::Any),
     ("expect", Keys::Any),

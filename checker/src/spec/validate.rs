@@ -107,6 +107,13 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         1000,
         "a depth is 1 to 1000 syscalls: how deep the page properties are explored, with the calls about pages",
     )?;
+    let policies_depth = r.int(
+        "bounds",
+        "policies_depth",
+        1,
+        1000,
+        "a depth is 1 to 1000 syscalls: how deep the policy properties are explored, with the calls about KSM merge-any and MDWE",
+    )?;
 
     let cands = alphabet::candidates(&sem, processes, vmas);
     let patterns = |key: &str| -> Result<Vec<String>, SpecError> {
@@ -166,6 +173,7 @@ pub(super) fn validate(file: &Path, sections: &Sections, extends: Option<String>
         knobs,
         bounds,
         pages_depth,
+        policies_depth,
         view: super::View::All,
         include,
         exclude,

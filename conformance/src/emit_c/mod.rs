@@ -20,7 +20,7 @@
 //! exits 4 (kselftest's skip).
 
 use crate::abi;
-use mmflags_model::action::{
+use mmflags_model::action::{Prot, 
     Action, Advice, Call, Errno, Iovec, Item, MclFlags, PmadvFlags, Range, Ret, Target,
 };
 use mmflags_model::state::{Image, State, MAX_VMAS};
@@ -61,6 +61,16 @@ fn c_str(s: &str) -> String {
 fn addr(r: Range) -> String {
     let (a, l) = abi::range(r);
     format!("{a:#x}UL, {l:#x}UL")
+}
+
+/// A protection as C: `PROT_READ | PROT_EXEC`, `PROT_NONE`.
+fn prot_c(p: Prot) -> String {
+    let names: Vec<&str> = Prot::NAMES.iter().filter(|(f, _)| f.0 != 0 && p.contains(*f)).map(|(_, n)| *n).collect();
+    if names.is_empty() {
+        "PROT_NONE".into()
+    } else {
+        names.join(" | ")
+    }
 }
 
 fn target(t: Target) -> i32 {
@@ -167,7 +177,13 @@ fn proposal_defines(steps: &[(Action, Ret, State)]) -> String {
 fn step_code(s: usize, a: &Action, expect: &Ret) -> String {
     let r = |e: String| format!("r = ret({e});\n\t\tgot = fmt_ret(r);");
     match a.call {
-        Call::Mmap => "r = do_mmap();\n\t\tgot = fmt_name('v', r);".into(),
+        Call::Mmap => format!("r = do_mmap({});\n\t\tgot = fmt_name('v', r);", prot_c(Prot::RW)),
+        Call::MmapProt(p) => format!("r = do_mmap({});\n\t\tgot = fmt_name('v', r);", prot_c(p)),
+        Call::Mprotect(i, p) => r(format!("mprotect((void *){}, {})", addr(Range::One(i)), prot_c(p))),
+        Call::PrctlSetMemoryMerge(_) | Call::PrctlGetMemoryMerge | Call::PrctlSetMdwe(_) | Call::PrctlGetMdwe => {
+            let (o, [a2, a3]) = a.call.prctl_args().expect("a prctl");
+            r(format!("prctl({o}, {a2}UL, {a3}UL, 0UL, 0UL)"))
+        }
         Call::Munmap(rg) => r(format!("munmap((void *){})", addr(rg))),
         Call::Madvise(rg, adv) => r(format!("madvise((void *){}, {})", addr(rg), adv.number())),
         Call::ProcessMadvise {

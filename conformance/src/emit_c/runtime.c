@@ -163,7 +163,7 @@ MAYBE_UNUSED static long ret(long r)
 }
 
 /* mmap(): the lowest free slot, like the trace language's `= vN`. */
-MAYBE_UNUSED static long do_mmap(void)
+MAYBE_UNUSED static long do_mmap(int prot)
 {
 	struct seen s;
 	void *p;
@@ -174,7 +174,7 @@ MAYBE_UNUSED static long do_mmap(void)
 		;
 	if (n == NVMAS)
 		return -ENOMEM;
-	p = mmap((void *)SLOT(n), REGION, PROT_READ | PROT_WRITE,
+	p = mmap((void *)SLOT(n), REGION, prot,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;

@@ -126,6 +126,21 @@ impl Call {
         )
     }
 
+    /// A call about KSM merge-any or MDWE (their prctls, the KSM advice, a
+    /// protection): only a spec's run of its policy properties explores
+    /// them.
+    pub fn is_policy_call(&self) -> bool {
+        matches!(
+            self,
+            Call::MmapProt(_)
+                | Call::Mprotect(..)
+                | Call::PrctlSetMemoryMerge(_)
+                | Call::PrctlSetMdwe(_)
+                | Call::Madvise(_, Advice::Mergeable | Advice::Unmergeable)
+                | Call::ProcessMadvise { advice: Advice::Mergeable | Advice::Unmergeable, .. }
+        )
+    }
+
     /// Observations read state and never change it; exploration leaves them out.
     pub fn is_observation(&self) -> bool {
         matches!(

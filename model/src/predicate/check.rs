@@ -16,7 +16,7 @@ use super::parse::{Expr, Name, Op, Value};
 use super::words::{self, field, field_names, kinds_of, Owner, SetKind, Src, Type, WordKind};
 use super::PredError;
 use crate::flags::{MmfFlags, VmFlags};
-use crate::ghost::{Ghost, GhostMask, VmaGhost};
+use crate::ghost::{Ghost, GhostMask, Origin, Setting, VmaGhost};
 use crate::key::UNREAD_VM_FLAGS;
 use crate::reads::Reads;
 
@@ -179,17 +179,26 @@ impl<'a> Checker<'a> {
             Type::Set(SetKind::Ghost | SetKind::Origin(_)) => {
                 let g = GhostMask { process: Ghost(code as u32), vma: VmaGhost::EMPTY };
                 self.reads.ghosts = self.reads.ghosts.union(g).closure();
+                let policy_origins = [Setting::MergeAny, Setting::Mdwe]
+                    .iter()
+                    .fold(Ghost::MDWE_INHERITED, |a, s| a.union(Ghost::origin_bits(*s, Origin::ALL)));
+                self.reads.policies |= Ghost(code as u32).intersects(policy_origins);
             }
             Type::Set(SetKind::VmaGhost) => {
                 let g = GhostMask { process: Ghost::EMPTY, vma: VmaGhost(code as u8) };
                 self.reads.ghosts = self.reads.ghosts.union(g).closure();
             }
             Type::Set(SetKind::VmFlags) => {
-                let f = VmFlags(code as u16).intersection(UNREAD_VM_FLAGS);
+                let f = VmFlags(code as u16).intersection(UNREAD_VM_FLAGS.union(VmFlags::PROT));
                 self.reads.vm_flags = self.reads.vm_flags.union(f);
+                self.reads.policies |= VmFlags(code as u16).intersects(VmFlags::PROT | VmFlags::VM_MERGEABLE);
             }
             Type::Set(SetKind::MmfFlags) if code as u16 == MmfFlags::MMF_DUMPABLE.0 => {
                 self.reads.dumpable = true;
+            }
+            Type::Set(SetKind::MmfFlags) => {
+                let policy = MmfFlags::MMF_VM_MERGE_ANY.union(MmfFlags::MMF_HAS_MDWE_MASK);
+                self.reads.policies |= MmfFlags(code as u16).intersects(policy);
             }
             _ => {}
         }
