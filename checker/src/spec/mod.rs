@@ -125,9 +125,8 @@ pub struct Baseline {
 /// and reports say which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
-    /// Every property, as written, and the calls its properties need: the
-    /// calls about pages (or policies) only when it checks such a
-    /// property (the explorer, `trace`).
+    /// Every property, as written, and every call: the flags', the pages'
+    /// and the policies' (the explorer, `trace`'s links, conformance).
     All,
     /// No call about pages or policies; the properties that read neither.
     Flags,
@@ -179,20 +178,16 @@ impl Spec {
     pub fn system(&self) -> System {
         let cands = alphabet::candidates(&self.semantics, self.bounds.processes, self.bounds.vmas);
         let (mut calls, _) = alphabet::select(&cands, &self.include, &self.exclude);
-        let view = match self.view {
-            View::All if self.expect.iter().any(|(p, _)| view_of(p) == View::Pages) => View::Pages,
-            View::All if self.expect.iter().any(|(p, _)| view_of(p) == View::Policies) => View::Policies,
-            View::All => View::Flags,
-            v => v,
-        };
         // A view has every call of its kind an `exclude` does not take
         // away, whatever `include` names: `include` narrows the question
         // the flags ask, and pages and policies need their own calls.
+        // `All` (the explorer, `trace`'s links, conformance) has both.
         let (allowed, _) = alphabet::select(&cands, &[], &self.exclude);
-        let kind = |c: &Call| match view {
+        let kind = |c: &Call| match self.view {
+            View::All => c.is_page_call() || c.is_policy_call(),
             View::Pages => c.is_page_call(),
             View::Policies => c.is_policy_call(),
-            _ => false,
+            View::Flags => false,
         };
         calls.retain(|c| !c.is_page_call() && !c.is_policy_call());
         let more: Vec<_> = allowed.into_iter().filter(|c| kind(c) && !calls.contains(c)).collect();
