@@ -136,7 +136,7 @@ fn our_bfs_and_stateright_bfs_and_dfs_agree_on_every_verdict() {
     // stateright can store here; tests/engine.rs compares it at 2x1.
     let questions = every_spec().into_iter().map(|s| {
         let vmas = if s.kernels.is_empty() { 2 } else { 1 };
-        catalogue_at(s, 1, vmas, None).views().0.expect("flag properties")
+        catalogue_at(s, 1, vmas, None).views().flags.expect("flag properties")
     });
     for spec in questions {
         let sys = spec.system();

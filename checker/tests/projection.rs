@@ -64,12 +64,14 @@ fn perturbed(sys: &System, s: &State) -> State {
                 };
             }
         }
-        p.ghost = Ghost(p.ghost.0 ^ !sys.projection.ghosts.process.0);
+        p.ghost = Ghost((p.ghost.0 ^ !sys.projection.ghosts.process.0) & ((1 << Ghost::BITS) - 1));
         for v in p.mm.vmas.iter_mut() {
             v.ghost = VmaGhost((v.ghost.0 ^ !sys.projection.ghosts.vma.0) & 7);
             if let Some(f) = v.flags {
                 let dropped = VmFlags::ALL.difference(sys.projection.vm_flags);
-                let mut g = VmFlags(f.0 ^ (dropped.0 & VmFlags::VM_WIPEONFORK.0));
+                // The protection is dropped only where no call sets or reads it.
+                let flip = VmFlags::VM_WIPEONFORK | VmFlags::VM_WRITE | VmFlags::VM_EXEC;
+                let mut g = VmFlags(f.0 ^ (dropped.0 & flip.0));
                 // VM_LOCKONFAULT only ever comes with VM_LOCKED.
                 if g.contains(VmFlags::VM_LOCKED) {
                     g = VmFlags(g.0 ^ (dropped.0 & VmFlags::VM_LOCKONFAULT.0));
@@ -88,8 +90,8 @@ fn what_is_not_stored_is_read_by_no_transition() {
         let mut whole = spec::load(&file).unwrap();
         whole.bounds.processes = 2;
         whole.bounds.vmas = 2;
-        let (flags, pages) = whole.views();
-        for spec in flags.into_iter().chain(pages) {
+        let v = whole.views();
+        for spec in v.flags.into_iter().chain(v.pages).chain(v.policies) {
             let sys = spec.system();
             // Only the run of the page properties keeps pages, and then what a
             // fault reads.

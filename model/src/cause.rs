@@ -74,7 +74,11 @@ fn thp_settings(p: &Process) -> Vec<Bit> {
 }
 
 fn setting_with(p: &Process, origin: Origin, raising: bool) -> Option<Found> {
-    let s = setting::with_origin(p, &Setting::THP, origin, raising).next()?;
+    setting_of(p, &Setting::THP, origin, raising)
+}
+
+fn setting_of(p: &Process, of: &[Setting], origin: Origin, raising: bool) -> Option<Found> {
+    let s = setting::with_origin(p, of, origin, raising).next()?;
     Some((s.describe(&p.mm), vec![Bit::Origin(s)], true))
 }
 
@@ -195,6 +199,23 @@ const CULPRITS: &[(&str, Find)] = &[
         }
         eligible_vma(s, p, "in an image started by exec that made no THP call since")
     }),
+    ("secure_exec_keeps_no_ksm_merge_any", |_, _, p| setting_of(p, &[Setting::MergeAny], Origin::ALL, false)),
+    ("secure_exec_keeps_no_mdwe", |_, _, p| setting_of(p, &[Setting::Mdwe], Origin::ALL, false)),
+    ("mdwe_never_lifted", |_, _, p| {
+        if !p.ghost.contains(Ghost::MDWE_INHERITED) || p.mm.flags.contains(MmfFlags::MMF_HAS_MDWE) {
+            return None;
+        }
+        let what = format!("mm->flags {} without the MDWE set to be inherited", p.mm.flags);
+        Some((what, vec![Bit::MmFlag(MmfFlags::MMF_HAS_MDWE)], false))
+    }),
+    ("unmodified_program_gets_mergeable_vma", |_, _, p| {
+        if !p.ghost.contains(Ghost::EXEC_FRESH) {
+            return None;
+        }
+        let (v, f, _) = mapped(p).find(|(_, f, _)| f.contains(VmFlags::VM_MERGEABLE))?;
+        let what = format!("v{v} {f} in an image started by exec that made no memory-policy call since");
+        Some((what, vma_bits(v, VmFlags::VM_MERGEABLE), false))
+    }),
 ];
 
 /// The culprit of a catalogue property, or for anything else (a premise,
@@ -302,23 +323,21 @@ fn tell(h: &History, c: &Culprit) -> String {
     }
 }
 
-/// The story of a bit, and for a VMA flag an `mmap` took from `def_flags`,
-/// the story of that `def_flags` bit up to then.
+/// The story of a bit, and for a VMA flag an `mmap` took from the mm
+/// (`def_flags`, or `MMF_VM_MERGE_ANY`), the story of that bit up to then.
 pub fn story(h: &History, pid: usize, bit: Bit) -> String {
     let s = h.story(pid, bit);
-    let from_default = h.events(pid, bit).iter().rev().find_map(|e| match e {
-        Event::Set { step, from_def_flags: true, .. } => Some(*step),
+    let from = h.events(pid, bit).iter().rev().find_map(|e| match e {
+        Event::Set { step, from: Some(src), .. } => Some((*step, *src)),
         _ => None,
     });
-    match (bit, from_default) {
-        (Bit::VmaFlag(_, f), Some(step)) => {
-            let d = h.story_before(pid, Bit::DefFlag(f), step);
-            if d.is_empty() {
-                s
-            } else {
-                format!("{s} (def_flags {}: {d})", f.kernel_names())
-            }
-        }
-        _ => s,
+    let Some((step, src)) = from else { return s };
+    let d = h.story_before(pid, src, step);
+    if d.is_empty() {
+        return s;
+    }
+    match src {
+        Bit::DefFlag(f) => format!("{s} (def_flags {}: {d})", f.kernel_names()),
+        _ => format!("{s} (MMF_VM_MERGE_ANY: {d})"),
     }
 }

@@ -66,13 +66,14 @@ impl Bit {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
     /// Step `step` (1-based) by `by`, with those credentials, set it
-    /// (`from_def_flags`: an `mmap` that took it from `def_flags`).
+    /// (`from`: the mm's bit an `mmap` took it from, `def_flags`' own or
+    /// `MMF_VM_MERGE_ANY` for `VM_MERGEABLE`).
     Set {
         step: usize,
         by: usize,
         cred: Cred,
         nnp: bool,
-        from_def_flags: bool,
+        from: Option<Bit>,
         call: Call,
     },
     Cleared {
@@ -181,16 +182,16 @@ impl History {
                 _ => false,
             };
             if is && (!was || remade) {
-                let from_def_flags =
-                    matches!((call, bit), (Call::Mmap, Bit::VmaFlag(_, f)) if y.mm.def_flags.contains(f));
-                let e = Event::Set {
-                    step,
-                    by,
-                    cred: caller.cred,
-                    nnp: caller.no_new_privs,
-                    from_def_flags,
-                    call: *call,
+                let from = match (call, bit) {
+                    (Call::Mmap | Call::MmapProt(_), Bit::VmaFlag(_, f)) if y.mm.def_flags.contains(f) => {
+                        Some(Bit::DefFlag(f))
+                    }
+                    (Call::Mmap | Call::MmapProt(_), Bit::VmaFlag(_, VmFlags::VM_MERGEABLE)) => {
+                        Some(Bit::MmFlag(MmfFlags::MMF_VM_MERGE_ANY))
+                    }
+                    _ => None,
                 };
+                let e = Event::Set { step, by, cred: caller.cred, nnp: caller.no_new_privs, from, call: *call };
                 self.push(q, bit, e);
             } else if was && !is {
                 self.push(q, bit, Event::Cleared { step, by });
@@ -248,8 +249,12 @@ fn tell(e: Event, pid: usize, bit: Bit) -> String {
             format!("made at step {step} by khugepaged()")
         }
         Event::Set { step, by, call, .. } if pages => format!("made at step {step} by P{by} {call}"),
-        Event::Set { step, by, cred, nnp, from_def_flags, .. } => {
-            let how = if from_def_flags { " from def_flags" } else { "" };
+        Event::Set { step, by, cred, nnp, from, .. } => {
+            let how = match from {
+                Some(Bit::DefFlag(_)) => " from def_flags",
+                Some(Bit::MmFlag(_)) => " from MMF_VM_MERGE_ANY",
+                _ => "",
+            };
             let nnp = if nnp { " with NNP" } else { " without NNP" };
             format!("set{how} at step {step} by P{by} as {cred}{nnp}")
         }

@@ -27,22 +27,26 @@ pub fn print_table(outcomes: &[SpecOutcome]) {
             o.states_per_second()
         );
         against_line(o, o);
-        if let Some(pg) = &o.pages {
-            let how = if pg.complete {
+        let views = [
+            (&o.pages, "pages (with touch, MADV_COLLAPSE, MADV_DONTNEED, khugepaged)"),
+            (&o.policies, "policies (with KSM merge-any, MDWE, MADV_(UN)MERGEABLE, mmap(PROT), mprotect)"),
+        ];
+        for (run, what) in views {
+            let Some(v) = run else { continue };
+            let how = if v.complete {
                 "complete".to_string()
             } else {
-                format!("INCONCLUSIVE ({})", pg.stopped.map(|s| s.to_string()).unwrap_or_default())
+                format!("INCONCLUSIVE ({})", v.stopped.map(|s| s.to_string()).unwrap_or_default())
             };
             println!(
-                "  {:<16} pages (with touch, MADV_COLLAPSE, MADV_DONTNEED, khugepaged): {} unique states, \
-                 {} total, depth {}, {:.1}s — {how}",
+                "  {:<16} {what}: {} unique states, {} total, depth {}, {:.1}s — {how}",
                 o.spec.name,
-                pg.unique,
-                pg.generated,
-                pg.max_depth,
-                pg.elapsed.as_secs_f64()
+                v.unique,
+                v.generated,
+                v.max_depth,
+                v.elapsed.as_secs_f64()
             );
-            against_line(o, pg);
+            against_line(o, v);
         }
         let kept = o.spec.kept_for_user_properties();
         if !kept.is_empty() {
@@ -74,8 +78,9 @@ pub fn print_table(outcomes: &[SpecOutcome]) {
             } else {
                 "   <-- run inconclusive: [expect] not met".to_string()
             };
-            let states = match &o.pages {
-                Some(pg) if p.def.reads_pages() => pg.unique,
+            let states = match (&o.pages, &o.policies) {
+                (Some(pg), _) if p.def.reads_pages() => pg.unique,
+                (_, Some(pl)) if p.def.reads_policies() => pl.unique,
                 _ => o.unique,
             };
             println!("  {:<16} {:<34} {got:<40} states={states}{mark}", o.spec.name, p.def.name());

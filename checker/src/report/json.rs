@@ -34,6 +34,19 @@ pub fn summary(outcomes: &[SpecOutcome]) -> Value {
     })
 }
 
+/// What one view of a spec explored.
+fn view(v: &SpecOutcome) -> Value {
+    json!({
+        "depth": v.spec.bounds.depth,
+        "complete": v.complete,
+        "stopped": v.stopped.map(|s| s.to_string()),
+        "unique_states": v.unique,
+        "total_states": v.generated,
+        "max_depth": v.max_depth,
+        "seconds": v.elapsed.as_secs_f64(),
+    })
+}
+
 fn spec(o: &SpecOutcome) -> Value {
     let secs = o.elapsed.as_secs_f64();
     let sys = o.spec.system();
@@ -112,17 +125,10 @@ fn spec(o: &SpecOutcome) -> Value {
             }
             v
         }).collect::<Vec<_>>(),
-        // The page properties' own run (docs/design.md, "Views"), when the
-        // spec has one beside its flag properties' run.
-        "pages_view": o.pages.as_ref().map(|pg| json!({
-            "depth": pg.spec.bounds.depth,
-            "complete": pg.complete,
-            "stopped": pg.stopped.map(|s| s.to_string()),
-            "unique_states": pg.unique,
-            "total_states": pg.generated,
-            "max_depth": pg.max_depth,
-            "seconds": pg.elapsed.as_secs_f64(),
-        })),
+        // The page and policy properties' own runs (docs/design.md, "Views"),
+        // when the spec has them beside its flag properties' run.
+        "pages_view": o.pages.as_deref().map(view),
+        "policies_view": o.policies.as_deref().map(view),
         "baseline": o.spec.baseline.as_ref().map(|b| json!({
             "name": b.name,
             "named": b.named,

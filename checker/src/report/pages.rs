@@ -171,17 +171,21 @@ pub fn spec_page(o: &SpecOutcome) -> String {
     s.push_str("\n## Bounds and state space\n\n");
     let _ = writeln!(s, "- bounds: {}", bounds_line(o));
     let _ = writeln!(s, "- {}", completeness(o));
-    if let Some(pg) = &o.pages {
-        let depth = pg.spec.bounds.depth.map_or("to the fixpoint".to_string(), |d| format!("depth {d}"));
+    let views = [
+        (&o.pages, "page", "touch, MADV_COLLAPSE, MADV_DONTNEED, khugepaged"),
+        (&o.policies, "policy", "the KSM merge-any and MDWE prctls, MADV_(UN)MERGEABLE, mmap(PROT), mprotect"),
+    ];
+    for (run, kind, calls) in views {
+        let Some(v) = run else { continue };
+        let depth = v.spec.bounds.depth.map_or("to the fixpoint".to_string(), |d| format!("depth {d}"));
         let _ = writeln!(
             s,
-            "- the page properties were explored in a view of their own, with every call about pages \
-             (touch, MADV_COLLAPSE, MADV_DONTNEED, khugepaged): {depth}, \
-             {} unique states, {} total, deepest level {}; {}",
-            pg.unique,
-            pg.generated,
-            pg.max_depth,
-            completeness(pg)
+            "- the {kind} properties were explored in a view of their own, with every call about them \
+             ({calls}): {depth}, {} unique states, {} total, deepest level {}; {}",
+            v.unique,
+            v.generated,
+            v.max_depth,
+            completeness(v)
         );
     }
     let sym = match (o.symmetry.procs, o.symmetry.vmas) {

@@ -11,9 +11,9 @@
 //! nearest spec up their `extends` chains that claims a kernel).
 
 use super::against::anchor;
-use crate::run::SpecOutcome;
+use crate::run::{PropertyOutcome, SpecOutcome};
 use crate::verdict::{Relation, Verdict};
-use mmflags_model::properties::Kind;
+use mmflags_model::properties::{Kind, PRECEDENTS};
 use std::fmt::Write;
 
 /// The properties whose good outcome is worth saying out loud in a review:
@@ -116,6 +116,29 @@ pub fn reviews(outcomes: &[SpecOutcome]) -> String {
     s
 }
 
+/// What the kernel already does of the same kind, when a policy the kernel
+/// has (KSM merge-any) answers the question `p` asks of THP the same way
+/// in this spec (`properties::PRECEDENTS`): "; as ... already does ([3
+/// steps](...): `...`)", or nothing.
+fn precedent(o: &SpecOutcome, p: &PropertyOutcome) -> String {
+    let same_way = |q: &PropertyOutcome| q.verdict == p.verdict && q.verdict.has_trace();
+    PRECEDENTS
+        .iter()
+        .filter(|(of, _, _)| *of == p.def.name())
+        .find_map(|(_, by, how)| {
+            let q = o.properties.iter().find(|q| q.def.name() == *by && same_way(q))?;
+            let t = q.trace.as_ref()?;
+            Some(format!(
+                " — {how} ([{} steps]({}.md#{}): `{}`)",
+                t.steps.len(),
+                o.spec.name,
+                q.def.name(),
+                t.lines().join("; ")
+            ))
+        })
+        .unwrap_or_default()
+}
+
 /// The review paragraph of a spec with a baseline. A `new` break of an
 /// invariant the baseline keeps is a break the spec brings; one the
 /// baseline breaks too (on a shorter trace the spec shares) is only more
@@ -135,11 +158,12 @@ pub fn against_baseline(o: &SpecOutcome) -> String {
             (Some(Relation::New), Some(t)) => {
                 let text = if goal { p.def.good() } else { p.def.bad() };
                 let claim = format!(
-                    "{text} ([{} steps]({}.md#{}): `{}`)",
+                    "{text} ([{} steps]({}.md#{}): `{}`){}",
                     t.steps.len(),
                     o.spec.name,
                     anchor(p),
-                    t.lines().join("; ")
+                    t.lines().join("; "),
+                    precedent(o, p)
                 );
                 match (goal, &p.trace) {
                     (true, _) => gains.push(claim),
@@ -148,7 +172,7 @@ pub fn against_baseline(o: &SpecOutcome) -> String {
                     // matrix's "new in n"): the spec's calls only add ways
                     // to, which is not a break the spec brings.
                     (false, Some(own)) if own.steps.len() < t.steps.len() => widens.push(format!(
-                        "{} ([{} steps]({}.md#{}): `{}`), and its own calls reach it where {base} does not ([{} steps]({}.md#{}))",
+                        "{} ([{} steps]({}.md#{}): `{}`), and its own calls reach it where {base} does not ([{} steps]({}.md#{})){}",
                         p.def.bad(),
                         own.steps.len(),
                         o.spec.name,
@@ -156,7 +180,8 @@ pub fn against_baseline(o: &SpecOutcome) -> String {
                         own.lines().join("; "),
                         t.steps.len(),
                         o.spec.name,
-                        anchor(p)
+                        anchor(p),
+                        precedent(o, p)
                     )),
                     (false, _) => breaks.push(claim),
                 }

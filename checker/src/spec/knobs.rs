@@ -263,6 +263,26 @@ pub const KNOBS: &[Knob] = &[
         always_listed: true,
     },
     Knob {
+        section: "semantics",
+        name: "ksm_merge_any",
+        ty: Type::Bool,
+        doc: "prctl(PR_SET_MEMORY_MERGE) and PR_GET_MEMORY_MERGE exist (KSM merge-any, 6.4 on); \
+              before, both are -EINVAL",
+        show: |s| s.ksm_merge_any.to_string(),
+        set: set!(Bool, ksm_merge_any),
+        always_listed: true,
+    },
+    Knob {
+        section: "semantics",
+        name: "mdwe",
+        ty: Type::Bool,
+        doc: "prctl(PR_SET_MDWE) and PR_GET_MDWE exist (memory-deny-write-execute, 6.3 on; \
+              PR_MDWE_NO_INHERIT 6.7 on); before, both are -EINVAL",
+        show: |s| s.mdwe.to_string(),
+        set: set!(Bool, mdwe),
+        always_listed: true,
+    },
+    Knob {
         section: "intent",
         name: "default_survives_fork",
         ty: Type::Bool,
