@@ -2,7 +2,8 @@
 //! - `compare`: a model trace; after every step, the step's result and the
 //!   observations of every live process (each VMA slot's `vmflags`,
 //!   `thp_eligible` and `pages`, `thp_enabled()`,
-//!   `prctl(PR_GET_THP_DISABLE)`) must be what the model predicts;
+//!   `prctl(PR_GET_THP_DISABLE)`, `prctl(PR_GET_MEMORY_MERGE)`,
+//!   `prctl(PR_GET_MDWE)`) must be what the model predicts;
 //! - `litmus`: a written trace; every result written in the file must be
 //!   what the kernel returns.
 //!
@@ -481,6 +482,21 @@ impl Runner {
         if self.machine.root && (h.uid != 0 || h.euid != 0) {
             return Err(format!("P0 runs as uid {} euid {}, not root", h.uid, h.euid));
         }
+        // The model's P0 has neither KSM merge-any nor MDWE. Both survive
+        // fork and exec, so a runner started with them (systemd's
+        // MemoryKSM= or MemoryDenyWriteExecute=, which sets MDWE where the
+        // kernel has it) hands them to every agent. (-EINVAL: the kernel
+        // has no such prctl, as the model of 6.1 says.)
+        let snap = t.snapshot(0).map_err(|e| e.to_string())?;
+        let none = |r: i64| r == 0 || r == -(libc::EINVAL as i64);
+        if !none(snap.memory_merge) || !none(snap.mdwe) {
+            return Err(format!(
+                "P0 starts with prctl(PR_GET_MEMORY_MERGE) = {} and prctl(PR_GET_MDWE) = {}, and the \
+                 model's P0 has neither KSM merge-any nor MDWE: run this from a process without them \
+                 (systemd's MemoryKSM=, MemoryDenyWriteExecute=?)",
+                snap.memory_merge, snap.mdwe
+            ));
+        }
         if self.images.setuid_root.is_none() {
             return Ok(());
         }
@@ -736,7 +752,9 @@ fn observe(sys: &System, state: &State, tree: &Tree, obs: &[Call]) -> Result<Vec
             let (model, _) = sys
                 .step(state, &a)
                 .map_err(|e| HarnessError::Broken(format!("model observation `{a}`: {e}")))?;
-            let kernel = snap.answer(&call).expect("an observation call");
+            let kernel = snap.answer(&call).ok_or_else(|| {
+                HarnessError::Broken(format!("`{a}` returned an errno the trace language cannot name"))
+            })?;
             if model != kernel {
                 diffs.push(Field { action: a, model, kernel });
             }
