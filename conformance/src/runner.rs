@@ -18,8 +18,10 @@
 //! step the runner reads what says otherwise (`procfs::ThpCounters`): if
 //! `thp_fault_fallback` or `thp_collapse_alloc_failed` moved, the trace is
 //! `Inconclusive` whatever the kernel answered; if khugepaged's
-//! `pages_collapsed` moved outside a `khugepaged()` step and the kernel
-//! differed, the difference is `Inconclusive` too, not a mismatch; and so
+//! `pages_collapsed` moved since the last `khugepaged()` step (or the
+//! trace's start) and the kernel differed, the difference is
+//! `Inconclusive` too, not a mismatch (a collapse of its own may show only
+//! a step or more later); and so
 //! is a collapse that returned -EAGAIN where the model said otherwise (the
 //! kernel's "transient, retry": the harness never re-issues a call). An
 //! inconclusive trace is neither a pass nor a mismatch. The counters are
@@ -550,6 +552,9 @@ impl Runner {
                 return report;
             }
         };
+        // khugepaged's count as the last `khugepaged()` step (or the
+        // start) left it: see `Runner::litmus`.
+        let mut quiet = before;
         for (i, a) in actions.iter().enumerate() {
             if let Some(why) = self.cannot_run(a) {
                 report.skipped = Some((actions.len() - i, why));
@@ -599,10 +604,13 @@ impl Runner {
             let differs = result.is_some() || !observations.is_empty();
             let mut moved = now.failed_since(&before);
             if differs && a.call != Call::Khugepaged {
-                moved.extend(now.collapsed_since(&before));
+                moved.extend(now.collapsed_since(&quiet));
             }
             moved.extend(transient(&a.call, got, want));
             before = now;
+            if a.call == Call::Khugepaged {
+                quiet = now;
+            }
             if !moved.is_empty() || differs {
                 let seen = Mismatch { sysfs: init.sysfs, steps, result, observations };
                 report.verdict = if moved.is_empty() {
@@ -643,6 +651,13 @@ impl Runner {
                 return rep;
             }
         };
+        // khugepaged's count as the last `khugepaged()` step (or the
+        // start) left it. A collapse of its own may show only steps later
+        // (a file need not read `pages` after every step, and the pass
+        // that parking wakes may run into the next step), so a written
+        // result that differs is inconclusive if khugepaged collapsed
+        // anything since, not only during that step.
+        let mut quiet = before;
         for (i, &(line, step)) in trace.steps.iter().enumerate() {
             let a = step.action;
             if let Some(why) = self.cannot_run(&a) {
@@ -671,10 +686,13 @@ impl Runner {
             let failed = step.ret.filter(|&e| e != got);
             let mut moved = now.failed_since(&before);
             if failed.is_some() && a.call != Call::Khugepaged {
-                moved.extend(now.collapsed_since(&before));
+                moved.extend(now.collapsed_since(&quiet));
             }
             moved.extend(failed.and_then(|e| transient(&a.call, got, e)));
             before = now;
+            if a.call == Call::Khugepaged {
+                quiet = now;
+            }
             if !moved.is_empty() {
                 rep.inconclusive = Some((line, moved));
                 break;
