@@ -30,10 +30,25 @@ pub const USER_GID: u32 = 65534;
 pub const PR_SET_NO_NEW_PRIVS: i32 = 38;
 pub const PR_SET_THP_DISABLE: i32 = 41;
 pub const PR_GET_THP_DISABLE: i32 = 42;
+/// MDWE (6.3) and KSM merge-any (6.4); -EINVAL on 6.1.
+pub const PR_SET_MDWE: i32 = 65;
+pub const PR_GET_MDWE: i32 = 66;
+pub const PR_SET_MEMORY_MERGE: i32 = 67;
+pub const PR_GET_MEMORY_MERGE: i32 = 68;
 /// The prctl options an agent makes: every number the trace language can
 /// write (the proposals' 78 and 79 are PR_FUTEX_HASH and an unused option
 /// on the kernels that have no such proposal). Anything else is refused.
-pub const PRCTL_ALLOWED: [i32; 5] = [PR_SET_NO_NEW_PRIVS, PR_SET_THP_DISABLE, PR_GET_THP_DISABLE, 78, 79];
+pub const PRCTL_ALLOWED: [i32; 9] = [
+    PR_SET_NO_NEW_PRIVS,
+    PR_SET_THP_DISABLE,
+    PR_GET_THP_DISABLE,
+    PR_SET_MDWE,
+    PR_GET_MDWE,
+    PR_SET_MEMORY_MERGE,
+    PR_GET_MEMORY_MERGE,
+    78,
+    79,
+];
 /// mctl() posted no syscall number; the model's own is one no x86-64
 /// kernel up to 7.3 has, so a kernel without mctl() answers -ENOSYS.
 pub const NR_MCTL: i64 = 1023;
@@ -71,5 +86,18 @@ mod tests {
         assert_eq!(range(Range::One(Item::Hole)).0 + REGION, BASE - (4 << 20));
         assert_eq!(slot_at(BASE + STRIDE), Some(1));
         assert_eq!(slot_at(HOLE), None);
+    }
+
+    #[test]
+    fn every_prctl_the_language_names_is_allowed_by_its_number() {
+        use mmflags_model::action::PRCTL_OPTIONS;
+        for (name, n) in PRCTL_OPTIONS {
+            assert!(PRCTL_ALLOWED.contains(&(n as i32)), "{name} ({n}) is not in PRCTL_ALLOWED");
+        }
+        assert_eq!(PR_SET_MDWE as u32, mmflags_model::action::PR_SET_MDWE);
+        assert_eq!(PR_GET_MDWE as u32, mmflags_model::action::PR_GET_MDWE);
+        assert_eq!(PR_SET_MEMORY_MERGE as u32, mmflags_model::action::PR_SET_MEMORY_MERGE);
+        assert_eq!(PR_GET_MEMORY_MERGE as u32, mmflags_model::action::PR_GET_MEMORY_MERGE);
+        assert_eq!(PR_GET_THP_DISABLE as u32, mmflags_model::action::PR_GET_THP_DISABLE);
     }
 }

@@ -18,7 +18,7 @@
 
 use crate::abi;
 use crate::proto::{
-    Hello, Reply, Request, AGENT_ARG, MAX_MSG, PLAIN_IMAGE, SETUID_IMAGE, TOKEN_FILE, VERSION,
+    Hello, Observed, Reply, Request, AGENT_ARG, MAX_MSG, PLAIN_IMAGE, SETUID_IMAGE, TOKEN_FILE, VERSION,
 };
 use crate::sys;
 use std::ffi::{CString, OsString};
@@ -114,6 +114,12 @@ fn serve(mut chan: RawFd) -> ! {
             Request::Execve { path } => execve(chan, &path),
             Request::Exit => unsafe { libc::_exit(0) },
             Request::Auth { .. } => 0,
+            Request::Observe => {
+                if sys::send(chan, &Reply::Observed(observe()).encode(), None).is_err() {
+                    unsafe { libc::_exit(0) }
+                }
+                continue;
+            }
             other => call(&other, fd),
         };
         if sys::send(chan, &Reply::Ret(ret).encode(), None).is_err() {
@@ -228,15 +234,26 @@ fn touch(addr: u64, len: u64) -> i64 {
     0
 }
 
+/// `Request::Observe`: the GET prctls, each with every argument 0 (a
+/// kernel without one answers -EINVAL).
+fn observe() -> Observed {
+    let get = |option: i32| ret(unsafe { libc::prctl(option, 0 as libc::c_ulong, 0, 0, 0) } as libc::c_long);
+    Observed {
+        thp_disable: get(abi::PR_GET_THP_DISABLE),
+        memory_merge: get(abi::PR_GET_MEMORY_MERGE),
+        mdwe: get(abi::PR_GET_MDWE),
+    }
+}
+
 /// The calls that need nothing but their arguments.
 fn call(req: &Request, fd: Option<OwnedFd>) -> i64 {
     unsafe {
         match *req {
-            Request::Mmap { addr, len } => {
+            Request::Mmap { addr, len, prot } => {
                 let p = libc::mmap(
                     addr as *mut libc::c_void,
                     len as usize,
-                    libc::PROT_READ | libc::PROT_WRITE,
+                    prot as i32,
                     libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
                     -1,
                     0,
@@ -250,6 +267,9 @@ fn call(req: &Request, fd: Option<OwnedFd>) -> i64 {
                 } else {
                     0
                 }
+            }
+            Request::Mprotect { addr, len, prot } => {
+                ret(libc::mprotect(addr as *mut libc::c_void, len as usize, prot as i32) as libc::c_long)
             }
             Request::Munmap { addr, len } => {
                 ret(libc::munmap(addr as *mut libc::c_void, len as usize) as libc::c_long)
@@ -304,7 +324,11 @@ fn call(req: &Request, fd: Option<OwnedFd>) -> i64 {
             Request::Munlockall => ret(libc::munlockall() as libc::c_long),
             Request::Setresuid { uid, gid, keep } => setresuid(uid, gid, keep),
             Request::Touch { addr, len } => touch(addr, len),
-            Request::Fork | Request::Execve { .. } | Request::Exit | Request::Auth { .. } => {
+            Request::Fork
+            | Request::Execve { .. }
+            | Request::Exit
+            | Request::Auth { .. }
+            | Request::Observe => {
                 unreachable!("handled by serve")
             }
         }

@@ -2,8 +2,10 @@
 //! cannot make at all (`cannot_run`: root steps when not root), which
 //! request every other call becomes for an agent (a proposal's calls too:
 //! by number, so the kernel answers them as it answers any unknown option
-//! or syscall; every advice, MADV_COLLAPSE and MADV_DONTNEED included, by
-//! its number)
+//! or syscall; every advice, MADV_COLLAPSE, MADV_DONTNEED and
+//! MADV_(UN)MERGEABLE included, by its number; every prctl, KSM
+//! merge-any's and MDWE's too, by its number; `mmap(PROT)` and `mprotect`
+//! with the protection's bits)
 //! (`abi` gives the addresses and numbers), which name it returns
 //! (`mmap() = vN`: the lowest slot the kernel shows unmapped), and when the
 //! kernel's answer is about this machine's RLIMIT_MEMLOCK rather than about
@@ -14,7 +16,7 @@ use crate::kernel::{broken, HarnessError, Tree};
 use crate::machine::Machine;
 use crate::procfs;
 use crate::proto::Request;
-use mmflags_model::action::{Call, Iovec, MclFlags, Range, Ret, Target};
+use mmflags_model::action::{Call, Iovec, MclFlags, Prot, Range, Ret, Target};
 use mmflags_model::state::Image;
 use mmflags_model::Errno;
 use std::os::fd::OwnedFd;
@@ -74,41 +76,22 @@ impl Tree<'_> {
                 | Call::Pages(_)
                 | Call::ThpEnabled
                 | Call::PrctlGetThpDisable
+                | Call::PrctlGetMemoryMerge
+                | Call::PrctlGetMdwe
         );
         if shown {
-            return self.snapshot(p)?.answer(call).ok_or_else(|| {
-                HarnessError::BadStep(format!("`{call}` is not something this kernel shows"))
-            });
+            return self
+                .snapshot(p)?
+                .answer(call)
+                .ok_or_else(|| broken(format!("`{what}` returned an errno the trace language cannot name")));
         }
         match *call {
-            Call::Mmap => {
-                let snap = procfs::read_slots(self.agent(p)?.pid).map_err(broken)?;
-                let n = (0..self.cfg.vmas.min(snap.len()) as u8)
-                    .find(|&n| snap[n as usize].is_none())
-                    .ok_or_else(|| {
-                        HarnessError::BadStep(format!(
-                            "mmap() needs a free VMA slot, and all {} are in use",
-                            self.cfg.vmas
-                        ))
-                    })?;
-                let req = Request::Mmap { addr: abi::slot_addr(n), len: abi::REGION };
-                let before = self.memlock(p)?;
-                let r = self.syscall(p, &req, None, &what)?;
-                if r == 0 {
-                    return Ok(Ret::Vma(n));
-                }
-                if let Some(m) =
-                    before.filter(|m| r == -(libc::EAGAIN as i64) && over(m.locked_vm + abi::REGION, m))
-                {
-                    return Err(limit_hit(
-                        &what,
-                        "EAGAIN",
-                        "locked_vm + 4 MiB",
-                        m.locked_vm + abi::REGION,
-                        &m,
-                    ));
-                }
-                to_ret(r)
+            Call::Mmap => self.mmap(p, Prot::RW, &what),
+            Call::MmapProt(prot) => self.mmap(p, prot, &what),
+            Call::Mprotect(item, prot) => {
+                let (addr, len) = abi::range(Range::One(item));
+                let req = Request::Mprotect { addr, len, prot: prot.0 as i64 };
+                to_ret(self.syscall(p, &req, None, &what)?)
             }
             Call::Munmap(r) => {
                 let (addr, len) = abi::range(r);
@@ -176,6 +159,32 @@ impl Tree<'_> {
                 None => Err(HarnessError::BadStep(format!("`{call}` is not a call the runner can make"))),
             },
         }
+    }
+
+    /// `mmap(prot) = vN`: the lowest slot the kernel shows unmapped.
+    fn mmap(&mut self, p: u8, prot: Prot, what: &str) -> Result<Ret, HarnessError> {
+        let snap = procfs::read_slots(self.agent(p)?.pid).map_err(broken)?;
+        let n = (0..self.cfg.vmas.min(snap.len()) as u8).find(|&n| snap[n as usize].is_none()).ok_or_else(
+            || {
+                HarnessError::BadStep(format!(
+                    "mmap() needs a free VMA slot, and all {} are in use",
+                    self.cfg.vmas
+                ))
+            },
+        )?;
+        let req = Request::Mmap { addr: abi::slot_addr(n), len: abi::REGION, prot: prot.0 as i64 };
+        let before = self.memlock(p)?;
+        let r = self.syscall(p, &req, None, what)?;
+        if r == 0 {
+            return Ok(Ret::Vma(n));
+        }
+        if let Some(m) = before.filter(|m| r == -(libc::EAGAIN as i64) && over(m.locked_vm + abi::REGION, m))
+        {
+            return Err(limit_hit(what, "EAGAIN", "locked_vm + 4 MiB", m.locked_vm + abi::REGION, &m));
+        }
+        Errno::from_number(-r as i32).map(Ret::Err).ok_or_else(|| {
+            broken(format!("`{what}` returned errno {}, which the trace language cannot name", -r))
+        })
     }
 
     /// Where process `p` stands against RLIMIT_MEMLOCK, when the limit

@@ -12,7 +12,6 @@
 //! it. So agents never outlive the runner, and a stuck agent is a timeout
 //! error, never a hang.
 
-use crate::abi;
 use crate::machine::Images;
 use crate::procfs::{self, Snapshot};
 use crate::proto::{Hello, Reply, Request, AGENT_ARG, MAX_MSG, VERSION};
@@ -235,9 +234,16 @@ impl<'a> Tree<'a> {
         let a = self.agent(p)?;
         let slots = procfs::read_slots(a.pid).map_err(broken)?;
         let thp_enabled = procfs::read_thp_enabled(a.pid).map_err(broken)?;
-        let get = Request::Prctl { option: abi::PR_GET_THP_DISABLE as i64, args: [0; 4] };
-        let thp_disable = self.syscall(p, &get, None, "prctl(PR_GET_THP_DISABLE)")?;
-        Ok(Snapshot { slots, thp_enabled, thp_disable })
+        match self.request(p, &Request::Observe, None, "the GET prctls")? {
+            Reply::Observed(o) => Ok(Snapshot {
+                slots,
+                thp_enabled,
+                thp_disable: o.thp_disable,
+                memory_merge: o.memory_merge,
+                mdwe: o.mdwe,
+            }),
+            r => Err(broken(format!("P{p}: expected the GET prctls, got {r:?}"))),
+        }
     }
 
     pub(crate) fn fork(&mut self, p: u8, what: &str) -> Result<Ret, HarnessError> {
@@ -298,6 +304,7 @@ impl<'a> Tree<'a> {
                 "the exec'd agent speaks protocol {} but this runner speaks {VERSION}",
                 h.version
             ))),
+            r @ Reply::Observed(_) => Err(broken(format!("P{p}: expected execve's result, got {r:?}"))),
         }
     }
 

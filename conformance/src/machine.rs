@@ -1,9 +1,11 @@
 //! The machine the traces run on: what it is (kernel release, THP sysfs
 //! mode, per-size mTHP settings, privileges) and whether that is the machine
 //! the model describes. The model assumes only the PMD size (2048kB) is
-//! `inherit` and every other anonymous size `never`, a 2 MiB PMD, and
+//! `inherit` and every other anonymous size `never`, a 2 MiB PMD,
 //! `fs.suid_dumpable` not 1 (so a credential change makes an mm
-//! non-dumpable); a machine that differs is refused, loudly.
+//! non-dumpable), and KSM built in but ksmd stopped (`ksm/run` 0, so no
+//! page is merged, and no huge page split, behind a trace's back); a
+//! machine that differs is refused, loudly.
 //!
 //! It also knows where it runs: on a host, or inside an mmflags qemu guest
 //! (`Machine::guest`), whose kernel and sysfs are the run's own to change.
@@ -147,6 +149,31 @@ pub fn check_sizes(dir: &Path, pmd_kb: u64) -> Result<(Sizes, Vec<String>), Stri
     Ok((sizes, problems))
 }
 
+/// ksmd's switch: 0 stopped, 1 running, 2 unmerging.
+pub const KSM_RUN: &str = "/sys/kernel/mm/ksm/run";
+
+/// The model's KSM: `MADV_MERGEABLE` and `PR_SET_MEMORY_MERGE` exist (only
+/// their flags are modelled), and ksmd never runs: every Debian kernel's
+/// default. A running ksmd would merge the agents' identical pages and
+/// split their huge pages to do it.
+pub fn check_ksm(run: &Path) -> Option<String> {
+    match read_trim(run).as_deref() {
+        Ok("0") => None,
+        Ok(v) => Some(format!(
+            "{} is {v}: ksmd runs, and the model assumes it never does (it would merge pages and split \
+             huge pages behind the traces' backs); echo 0 > {} to stop it",
+            run.display(),
+            run.display()
+        )),
+        Err(_) if !run.exists() => Some(format!(
+            "{} does not exist: this kernel has no KSM (CONFIG_KSM), which the model assumes \
+             (MADV_MERGEABLE, PR_SET_MEMORY_MERGE)",
+            run.display()
+        )),
+        Err(e) => Some(e.clone()),
+    }
+}
+
 fn effective_caps() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -183,6 +210,7 @@ impl Machine {
             Ok(_) => {}
             Err(e) => problems.push(e.clone()),
         }
+        problems.extend(check_ksm(Path::new(KSM_RUN)));
         let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
         unsafe { libc::uname(&mut uts) };
         let kernel = unsafe { std::ffi::CStr::from_ptr(uts.release.as_ptr()) }.to_string_lossy().into_owned();
@@ -377,6 +405,19 @@ mod tests {
         );
         // This machine (a host, where these tests run) is no guest.
         assert!(!in_mmflags_guest());
+    }
+
+    #[test]
+    fn ksmd_must_be_stopped() {
+        let d = std::env::temp_dir().join(format!("mmflags-ksm-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let run = d.join("run");
+        assert!(check_ksm(&run).unwrap().contains("no KSM"));
+        std::fs::write(&run, "0\n").unwrap();
+        assert_eq!(check_ksm(&run), None);
+        std::fs::write(&run, "1\n").unwrap();
+        assert!(check_ksm(&run).unwrap().contains("ksmd runs"));
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

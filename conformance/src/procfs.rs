@@ -1,7 +1,9 @@
 //! What the kernel shows of a process, read from `/proc/PID/smaps`
-//! (`VmFlags`, `THPeligible`, `Rss`, `AnonHugePages`) and
-//! `/proc/PID/status` (`THP_enabled`), and turned into the trace language's
-//! observation results. Only the slot window is looked at; a mapping there
+//! (`VmFlags`, `THPeligible`, `Rss`, `AnonHugePages`),
+//! `/proc/PID/status` (`THP_enabled`) and the GET prctls the process makes
+//! itself (`PR_GET_THP_DISABLE`, `PR_GET_MEMORY_MERGE`, `PR_GET_MDWE`:
+//! merge-any and MDWE show nowhere in /proc), and turned into the trace
+//! language's observation results. Only the slot window is looked at; a mapping there
 //! that is not exactly a slot (a split, a merge, something the agent mapped
 //! by accident) is a harness error, not an observation.
 //!
@@ -13,12 +15,15 @@ use crate::abi;
 use mmflags_model::action::{Call, Item, Ret};
 use mmflags_model::flags::VmFlags;
 use mmflags_model::state::{Backing, MAX_VMAS};
+use mmflags_model::Errno;
 use std::path::Path;
 
 /// One mapped slot as smaps shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SlotView {
-    /// `VmFlags` restricted to `hg nh lo lf dc wf`.
+    /// `VmFlags` restricted to the mnemonics the trace language prints
+    /// (`VmFlags::PRINTED`: `hg nh lo lf dc wf mg ex`; never `wr`, `rd`,
+    /// `mr`, ...).
     pub flags: VmFlags,
     pub thp_eligible: bool,
     /// What backs it (`pages(vN)`), from `Rss` and `AnonHugePages`.
@@ -48,10 +53,27 @@ pub struct Snapshot {
     pub thp_enabled: bool,
     /// `prctl(PR_GET_THP_DISABLE)` as the process itself got it.
     pub thp_disable: i64,
+    /// `prctl(PR_GET_MEMORY_MERGE)` (KSM merge-any: 0 or 1; -EINVAL
+    /// before 6.4).
+    pub memory_merge: i64,
+    /// `prctl(PR_GET_MDWE)` (the MDWE bits; -EINVAL before 6.3).
+    pub mdwe: i64,
+}
+
+/// A prctl's return value as the trace language prints it (`None`: an
+/// errno the language cannot name).
+fn prctl_ret(r: i64) -> Option<Ret> {
+    if r >= 0 {
+        Some(Ret::Val(r))
+    } else {
+        Errno::from_number(-r as i32).map(Ret::Err)
+    }
 }
 
 impl Snapshot {
-    /// The result of an observation call, as the trace language prints it.
+    /// The result of an observation call, as the trace language prints it
+    /// (`None`: not an observation, or a prctl errno the language cannot
+    /// name).
     pub fn answer(&self, call: &Call) -> Option<Ret> {
         let slot = |i: Item| match i {
             Item::Vma(n) => self.slots.get(n as usize).copied().flatten(),
@@ -62,7 +84,9 @@ impl Snapshot {
             Call::ThpEligible(i) => slot(i).map_or(Ret::Unmapped, |s| Ret::Val(s.thp_eligible as i64)),
             Call::Pages(i) => slot(i).map_or(Ret::Unmapped, |s| Ret::Backing(s.backing)),
             Call::ThpEnabled => Ret::Val(self.thp_enabled as i64),
-            Call::PrctlGetThpDisable => Ret::Val(self.thp_disable),
+            Call::PrctlGetThpDisable => prctl_ret(self.thp_disable)?,
+            Call::PrctlGetMemoryMerge => prctl_ret(self.memory_merge)?,
+            Call::PrctlGetMdwe => prctl_ret(self.mdwe)?,
             _ => return None,
         })
     }
@@ -72,7 +96,10 @@ impl Snapshot {
     }
 }
 
-/// The observation calls asked of every live process after every step.
+/// The observation calls asked of every live process after every step: the
+/// slots as smaps shows them, `THP_enabled`, and the three GET prctls
+/// (merge-any and MDWE are seen only through them, so they are compared
+/// after every step too; one `Request::Observe` makes all three).
 pub fn observation_calls(vmas: usize) -> Vec<Call> {
     let mut c = Vec::new();
     for n in 0..vmas.min(MAX_VMAS) as u8 {
@@ -82,6 +109,8 @@ pub fn observation_calls(vmas: usize) -> Vec<Call> {
     }
     c.push(Call::ThpEnabled);
     c.push(Call::PrctlGetThpDisable);
+    c.push(Call::PrctlGetMemoryMerge);
+    c.push(Call::PrctlGetMdwe);
     c
 }
 
@@ -148,8 +177,11 @@ pub fn parse_smaps(text: &str) -> Result<[Option<SlotView>; MAX_VMAS], String> {
         };
         let bad = |what: &str, rest: &str| format!("smaps: {what} `{}`", rest.trim());
         if let Some(rest) = line.strip_prefix("VmFlags:") {
-            b.flags =
-                rest.split_whitespace().filter_map(VmFlags::from_name).fold(VmFlags::EMPTY, |a, b| a | b);
+            b.flags = rest
+                .split_whitespace()
+                .filter_map(VmFlags::from_name)
+                .filter(|f| VmFlags::PRINTED.contains(*f))
+                .fold(VmFlags::EMPTY, |a, b| a | b);
         } else if let Some(rest) = line.strip_prefix("THPeligible:") {
             b.eligible = match rest.trim() {
                 "0" => Some(false),
@@ -386,6 +418,12 @@ Rss:                   0 kB
 AnonHugePages:         0 kB
 THPeligible:           0
 VmFlags: rd wr mr mw me dc ac wf nh mg
+200001800000-200001c00000 r-xp 00000000 00:00 0
+Size:               4096 kB
+Rss:                   0 kB
+AnonHugePages:         0 kB
+THPeligible:           0
+VmFlags: rd ex mr mw me ac
 7ffd1c000000-7ffd1c021000 rw-p 00000000 00:00 0 [stack]
 THPeligible:           0
 VmFlags: rd wr mr mw me gd ac
@@ -400,9 +438,12 @@ VmFlags: rd wr mr mw me gd ac
         assert_eq!(v0.backing, Backing::Huge);
         assert_eq!(s[1], None);
         let v2 = s[2].unwrap();
-        assert_eq!(v2.flags.to_string(), "[nh dc wf]");
+        // `mg` and `ex` are read; `wr`, `rd`, `mr`, ... are not.
+        assert_eq!(v2.flags.to_string(), "[nh dc wf mg]");
+        assert!(!v2.flags.contains(VmFlags::VM_WRITE));
         assert!(!v2.thp_eligible);
         assert_eq!(v2.backing, Backing::None);
+        assert_eq!(s[3].unwrap().flags, VmFlags::VM_EXEC);
     }
 
     /// One slot's smaps block with these sizes.
@@ -493,7 +534,7 @@ VmFlags: rd wr mr mw me gd ac
         let mut slots = [None; MAX_VMAS];
         slots[0] =
             Some(SlotView { flags: VmFlags::VM_NOHUGEPAGE, thp_eligible: false, backing: Backing::Small });
-        let s = Snapshot { slots, thp_enabled: true, thp_disable: 3 };
+        let s = Snapshot { slots, thp_enabled: true, thp_disable: 3, memory_merge: 1, mdwe: 3 };
         let show = |c: Call| s.answer(&c).unwrap().to_string();
         assert_eq!(show(Call::VmFlags(Item::Vma(0))), "[nh]");
         assert_eq!(show(Call::VmFlags(Item::Vma(1))), "unmapped");
@@ -503,6 +544,17 @@ VmFlags: rd wr mr mw me gd ac
         assert_eq!(show(Call::Pages(Item::Hole)), "unmapped");
         assert_eq!(show(Call::ThpEnabled), "1");
         assert_eq!(show(Call::PrctlGetThpDisable), "3");
+        assert_eq!(show(Call::PrctlGetMemoryMerge), "1");
+        assert_eq!(show(Call::PrctlGetMdwe), "3");
         assert_eq!(s.answer(&Call::Fork), None);
+        // A kernel without the prctls (6.1) answers -EINVAL, as the model
+        // of 6.1 does.
+        let old = Snapshot { memory_merge: -22, mdwe: -22, ..s };
+        assert_eq!(old.answer(&Call::PrctlGetMemoryMerge).unwrap().to_string(), "-EINVAL");
+        assert_eq!(old.answer(&Call::PrctlGetMdwe).unwrap().to_string(), "-EINVAL");
+        // Every call the runner observes after a step is answered.
+        for c in observation_calls(MAX_VMAS) {
+            assert!(s.answer(&c).is_some(), "{c}");
+        }
     }
 }

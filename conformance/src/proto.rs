@@ -5,14 +5,16 @@
 //! (`v0`, `P1`) is the runner's.
 //!
 //! A message is a word count, that many little-endian `i64` words (the
-//! opcode first), then raw bytes (only `execve` has any: the path). A file
+//! opcode first), then raw bytes (only `execve` and `auth` have any). A file
 //! descriptor rides along for `fork` (the child's channel) and for a remote
 //! `process_madvise` (the target's pidfd).
 
 use std::io;
 
 /// Bumped whenever the messages change, so a stale agent binary is refused.
-pub const VERSION: i64 = 5;
+/// 6: `mmap` carries its protection, `mprotect`, and `observe` (the GET
+/// prctls read after every step, in one message).
+pub const VERSION: i64 = 6;
 /// The argument that turns a binary into an agent: `AGENT channel-fd`.
 pub const AGENT_ARG: &str = "__mmflags_agent";
 pub const MAX_MSG: usize = 4096;
@@ -26,10 +28,17 @@ pub const TOKEN_FILE: &str = "token";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
-    /// `mmap(addr, len, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE)`.
+    /// `mmap(addr, len, prot, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE)`.
     Mmap {
         addr: u64,
         len: u64,
+        prot: i64,
+    },
+    /// `mprotect(addr, len, prot)`.
+    Mprotect {
+        addr: u64,
+        len: u64,
+        prot: i64,
     },
     Munmap {
         addr: u64,
@@ -83,6 +92,10 @@ pub enum Request {
         addr: u64,
         len: u64,
     },
+    /// What the process reads of itself only through a prctl, asked after
+    /// every step: `PR_GET_THP_DISABLE`, `PR_GET_MEMORY_MERGE` and
+    /// `PR_GET_MDWE`, all arguments 0. Replies `Reply::Observed`.
+    Observe,
     /// `_exit(0)`: no reply.
     Exit,
     /// The first request to an agent that gained privilege by exec
@@ -107,6 +120,17 @@ pub enum Reply {
     /// A syscall's return value, or `-errno`.
     Ret(i64),
     Hello(Hello),
+    /// The answer to `Request::Observe`: each prctl's return value or
+    /// `-errno`, in the request's order.
+    Observed(Observed),
+}
+
+/// The GET prctls of `Request::Observe`, as the process itself got them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observed {
+    pub thp_disable: i64,
+    pub memory_merge: i64,
+    pub mdwe: i64,
 }
 
 const OP_MMAP: i64 = 1;
@@ -123,8 +147,11 @@ const OP_EXIT: i64 = 11;
 const OP_AUTH: i64 = 12;
 const OP_MCTL: i64 = 13;
 const OP_TOUCH: i64 = 14;
+const OP_MPROTECT: i64 = 15;
+const OP_OBSERVE: i64 = 16;
 const OP_RET: i64 = 100;
 const OP_HELLO: i64 = 101;
+const OP_OBSERVED: i64 = 102;
 
 fn encode(words: &[i64], bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 + words.len() * 8 + bytes.len());
@@ -148,7 +175,8 @@ impl Request {
     pub fn encode(&self) -> Vec<u8> {
         let u = |x: u64| x as i64;
         match self {
-            Request::Mmap { addr, len } => encode(&[OP_MMAP, u(*addr), u(*len)], &[]),
+            Request::Mmap { addr, len, prot } => encode(&[OP_MMAP, u(*addr), u(*len), *prot], &[]),
+            Request::Mprotect { addr, len, prot } => encode(&[OP_MPROTECT, u(*addr), u(*len), *prot], &[]),
             Request::Munmap { addr, len } => encode(&[OP_MUNMAP, u(*addr), u(*len)], &[]),
             Request::Madvise { addr, len, advice } => encode(&[OP_MADVISE, u(*addr), u(*len), *advice], &[]),
             Request::ProcessMadvise { iov, advice, flags } => {
@@ -178,6 +206,7 @@ impl Request {
                 encode(&[OP_SETRESUID, *uid as i64, *gid as i64, u(*keep)], &[])
             }
             Request::Touch { addr, len } => encode(&[OP_TOUCH, u(*addr), u(*len)], &[]),
+            Request::Observe => encode(&[OP_OBSERVE], &[]),
             Request::Exit => encode(&[OP_EXIT], &[]),
             Request::Auth { token } => encode(&[OP_AUTH], token),
         }
@@ -189,7 +218,8 @@ impl Request {
         let arg = |i: usize| w.get(i).copied().ok_or_else(bad);
         let u = |i: usize| arg(i).map(|x| x as u64);
         Ok(match arg(0)? {
-            OP_MMAP => Request::Mmap { addr: u(1)?, len: u(2)? },
+            OP_MMAP => Request::Mmap { addr: u(1)?, len: u(2)?, prot: arg(3)? },
+            OP_MPROTECT => Request::Mprotect { addr: u(1)?, len: u(2)?, prot: arg(3)? },
             OP_MUNMAP => Request::Munmap { addr: u(1)?, len: u(2)? },
             OP_MADVISE => Request::Madvise { addr: u(1)?, len: u(2)?, advice: arg(3)? },
             OP_PROCESS_MADVISE => {
@@ -213,6 +243,7 @@ impl Request {
             OP_EXECVE => Request::Execve { path: bytes.to_vec() },
             OP_SETRESUID => Request::Setresuid { uid: arg(1)? as u32, gid: arg(2)? as u32, keep: u(3)? },
             OP_TOUCH => Request::Touch { addr: u(1)?, len: u(2)? },
+            OP_OBSERVE => Request::Observe,
             OP_EXIT => Request::Exit,
             OP_AUTH => Request::Auth { token: bytes.to_vec() },
             _ => return Err(bad()),
@@ -228,6 +259,7 @@ impl Reply {
                 &[OP_HELLO, h.pid as i64, h.uid as i64, h.euid as i64, h.at_secure as i64, h.version],
                 &[],
             ),
+            Reply::Observed(o) => encode(&[OP_OBSERVED, o.thp_disable, o.memory_merge, o.mdwe], &[]),
         }
     }
 
@@ -242,6 +274,11 @@ impl Reply {
                 at_secure: *sec != 0,
                 version: *version,
             })),
+            [OP_OBSERVED, thp_disable, memory_merge, mdwe] => Ok(Reply::Observed(Observed {
+                thp_disable: *thp_disable,
+                memory_merge: *memory_merge,
+                mdwe: *mdwe,
+            })),
             _ => Err(io::Error::new(io::ErrorKind::InvalidData, format!("bad reply {w:?}"))),
         }
     }
@@ -254,7 +291,10 @@ mod tests {
     #[test]
     fn requests_round_trip() {
         let all = [
-            Request::Mmap { addr: 1 << 45, len: 4 << 20 },
+            Request::Mmap { addr: 1 << 45, len: 4 << 20, prot: 3 },
+            Request::Mmap { addr: 1 << 45, len: 4 << 20, prot: 0 },
+            Request::Mprotect { addr: 1 << 45, len: 4 << 20, prot: 5 },
+            Request::Observe,
             Request::Munmap { addr: 5, len: 6 },
             Request::Madvise { addr: 7, len: 8, advice: 12345 },
             Request::ProcessMadvise { iov: Some(vec![(1, 2), (3, 4)]), advice: 14, flags: 0x8000_0000 },
@@ -276,6 +316,8 @@ mod tests {
         let h = Reply::Hello(Hello { pid: 42, uid: 65534, euid: 0, at_secure: true, version: VERSION });
         assert_eq!(Reply::decode(&h.encode()).unwrap(), h);
         assert_eq!(Reply::decode(&Reply::Ret(-22).encode()).unwrap(), Reply::Ret(-22));
+        let o = Reply::Observed(Observed { thp_disable: 3, memory_merge: -22, mdwe: 1 });
+        assert_eq!(Reply::decode(&o.encode()).unwrap(), o);
         assert!(Request::decode(&[1]).is_err());
     }
 }

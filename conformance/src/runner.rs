@@ -2,7 +2,8 @@
 //! - `compare`: a model trace; after every step, the step's result and the
 //!   observations of every live process (each VMA slot's `vmflags`,
 //!   `thp_eligible` and `pages`, `thp_enabled()`,
-//!   `prctl(PR_GET_THP_DISABLE)`) must be what the model predicts;
+//!   `prctl(PR_GET_THP_DISABLE)`, `prctl(PR_GET_MEMORY_MERGE)`,
+//!   `prctl(PR_GET_MDWE)`) must be what the model predicts;
 //! - `litmus`: a written trace; every result written in the file must be
 //!   what the kernel returns.
 //!
@@ -17,8 +18,10 @@
 //! step the runner reads what says otherwise (`procfs::ThpCounters`): if
 //! `thp_fault_fallback` or `thp_collapse_alloc_failed` moved, the trace is
 //! `Inconclusive` whatever the kernel answered; if khugepaged's
-//! `pages_collapsed` moved outside a `khugepaged()` step and the kernel
-//! differed, the difference is `Inconclusive` too, not a mismatch; and so
+//! `pages_collapsed` moved since the last `khugepaged()` step (or the
+//! trace's start) and the kernel differed, the difference is
+//! `Inconclusive` too, not a mismatch (a collapse of its own may show only
+//! a step or more later); and so
 //! is a collapse that returned -EAGAIN where the model said otherwise (the
 //! kernel's "transient, retry": the harness never re-issues a call). An
 //! inconclusive trace is neither a pass nor a mismatch. The counters are
@@ -481,6 +484,21 @@ impl Runner {
         if self.machine.root && (h.uid != 0 || h.euid != 0) {
             return Err(format!("P0 runs as uid {} euid {}, not root", h.uid, h.euid));
         }
+        // The model's P0 has neither KSM merge-any nor MDWE. Both survive
+        // fork and exec, so a runner started with them (systemd's
+        // MemoryKSM= or MemoryDenyWriteExecute=, which sets MDWE where the
+        // kernel has it) hands them to every agent. (-EINVAL: the kernel
+        // has no such prctl, as the model of 6.1 says.)
+        let snap = t.snapshot(0).map_err(|e| e.to_string())?;
+        let none = |r: i64| r == 0 || r == -(libc::EINVAL as i64);
+        if !none(snap.memory_merge) || !none(snap.mdwe) {
+            return Err(format!(
+                "P0 starts with prctl(PR_GET_MEMORY_MERGE) = {} and prctl(PR_GET_MDWE) = {}, and the \
+                 model's P0 has neither KSM merge-any nor MDWE: run this from a process without them \
+                 (systemd's MemoryKSM=, MemoryDenyWriteExecute=?)",
+                snap.memory_merge, snap.mdwe
+            ));
+        }
         if self.images.setuid_root.is_none() {
             return Ok(());
         }
@@ -534,6 +552,9 @@ impl Runner {
                 return report;
             }
         };
+        // khugepaged's count as the last `khugepaged()` step (or the
+        // start) left it: see `Runner::litmus`.
+        let mut quiet = before;
         for (i, a) in actions.iter().enumerate() {
             if let Some(why) = self.cannot_run(a) {
                 report.skipped = Some((actions.len() - i, why));
@@ -583,10 +604,13 @@ impl Runner {
             let differs = result.is_some() || !observations.is_empty();
             let mut moved = now.failed_since(&before);
             if differs && a.call != Call::Khugepaged {
-                moved.extend(now.collapsed_since(&before));
+                moved.extend(now.collapsed_since(&quiet));
             }
             moved.extend(transient(&a.call, got, want));
             before = now;
+            if a.call == Call::Khugepaged {
+                quiet = now;
+            }
             if !moved.is_empty() || differs {
                 let seen = Mismatch { sysfs: init.sysfs, steps, result, observations };
                 report.verdict = if moved.is_empty() {
@@ -627,6 +651,13 @@ impl Runner {
                 return rep;
             }
         };
+        // khugepaged's count as the last `khugepaged()` step (or the
+        // start) left it. A collapse of its own may show only steps later
+        // (a file need not read `pages` after every step, and the pass
+        // that parking wakes may run into the next step), so a written
+        // result that differs is inconclusive if khugepaged collapsed
+        // anything since, not only during that step.
+        let mut quiet = before;
         for (i, &(line, step)) in trace.steps.iter().enumerate() {
             let a = step.action;
             if let Some(why) = self.cannot_run(&a) {
@@ -655,10 +686,13 @@ impl Runner {
             let failed = step.ret.filter(|&e| e != got);
             let mut moved = now.failed_since(&before);
             if failed.is_some() && a.call != Call::Khugepaged {
-                moved.extend(now.collapsed_since(&before));
+                moved.extend(now.collapsed_since(&quiet));
             }
             moved.extend(failed.and_then(|e| transient(&a.call, got, e)));
             before = now;
+            if a.call == Call::Khugepaged {
+                quiet = now;
+            }
             if !moved.is_empty() {
                 rep.inconclusive = Some((line, moved));
                 break;
@@ -736,7 +770,9 @@ fn observe(sys: &System, state: &State, tree: &Tree, obs: &[Call]) -> Result<Vec
             let (model, _) = sys
                 .step(state, &a)
                 .map_err(|e| HarnessError::Broken(format!("model observation `{a}`: {e}")))?;
-            let kernel = snap.answer(&call).expect("an observation call");
+            let kernel = snap.answer(&call).ok_or_else(|| {
+                HarnessError::Broken(format!("`{a}` returned an errno the trace language cannot name"))
+            })?;
             if model != kernel {
                 diffs.push(Field { action: a, model, kernel });
             }

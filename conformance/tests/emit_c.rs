@@ -31,7 +31,27 @@ fn emitted_programs_pass_on_this_kernel() {
         .iter()
         .map(|s| s.parse().unwrap())
         .collect();
-    let mut ws = vec![enumerate::walk(&sys, init, &cex).unwrap()];
+    // The policy calls, each at least once: merge-any, protections, MDWE
+    // with NO_INHERIT (a fork child without it), the KSM advice.
+    let policies: Vec<_> = [
+        "P0 prctl(PR_SET_MEMORY_MERGE, 1)",
+        "P0 mmap(PROT_READ|PROT_EXEC)",
+        "P0 mprotect(v0, PROT_READ|PROT_WRITE)",
+        "P0 touch(v0)",
+        "P0 prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN|PR_MDWE_NO_INHERIT)",
+        "P0 mprotect(v0, PROT_READ|PROT_EXEC)",
+        "P0 mmap(PROT_READ|PROT_WRITE|PROT_EXEC)",
+        "P0 fork()",
+        "P1 mmap(PROT_READ|PROT_WRITE|PROT_EXEC)",
+        "P0 madvise(v0, MADV_UNMERGEABLE)",
+        "P1 prctl(PR_SET_MEMORY_MERGE, 0)",
+        "P1 madvise(v1, MADV_MERGEABLE)",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect();
+    let mut ws =
+        vec![enumerate::walk(&sys, init, &cex).unwrap(), enumerate::walk(&sys, init, &policies).unwrap()];
     ws.extend(walks(&sys, init, 24, 11));
     for (i, w) in ws.iter().enumerate() {
         let (code, out) = build_and_run(&dir, &format!("walk{i}"), w, &sys);

@@ -9,7 +9,7 @@ use mmflags_conformance::enumerate;
 use mmflags_conformance::kernel::HarnessError;
 use mmflags_conformance::runner::{Field, Verdict};
 use mmflags_model::action::{Call, Ret};
-use mmflags_model::flags::VmFlags;
+use mmflags_model::flags::{MmfFlags, VmFlags};
 use mmflags_model::replay::replay;
 use mmflags_model::state::Backing;
 use mmflags_model::{Action, Semantics, Sysfs, System, Trace};
@@ -100,6 +100,57 @@ fn a_wrong_model_rule_is_reported_with_a_replayable_trace() {
     for m in &found {
         let calls: Vec<Call> = m.steps.iter().map(|s| s.action.call).collect();
         assert!(calls.iter().any(|c| matches!(c, Call::Fork | Call::Execve(_))), "{}", m.trace_text());
+    }
+}
+
+/// KSM merge-any and MDWE show only through the process's own GET prctls,
+/// which the runner asks after every step: a model that forgets either at
+/// fork, or that has no smaps `mg`/`ex`, is caught by the observations of
+/// the step where they part, not later.
+#[test]
+fn merge_any_mdwe_and_their_vma_flags_are_observed_after_every_step() {
+    let r = common::runner();
+    let init = common::init(&r);
+    let mismatch =
+        |sem: Semantics, lines: &[&str]| match r.compare(&common::system(sem), init, &actions(lines)).verdict
+        {
+            Verdict::Mismatch(m) => m,
+            v => panic!("the wrong rule went unnoticed: {v:?}"),
+        };
+    let field = |a: &str, model: Ret, kernel: Ret| Field { action: a.parse().unwrap(), model, kernel };
+
+    // Fork drops merge-any (it is not in the init mask).
+    let mut sem = Semantics::mainline();
+    sem.mmf_init_mask = sem.mmf_init_mask.difference(MmfFlags::MMF_VM_MERGE_ANY);
+    let m = mismatch(sem, &["P0 prctl(PR_SET_MEMORY_MERGE, 1)", "P0 fork()"]);
+    assert_eq!(m.steps.len(), 2);
+    assert_eq!(m.observations, vec![field("P1 prctl(PR_GET_MEMORY_MERGE)", Ret::Val(0), Ret::Val(1))]);
+
+    // Fork drops MDWE (it is not in the init mask).
+    let mut sem = Semantics::mainline();
+    sem.mmf_init_mask = sem.mmf_init_mask.difference(MmfFlags::MMF_HAS_MDWE_MASK);
+    let m = mismatch(sem, &["P0 prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN)", "P0 fork()"]);
+    assert_eq!(m.observations, vec![field("P1 prctl(PR_GET_MDWE)", Ret::Val(0), Ret::Val(1))]);
+
+    // A model whose smaps shows no `mg` or `ex`: the kernel's VmFlags do.
+    let mut sem = Semantics::mainline();
+    sem.smaps_vm_flags = sem.smaps_vm_flags.difference(VmFlags::VM_MERGEABLE.union(VmFlags::VM_EXEC));
+    let m = mismatch(sem, &["P0 prctl(PR_SET_MEMORY_MERGE, 1)", "P0 mmap(PROT_READ|PROT_EXEC)"]);
+    let both = VmFlags::VM_MERGEABLE.union(VmFlags::VM_EXEC);
+    assert_eq!(m.observations, vec![field("P0 vmflags(v0)", Ret::Flags(VmFlags::EMPTY), Ret::Flags(both))]);
+
+    // And the mainline model agrees with all three.
+    let sys = common::system(Semantics::mainline());
+    for t in [
+        &["P0 prctl(PR_SET_MEMORY_MERGE, 1)", "P0 fork()"][..],
+        &[
+            "P0 prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN|PR_MDWE_NO_INHERIT)",
+            "P0 fork()",
+            "P1 execve(plain)",
+        ],
+        &["P0 prctl(PR_SET_MEMORY_MERGE, 1)", "P0 mmap(PROT_READ|PROT_EXEC)", "P0 mprotect(v0, PROT_READ)"],
+    ] {
+        assert_eq!(r.compare(&sys, init, &actions(t)).verdict, Verdict::Agreed, "{t:?}");
     }
 }
 

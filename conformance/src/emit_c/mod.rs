@@ -20,8 +20,8 @@
 //! exits 4 (kselftest's skip).
 
 use crate::abi;
-use mmflags_model::action::{Prot, 
-    Action, Advice, Call, Errno, Iovec, Item, MclFlags, PmadvFlags, Range, Ret, Target,
+use mmflags_model::action::{
+    Action, Advice, Call, Errno, Iovec, Item, MclFlags, PmadvFlags, Prot, Range, Ret, Target,
 };
 use mmflags_model::state::{Image, State, MAX_VMAS};
 use mmflags_model::{System, Walk};
@@ -65,7 +65,8 @@ fn addr(r: Range) -> String {
 
 /// A protection as C: `PROT_READ | PROT_EXEC`, `PROT_NONE`.
 fn prot_c(p: Prot) -> String {
-    let names: Vec<&str> = Prot::NAMES.iter().filter(|(f, _)| f.0 != 0 && p.contains(*f)).map(|(_, n)| *n).collect();
+    let names: Vec<&str> =
+        Prot::NAMES.iter().filter(|(f, _)| f.0 != 0 && p.contains(*f)).map(|(_, n)| *n).collect();
     if names.is_empty() {
         "PROT_NONE".into()
     } else {
@@ -104,6 +105,8 @@ impl Tables {
         }
         push("OBS_THP_ENABLED", 0, Call::ThpEnabled);
         push("OBS_THP_DISABLE", 0, Call::PrctlGetThpDisable);
+        push("OBS_MEMORY_MERGE", 0, Call::PrctlGetMemoryMerge);
+        push("OBS_MDWE", 0, Call::PrctlGetMdwe);
         let n = rows.len();
         let i = match self.rows.iter().position(|r| *r == rows) {
             Some(i) => i,

@@ -1,11 +1,20 @@
 /*
  * Results and observations as the trace language prints them: a return
  * value or -ERRNO, a name (v0, P1), and what this process shows of itself
- * in /proc/self/smaps (VmFlags restricted to hg nh lo lf dc wf,
+ * in /proc/self/smaps (VmFlags restricted to hg nh lo lf dc wf mg ex,
  * THPeligible, and what backs each slot from Rss and AnonHugePages) and
- * /proc/self/status (THP_enabled), with prctl(PR_GET_THP_DISABLE).
+ * /proc/self/status (THP_enabled), with prctl(PR_GET_THP_DISABLE),
+ * prctl(PR_GET_MEMORY_MERGE) and prctl(PR_GET_MDWE).
  */
-enum { OBS_VMFLAGS, OBS_ELIGIBLE, OBS_PAGES, OBS_THP_ENABLED, OBS_THP_DISABLE };
+enum {
+	OBS_VMFLAGS,
+	OBS_ELIGIBLE,
+	OBS_PAGES,
+	OBS_THP_ENABLED,
+	OBS_THP_DISABLE,
+	OBS_MEMORY_MERGE,
+	OBS_MDWE,
+};
 
 struct obs {
 	int kind;
@@ -53,13 +62,24 @@ struct seen {
 	long rss_kb[MAX_VMAS];
 	long anon_huge_kb[MAX_VMAS];
 	int thp_enabled;
+	/* The GET prctls' results, or -errno. */
 	long thp_disable;
+	long memory_merge;
+	long mdwe;
 	char odd[160]; /* a mapping in the slot window that is not a slot */
 };
 
+/* prctl(option, 0, 0, 0, 0): its result, or -errno. */
+static long get_prctl(int option)
+{
+	long r = prctl(option, 0UL, 0UL, 0UL, 0UL);
+
+	return r < 0 ? -errno : r;
+}
+
 static void read_self(struct seen *s)
 {
-	static const char *const mn[] = { "hg", "nh", "lo", "lf", "dc", "wf" };
+	static const char *const mn[] = { "hg", "nh", "lo", "lf", "dc", "wf", "mg", "ex" };
 	unsigned long lo = HOLE, hi = SLOT(MAX_VMAS), start, end;
 	char line[512];
 	int cur = -1, i;
@@ -120,7 +140,9 @@ static void read_self(struct seen *s)
 			s->thp_enabled = atoi(line + 12);
 	if (f)
 		fclose(f);
-	s->thp_disable = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+	s->thp_disable = get_prctl(PR_GET_THP_DISABLE);
+	s->memory_merge = get_prctl(PR_GET_MEMORY_MERGE);
+	s->mdwe = get_prctl(PR_GET_MDWE);
 }
 
 static struct str shown(const struct seen *s, const struct obs *o)
@@ -153,8 +175,12 @@ static struct str shown(const struct seen *s, const struct obs *o)
 	case OBS_THP_ENABLED:
 		snprintf(out.s, sizeof(out.s), "%d", s->thp_enabled);
 		return out;
+	case OBS_MEMORY_MERGE:
+		return fmt_ret(s->memory_merge);
+	case OBS_MDWE:
+		return fmt_ret(s->mdwe);
 	default:
-		return fmt_ret(s->thp_disable < 0 ? -errno : s->thp_disable);
+		return fmt_ret(s->thp_disable);
 	}
 }
 
@@ -172,6 +198,12 @@ static const char *obs_name(const struct obs *o, char *buf, size_t n)
 		break;
 	case OBS_THP_ENABLED:
 		snprintf(buf, n, "thp_enabled()");
+		break;
+	case OBS_MEMORY_MERGE:
+		snprintf(buf, n, "prctl(PR_GET_MEMORY_MERGE)");
+		break;
+	case OBS_MDWE:
+		snprintf(buf, n, "prctl(PR_GET_MDWE)");
 		break;
 	default:
 		snprintf(buf, n, "prctl(PR_GET_THP_DISABLE)");
