@@ -204,6 +204,8 @@ pub fn choose_accel(kernel: &Path) -> Result<Accel, String> {
     if !usable {
         return Ok(Accel::Tcg);
     }
+    // One probe at a time: jobs started together share its files and result.
+    let _turn = cache::lock("kvm-probe.lock")?;
     let host = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let qemu = Command::new(QEMU).arg("--version").output().map(|o| o.stdout).unwrap_or_default();
     let key = format!("{}|{}", host.trim(), String::from_utf8_lossy(&qemu).lines().next().unwrap_or(""));
