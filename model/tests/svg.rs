@@ -43,7 +43,10 @@ fn the_secure_exec_counterexample_shows_the_violation_on_the_process() {
     assert!(out.contains(">DISABLE_THP_COMPLETELY<"));
     assert!(out.contains("thp_disable_origin{by-unpriv without-nnp kept-by-secure-exec}"));
     // Why: the setting, who made it and which exec kept it (wrapped).
-    assert!(out.contains("why: breaks secure_exec_inherits_nothing: P0 mm-&gt;flags DISABLE_THP_COMPLETELY,"), "{out}");
+    assert!(
+        out.contains("why: breaks secure_exec_inherits_nothing: P0 mm-&gt;flags DISABLE_THP_COMPLETELY,"),
+        "{out}"
+    );
     assert!(out.contains("kept by the setuid exec at step 3"));
     // The text diff of the step is there, escaped.
     assert!(out.contains("P0 AT_SECURE: false -&gt; true"));
