@@ -41,7 +41,7 @@ fn fake(listing: &Value, job: &Value) -> Value {
         "guest": {"accel": "tcg", "cpus": 2, "agent": "static", "boot_seconds": 3.0, "seconds": 60.0,
                   "console": "/nowhere/console.log"},
         "job": {"index": job["index"], "name": job["name"], "series": job["series"], "mode": job["mode"],
-                "spec": job["spec"], "identity": listing["identity"]},
+                "spec": job["spec"], "budget": job["budget"], "identity": listing["identity"]},
     });
     if !litmus {
         v["depth"] = 3.into();
@@ -72,10 +72,9 @@ fn report(inputs: &[&Path], extra: &[&str], md: &Path) -> (Option<i32>, String) 
 fn the_jobs_are_every_series_in_every_kind_with_stable_indices() {
     let l = jobs_json();
     let jobs = l["jobs"].as_array().unwrap();
-    let toml: toml::Value = toml::from_str(&std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../kernels.toml"),
+    let toml: toml::Value = toml::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../kernels.toml")).unwrap(),
     )
-    .unwrap())
     .unwrap();
     let series: Vec<&str> =
         toml["kernel"].as_array().unwrap().iter().map(|k| k["series"].as_str().unwrap()).collect();
@@ -173,7 +172,14 @@ fn duplicates_other_builds_and_other_files_are_refused_by_name() {
     let p = write(&dir.join("c"), &other_toml);
     let (code, out) = report(&[&dir.join("c")], &sel, &md);
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains(&format!("{}: job {} is from another kernels.toml", p.display(), jobs[0]["name"].as_str().unwrap())), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{}: job {} is from another kernels.toml",
+            p.display(),
+            jobs[0]["name"].as_str().unwrap()
+        )),
+        "{out}"
+    );
 
     for (field, words) in [("sources", "model sources"), ("specs", "specs"), ("version", "model version")] {
         let mut other = fake(&l, &jobs[1]);

@@ -199,7 +199,9 @@ pub fn render(m: &Merged) -> String {
         let budget = if job.is_litmus() {
             "litmus".to_string()
         } else {
-            format!("{} (depth {} + {} walks)", job.mode, v["depth"], v["walks"])
+            // The job's own budget record, which a failed run has too.
+            let b = &v["job"]["budget"];
+            format!("{} (depth {} + {} walks)", job.mode, b["depth"], b["walks"])
         };
         let (mis, skip, err) = (count(v, "mismatches"), skipped_steps(v), count(v, "errors"));
         let failed = v.get("error").is_some();
@@ -207,14 +209,16 @@ pub fn render(m: &Merged) -> String {
         total_skip += skip;
         total_err += err + failed as usize;
         total_s += v["guest"]["seconds"].as_f64().unwrap_or(0.0);
-        let sha = kp["deb_sha256"].as_str().unwrap_or("");
         let show = |x: &Value| if x.is_null() { "—".to_string() } else { x.to_string() };
+        let code = |x: &Value, n: usize| {
+            x.as_str().map_or("—".to_string(), |t| format!("`{}`", &t[..t.len().min(n)]))
+        };
         md.push_str(&format!(
-            "| {} | `{}` | `{}` | `{}` | `{}` | {} | {} | {} | {} | {} | {} | {:.1} | {:.0} |\n",
+            "| {} | {} | {} | {} | `{}` | {} | {} | {} | {} | {} | {} | {:.1} | {:.0} |\n",
             job.series,
-            kp["package"].as_str().unwrap_or("?"),
-            kp["version"].as_str().unwrap_or("?"),
-            &sha[..sha.len().min(16)],
+            code(&kp["package"], usize::MAX),
+            code(&kp["version"], usize::MAX),
+            code(&kp["deb_sha256"], 16),
             v["spec"].as_str().unwrap_or(&job.spec),
             if failed { format!("{budget}: **guest failed**") } else { budget },
             show(&v["traces"]),

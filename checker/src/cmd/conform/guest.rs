@@ -50,8 +50,10 @@ pub(crate) struct GuestRun {
     /// The guest's JSON with `kernel_package` and `guest` added; `None`
     /// when the guest failed before it could send it.
     pub(crate) json: Option<Value>,
-    /// The guest's console, kept whatever the outcome (once it booted).
+    /// The guest's console, kept whatever the outcome (once qemu ran).
     pub(crate) console: Option<PathBuf>,
+    /// Whether the guest came as far as starting the job (`BOOTED`).
+    pub(crate) booted: bool,
 }
 
 /// The guest's command line: this run's options, minus what only the host reads.
@@ -138,7 +140,7 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
         } else {
             out.say(&format!("conform: INCONCLUSIVE: {msg}"));
         }
-        GuestRun { code, json: None, console: None }
+        GuestRun { code, json: None, console: None, booted: false }
     };
     let kernel = match kernels::by_series(&job.series) {
         Ok(k) => k,
@@ -215,10 +217,10 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
         Err(e) => return fail(3, e),
     };
     let boot_s = o.boot.map(|d| d.as_secs_f64());
-    let kept = Some(boot.console.clone());
+    let (kept, booted) = (Some(boot.console.clone()), o.boot.is_some());
     if let Some(f) = &o.failure {
         let r = fail(3, format!("{f}; the guest's console is kept: {}", boot.console.display()));
-        return GuestRun { console: kept, ..r };
+        return GuestRun { console: kept, booted, ..r };
     }
     let code = o.exit.unwrap_or(3).clamp(0, 255) as u8;
     let text = String::from_utf8_lossy(&o.output).replace('\r', "");
@@ -232,7 +234,7 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
                     boot.console.display()
                 ),
             );
-            return GuestRun { console: kept, ..r };
+            return GuestRun { console: kept, booted, ..r };
         }
     };
     v["kernel_package"] = json!({
@@ -248,7 +250,7 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
         boot_s.unwrap_or(0.0),
         o.elapsed.as_secs_f64()
     ));
-    GuestRun { code, json: Some(v), console: kept }
+    GuestRun { code, json: Some(v), console: kept, booted }
 }
 
 /// `check conform --kernel SERIES`: one guest run, printed like a host run.

@@ -12,7 +12,7 @@ use mmflags_checker::kernels::jobs::KernelJob;
 use mmflags_checker::spec;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(super) fn litmus_files() -> Vec<PathBuf> {
     let dir = spec::specs_dir().join("litmus");
@@ -47,10 +47,15 @@ fn conform_args(job: &KernelJob, b: &Budget, g: &GuestOpts) -> ConformArgs {
     }
 }
 
-/// The record a merge checks.
-pub(super) fn record(job: &KernelJob, id: &Identity) -> Value {
+/// The record a merge checks, with the budget the job was given.
+pub(super) fn record(job: &KernelJob, b: &Budget, id: &Identity) -> Value {
+    let budget = if job.is_litmus() {
+        json!({"litmus": true})
+    } else {
+        json!({"depth": b.depth, "walks": b.walks, "seed": b.seed})
+    };
     json!({"index": job.index, "name": job.name, "series": job.series, "mode": job.mode,
-           "spec": job.spec, "identity": id})
+           "spec": job.spec, "budget": budget, "identity": id})
 }
 
 /// Writes `v` to `path` through a temporary file, so that a reader never
@@ -84,13 +89,29 @@ pub(super) fn run(job: &KernelJob, b: &Budget, g: &GuestOpts, out: &Path, interr
         litmus: job.is_litmus(),
         cpus: g.guest_cpus,
     };
-    let r = run_guest(&a, &gjob, interrupt, &Out { json: false });
+    let out_say = Out { json: false };
+    let mut r = run_guest(&a, &gjob, interrupt, &out_say);
+    // A guest that failed before the job started (a panic while booting
+    // under TCG, seen about once in a few dozen boots) ran nothing: boot it
+    // once more. A failure after that is the job's result.
+    let mut boots = 1;
+    if r.json.is_none()
+        && r.code == 3
+        && !r.booted
+        && r.console.is_some()
+        && !interrupt.load(Ordering::Relaxed)
+    {
+        println!("job {}: the guest failed before the job started; booting it once more", job.name);
+        boots = 2;
+        r = run_guest(&a, &gjob, interrupt, &out_say);
+    }
     let mut v = r.json.unwrap_or_else(|| {
         json!({"error": "the guest run failed; see its console", "kernel_package": {"series": job.series},
                "spec": job.spec})
     });
     v["exit"] = r.code.into();
-    v["job"] = record(job, &id);
+    v["job"] = record(job, b, &id);
+    v["job"]["boots"] = boots.into();
     let file = out.join(format!("{}.json", job.name));
     if r.code != 0 {
         if let Some(c) = r.console.as_ref().filter(|c| c.exists()) {

@@ -61,8 +61,9 @@ fn keep(file: &Path, job: &KernelJob, b: &Budget, id: &Identity) -> bool {
     };
     let same_job = v["job"]["name"] == job.name.as_str()
         && serde_json::from_value::<Identity>(v["job"]["identity"].clone()).is_ok_and(|i| i == *id);
+    let was = &v["job"]["budget"];
     let same_budget =
-        job.is_litmus() || (v["depth"] == b.depth && v["walks"] == b.walks && v["seed"] == b.seed);
+        job.is_litmus() || (was["depth"] == b.depth && was["walks"] == b.walks && was["seed"] == b.seed);
     if !same_job || !same_budget || v.get("error").is_some() || v["exit"].as_u64().is_none_or(|c| c > 1) {
         return false;
     }
@@ -126,6 +127,16 @@ fn spawn(
         // one SIGINT on to each job (a job stops its guest on the first and
         // exits at once on the second).
         .process_group(0);
+    // SAFETY: prctl is async-signal-safe and touches only the child. If the
+    // matrix dies, each job is interrupted as by one Ctrl-C: it stops its guest.
+    unsafe {
+        c.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     if side_by_side {
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
