@@ -125,7 +125,7 @@ pub enum KernelsCmd {
         #[command(flatten)]
         guest: GuestOpts,
         /// Guests at once (default: what the cores and memory allow, a
-        /// guest per two cores).
+        /// guest per core).
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
         /// Keep a job's JSON from an earlier run with this build's
