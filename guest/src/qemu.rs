@@ -8,6 +8,7 @@
 use crate::cache;
 use crate::initramfs::{Initramfs, BOOTED, EXIT};
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,6 +102,17 @@ fn spawn(b: &Boot) -> Result<Child, String> {
         .stderr(Stdio::piped());
     if b.accel == Accel::Kvm {
         c.args(["-cpu", "host"]);
+    }
+    // SAFETY: prctl is async-signal-safe and touches only the child. The
+    // guest dies with the process that booted it, however that one ends
+    // (a matrix killed outright takes its jobs' output pipes with it).
+    unsafe {
+        c.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
     c.spawn().map_err(|e| format!("starting {QEMU}: {e}"))
 }

@@ -202,9 +202,10 @@ pub(super) fn run(
         }
     }
     println!(
-        "matrix: {} jobs to run ({} selected), {n} at once, {cpus} vCPUs each, {} agent {}",
+        "matrix: {} jobs to run ({} selected), {n} at once, {cpus} vCPU{} each, {} agent {}",
         queue.len(),
         chosen.len(),
+        if cpus == 1 { "" } else { "s" },
         agent.linking.name(),
         agent.path.display()
     );
