@@ -29,6 +29,7 @@ pub struct Budget {
     /// Then this many seeded random walks of 10 to 20 steps.
     #[arg(long, default_value_t = 2000)]
     pub walks: usize,
+    /// Seed of the random walks (the same seed runs the same walks).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }
@@ -62,8 +63,8 @@ pub struct GuestOpts {
     /// agent the project builds; see `check kernels agent`).
     #[arg(long, value_name = "PATH")]
     pub agent: Option<PathBuf>,
-    /// vCPUs of each guest (default: the cores shared among the guests run
-    /// at once, 1 to 4).
+    /// vCPUs of each guest (default: one job's guest gets the cores, the
+    /// matrix shares them among the guests it runs at once; 1 to 4).
     #[arg(long, value_name = "N")]
     pub guest_cpus: Option<u32>,
     /// Seconds a guest may run before it is killed (the job is then inconclusive).
