@@ -72,6 +72,9 @@ pub struct Khugepaged {
     timeout: Duration,
     poll: Duration,
     stats: Mutex<Stats>,
+    /// Where to find the khugepaged thread to see it asleep (`/proc` for
+    /// the machine's own knobs; none for a fake THP directory).
+    proc: Option<PathBuf>,
 }
 
 fn read_u64(p: &Path) -> Result<u64, String> {
@@ -90,7 +93,8 @@ impl Khugepaged {
     /// `arm` with another patience and polling interval (for tests).
     pub fn arm_with(thp_dir: &Path, timeout: Duration, poll: Duration) -> Result<Khugepaged, String> {
         let guard = KhugepagedGuard::new(thp_dir)?;
-        let k = Khugepaged { guard, timeout, poll, stats: Mutex::new(Stats::default()) };
+        let proc = thp_dir.starts_with(crate::machine::THP_DIR).then(|| PathBuf::from("/proc"));
+        let k = Khugepaged { guard, timeout, poll, stats: Mutex::new(Stats::default()), proc };
         k.set("pages_to_scan", PAGES_TO_SCAN)?;
         k.set("alloc_sleep_millisecs", 0)?;
         k.park()?;
@@ -112,8 +116,16 @@ impl Khugepaged {
         self.dir().parent().map_or_else(|| PathBuf::from(crate::machine::THP_DIR), Path::to_path_buf)
     }
 
+    /// Parks khugepaged and waits until it sleeps: a pass that began
+    /// before the knob changed runs to its end (up to `pages_to_scan`
+    /// pages, read when it began) and would collapse, during the next
+    /// steps, what those steps make collapsible.
     fn park(&self) -> Result<(), String> {
-        self.set("scan_sleep_millisecs", PARKED_SCAN_SLEEP_MS)
+        self.set("scan_sleep_millisecs", PARKED_SCAN_SLEEP_MS)?;
+        match &self.proc {
+            Some(proc) => asleep(proc, self.timeout),
+            None => Ok(()),
+        }
     }
 
     /// The knobs as they were, and how to put them back by hand (for a
@@ -186,13 +198,52 @@ pub fn thread_running(proc: &Path) -> Option<bool> {
     if comm("2").as_deref().map(str::trim) != Some("kthreadd") {
         return None;
     }
-    let dir = std::fs::read_dir(proc).ok()?;
-    Some(dir.filter_map(|e| e.ok()).any(|e| {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        name.bytes().all(|b| b.is_ascii_digit())
-            && comm(&name).as_deref().map(str::trim) == Some("khugepaged")
-    }))
+    Some(thread_pid(proc).is_some())
+}
+
+/// The pid of the kernel thread named `khugepaged` under `proc`.
+fn thread_pid(proc: &Path) -> Option<String> {
+    std::fs::read_dir(proc).ok()?.filter_map(|e| e.ok()).find_map(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let comm = std::fs::read_to_string(proc.join(&name).join("comm")).ok()?;
+        (name.bytes().all(|b| b.is_ascii_digit()) && comm.trim() == "khugepaged").then_some(name)
+    })
+}
+
+/// Whether the thread sleeps where khugepaged waits between passes
+/// (`khugepaged_wait_work`, inlined into `khugepaged`): state `S` and that
+/// wchan. Where wchan is hidden ("0"), `S` alone.
+fn sleeps_between_passes(task: &Path) -> bool {
+    let stat = std::fs::read_to_string(task.join("stat")).unwrap_or_default();
+    let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+    let wchan = std::fs::read_to_string(task.join("wchan")).unwrap_or_default();
+    state == Some('S') && matches!(wchan.trim(), "khugepaged" | "khugepaged_wait_work" | "0" | "")
+}
+
+/// Waits until khugepaged has slept between passes for several polls in a
+/// row (a thread that is not there, as under `never`, has nothing to
+/// finish). Not within `timeout` is a harness error.
+fn asleep(proc: &Path, timeout: Duration) -> Result<(), String> {
+    const IN_A_ROW: u32 = 3;
+    let Some(pid) = thread_pid(proc) else { return Ok(()) };
+    let task = proc.join(&pid);
+    let start = Instant::now();
+    let mut row = 0;
+    while row < IN_A_ROW {
+        if !task.exists() {
+            return Ok(());
+        }
+        row = if sleeps_between_passes(&task) { row + 1 } else { 0 };
+        if start.elapsed() >= timeout {
+            return Err(format!(
+                "khugepaged (pid {pid}) did not go to sleep within {:.0} s of being parked: \
+                 a harness error, not a result",
+                timeout.as_secs_f64()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
 }
 
 /// A 4 MiB region of the runner's own, advised MADV_HUGEPAGE and written
@@ -356,6 +407,28 @@ mod tests {
             if mode != mmflags_model::Sysfs::Never {
                 assert!(running, "mode {mode} but no khugepaged thread");
             }
+        }
+    }
+
+    #[test]
+    fn khugepaged_counts_as_asleep_only_where_it_waits_between_passes() {
+        let d = std::env::temp_dir().join(format!("mmflags-wchan-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let task = |state: char, wchan: &str| {
+            std::fs::write(d.join("stat"), format!("77 (khugepaged) {state} 2 0 0")).unwrap();
+            std::fs::write(d.join("wchan"), wchan).unwrap();
+            sleeps_between_passes(&d)
+        };
+        assert!(task('S', "khugepaged"));
+        assert!(task('S', "0"), "wchan hidden: the state alone");
+        assert!(!task('R', "khugepaged"), "running a pass");
+        assert!(!task('D', "rwsem_down_read_slowpath"), "waiting for an mmap_lock in a pass");
+        assert!(!task('S', "khugepaged_alloc_sleep"), "asleep inside a pass");
+        std::fs::remove_dir_all(&d).unwrap();
+        // This machine's khugepaged, parked by no one, sleeps between passes
+        // at least once within a minute.
+        if thread_running(Path::new("/proc")) == Some(true) {
+            asleep(Path::new("/proc"), Duration::from_secs(60)).unwrap();
         }
     }
 }

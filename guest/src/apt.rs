@@ -373,7 +373,11 @@ fn unpack_vmlinuz(deb: &Path, dir: &Path) -> Result<PathBuf, String> {
 
 /// Resolves `k` to its newest package and returns its unpacked image,
 /// downloading only what the cache does not already hold.
+///
+/// Fetches on one machine take turns (a lock in the cache): the jobs of a
+/// matrix run side by side share the private apt state and the kernels.
 pub fn fetch(k: &Kernel, all: &[Kernel], refresh: bool) -> Result<Fetched, String> {
+    let _turn = cache::lock("apt.lock")?;
     let mirror = machine_mirror()?;
     let mut suites: Vec<String> = all.iter().flat_map(|k| k.suites.clone()).collect();
     suites.sort();

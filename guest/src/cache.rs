@@ -18,3 +18,14 @@ pub fn sub(sub: &str) -> Result<PathBuf, String> {
     std::fs::create_dir_all(&d).map_err(|e| format!("creating {}: {e}", d.display()))?;
     Ok(d)
 }
+
+/// An exclusive lock on `dir()/name`, held until the file is dropped (a
+/// process that dies releases it); waits for another holder.
+pub fn lock(name: &str) -> Result<std::fs::File, String> {
+    let d = dir();
+    std::fs::create_dir_all(&d).map_err(|e| format!("creating {}: {e}", d.display()))?;
+    let path = d.join(name);
+    let f = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.lock().map_err(|e| format!("locking {}: {e}", path.display()))?;
+    Ok(f)
+}

@@ -14,6 +14,7 @@
 //! checker does), and any syscall on the model's behalf (conformance does,
 //! inside the guest).
 
+pub mod agent;
 pub mod apt;
 pub mod cache;
 pub mod cpio;

@@ -8,6 +8,7 @@
 use crate::cache;
 use crate::initramfs::{Initramfs, BOOTED, EXIT};
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,6 +102,17 @@ fn spawn(b: &Boot) -> Result<Child, String> {
         .stderr(Stdio::piped());
     if b.accel == Accel::Kvm {
         c.args(["-cpu", "host"]);
+    }
+    // SAFETY: prctl is async-signal-safe and touches only the child. The
+    // guest dies with the process that booted it, however that one ends
+    // (a matrix killed outright takes its jobs' output pipes with it).
+    unsafe {
+        c.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
     c.spawn().map_err(|e| format!("starting {QEMU}: {e}"))
 }
@@ -204,6 +216,8 @@ pub fn choose_accel(kernel: &Path) -> Result<Accel, String> {
     if !usable {
         return Ok(Accel::Tcg);
     }
+    // One probe at a time: jobs started together share its files and result.
+    let _turn = cache::lock("kvm-probe.lock")?;
     let host = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let qemu = Command::new(QEMU).arg("--version").output().map(|o| o.stdout).unwrap_or_default();
     let key = format!("{}|{}", host.trim(), String::from_utf8_lossy(&qemu).lines().next().unwrap_or(""));

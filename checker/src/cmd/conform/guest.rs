@@ -13,7 +13,7 @@ use super::{inconclusive, ConformArgs, Out};
 use mmflags_checker::kernels::claiming;
 use mmflags_checker::run as specs;
 use mmflags_checker::spec;
-use mmflags_guest::{apt, cache, initramfs::Initramfs, kernels, qemu};
+use mmflags_guest::{agent, apt, cache, initramfs::Initramfs, kernels, qemu};
 use mmflags_model::Sysfs;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -27,6 +27,8 @@ pub(crate) struct Job {
     pub(crate) series: String,
     pub(crate) modes: Vec<Sysfs>,
     pub(crate) litmus: bool,
+    /// vCPUs of the guest (default: the cores, at most 4).
+    pub(crate) cpus: Option<u32>,
 }
 
 impl Job {
@@ -48,10 +50,10 @@ pub(crate) struct GuestRun {
     /// The guest's JSON with `kernel_package` and `guest` added; `None`
     /// when the guest failed before it could send it.
     pub(crate) json: Option<Value>,
-}
-
-fn sibling(name: &str) -> Option<PathBuf> {
-    std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join(name)))
+    /// The guest's console, kept whatever the outcome (once qemu ran).
+    pub(crate) console: Option<PathBuf>,
+    /// Whether the guest came as far as starting the job (`BOOTED`).
+    pub(crate) booted: bool,
 }
 
 /// The guest's command line: this run's options, minus what only the host reads.
@@ -101,6 +103,7 @@ fn run_dir(label: &str) -> Result<(std::path::PathBuf, std::fs::File), String> {
 
 fn build_initramfs(
     a: &ConformArgs,
+    agent: &Path,
     spec_file: &Path,
     argv_spec: &str,
     dir: &Path,
@@ -108,13 +111,8 @@ fn build_initramfs(
     let mut img = Initramfs::default();
     img.busybox()?;
     let check = std::env::current_exe().map_err(|e| format!("locating this executable: {e}"))?;
-    let agent = a
-        .agent
-        .clone()
-        .or_else(|| sibling("mmflags-agent"))
-        .ok_or("cannot locate the agent binary; pass --agent")?;
     img.binary(&check, "/mm/check")?;
-    img.binary(&agent, "/mm/mmflags-agent")?;
+    img.binary(agent, "/mm/mmflags-agent")?;
     let specs_dir = spec_file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     for name in mmflags_checker::spec::spec_names(specs_dir) {
         img.copy(&specs_dir.join(format!("{name}.toml")), &format!("/mm/specs/{name}.toml"), 0o644)?;
@@ -142,7 +140,7 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
         } else {
             out.say(&format!("conform: INCONCLUSIVE: {msg}"));
         }
-        GuestRun { code, json: None }
+        GuestRun { code, json: None, console: None, booted: false }
     };
     let kernel = match kernels::by_series(&job.series) {
         Ok(k) => k,
@@ -174,7 +172,13 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
     };
     let argv_spec =
         spec_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or(spec_name.clone());
-    let initrd = match build_initramfs(a, &spec_file, &argv_spec, &dir) {
+    // Statically linked unless --agent says otherwise (mmflags_guest::agent).
+    let exe = std::env::current_exe().unwrap_or_default();
+    let agent = match agent::for_guests(a.agent.as_deref(), &exe, &|w| out.say(&format!("conform: {w}"))) {
+        Ok(x) => x,
+        Err(e) => return fail(2, e),
+    };
+    let initrd = match build_initramfs(a, &agent.path, &spec_file, &argv_spec, &dir) {
         Ok(i) => i,
         Err(e) => return fail(2, e),
     };
@@ -182,7 +186,7 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
         Ok(x) => x,
         Err(e) => return fail(2, e),
     };
-    let cpus = specs::RunConfig::default_threads().clamp(1, 4) as u32;
+    let cpus = job.cpus.unwrap_or(specs::RunConfig::default_threads().clamp(1, 4) as u32);
     let boot = qemu::Boot {
         kernel: &fetched.vmlinuz,
         initrd: &initrd,
@@ -195,8 +199,9 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
         output: dir.join("output.json"),
     };
     out.say(&format!(
-        "conform: booting it under qemu ({}, {cpus} vCPUs, spec {spec_name}); console: {}",
+        "conform: booting it under qemu ({}, {cpus} vCPUs, spec {spec_name}, {} agent); console: {}",
         accel.name(),
+        agent.linking.name(),
         boot.console.display()
     ));
     let mut booted = false;
@@ -212,21 +217,24 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
         Err(e) => return fail(3, e),
     };
     let boot_s = o.boot.map(|d| d.as_secs_f64());
+    let (kept, booted) = (Some(boot.console.clone()), o.boot.is_some());
     if let Some(f) = &o.failure {
-        return fail(3, format!("{f}; the guest's console is kept: {}", boot.console.display()));
+        let r = fail(3, format!("{f}; the guest's console is kept: {}", boot.console.display()));
+        return GuestRun { console: kept, booted, ..r };
     }
     let code = o.exit.unwrap_or(3).clamp(0, 255) as u8;
     let text = String::from_utf8_lossy(&o.output).replace('\r', "");
     let mut v: Value = match serde_json::from_str(text.trim()) {
         Ok(v) => v,
         Err(e) => {
-            return fail(
+            let r = fail(
                 3,
                 format!(
                     "the guest exited {code} but sent no JSON summary ({e}); its console: {}",
                     boot.console.display()
                 ),
-            )
+            );
+            return GuestRun { console: kept, booted, ..r };
         }
     };
     v["kernel_package"] = json!({
@@ -234,7 +242,7 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
         "deb_sha256": p.sha256, "vmlinuz_sha256": fetched.vmlinuz_sha256,
     });
     v["guest"] = json!({
-        "accel": accel.name(), "cpus": cpus, "boot_seconds": boot_s,
+        "accel": accel.name(), "cpus": cpus, "agent": agent.linking.name(), "boot_seconds": boot_s,
         "seconds": o.elapsed.as_secs_f64(), "console": boot.console.display().to_string(),
     });
     out.say(&format!(
@@ -242,12 +250,13 @@ pub(crate) fn run_guest(a: &ConformArgs, job: &Job, interrupt: &AtomicBool, out:
         boot_s.unwrap_or(0.0),
         o.elapsed.as_secs_f64()
     ));
-    GuestRun { code, json: Some(v) }
+    GuestRun { code, json: Some(v), console: kept, booted }
 }
 
 /// `check conform --kernel SERIES`: one guest run, printed like a host run.
 pub(crate) fn run(a: &ConformArgs, series: &str, interrupt: &AtomicBool, out: &Out) -> ExitCode {
-    let job = Job { series: series.to_string(), modes: a.sysfs.clone(), litmus: !a.traces.is_empty() };
+    let job =
+        Job { series: series.to_string(), modes: a.sysfs.clone(), litmus: !a.traces.is_empty(), cpus: None };
     let r = run_guest(a, &job, interrupt, out);
     if let Some(v) = &r.json {
         if let Err(e) = super::emit_json(a, v) {

@@ -84,7 +84,8 @@ pub struct ConformArgs {
     /// are skipped.
     #[arg(long)]
     pub(crate) set_sysfs: bool,
-    /// The agent binary (default: `mmflags-agent` beside this executable).
+    /// The agent binary (default: `mmflags-agent` beside this executable;
+    /// with --kernel, the statically linked agent the project builds).
     #[arg(long)]
     pub(crate) agent: Option<PathBuf>,
 }
