@@ -105,7 +105,12 @@ fn what_is_not_stored_is_read_by_no_transition() {
                 let s2 = perturbed(&sys, &s);
                 sys.for_each_action(&s, |_, a| {
                     let (Ok((r1, t1)), Ok((r2, t2))) = (sys.step(&s, &a), sys.step(&s2, &a)) else {
-                        panic!("{}: {a} runs on one state and not the other", spec.name);
+                        panic!(
+                            "{}: {a} runs on one state and not the other: {:?} / {:?}\n{s:?}\n{s2:?}",
+                            spec.name,
+                            sys.step(&s, &a).err(),
+                            sys.step(&s2, &a).err()
+                        );
                     };
                     assert_eq!(r1, r2, "{}: {a} returned differently on\n{s:?}\nand\n{s2:?}", spec.name);
                     let (k1, k2) = (

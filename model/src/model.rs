@@ -237,7 +237,7 @@ impl System {
     pub fn caller_may(&self, p: &Process, call: &Call) -> bool {
         let vmas = self.capacity().vmas;
         match call {
-            Call::Mmap => p.mm.vmas[..vmas].iter().any(|v| !v.is_mapped()),
+            Call::Mmap | Call::MmapProt(_) => p.mm.vmas[..vmas].iter().any(|v| !v.is_mapped()),
             Call::Munmap(r) => (0..vmas).any(|i| r.covers(i) && p.mm.vmas[i].is_mapped()),
             Call::Touch(Item::Vma(v)) => p.mm.vmas[*v as usize].is_mapped(),
             _ => true,
