@@ -6,6 +6,7 @@ use mmflags_checker::engine::limits::Limits;
 use mmflags_checker::engine::{explore, Options};
 use mmflags_checker::spec;
 use mmflags_checker::verdict::Verdict;
+use mmflags_model::flags::VmFlags;
 use mmflags_model::key::Projection;
 use mmflags_model::properties::{Kind, CATALOGUE, PREMISES};
 use mmflags_model::property::Prop;
@@ -24,12 +25,31 @@ fn mainline() -> Semantics {
 fn small(procs: usize, vmas: usize, sysfs: Vec<Sysfs>, depth: Option<usize>, calls: &[&str]) -> System {
     let sys = small_pages(procs, vmas, sysfs, depth, calls);
     let alpha = sys.alphabet.iter().copied().filter(|c| !c.is_page_call()).collect();
-    let props = CATALOGUE.iter().map(Prop::Catalogue).filter(|p| !p.reads_pages()).collect();
+    let props =
+        CATALOGUE.iter().map(Prop::Catalogue).filter(|p| !p.reads_pages() && !p.reads_policies()).collect();
     System::new(sys.semantics, sys.bounds, alpha, props)
 }
 
-/// ... with every call and the whole catalogue (a spec's page view).
+/// ... with every call but the policies' and the catalogue but theirs (a
+/// spec's page view).
 fn small_pages(procs: usize, vmas: usize, sysfs: Vec<Sysfs>, depth: Option<usize>, calls: &[&str]) -> System {
+    let sys = small_all(procs, vmas, sysfs, depth, calls);
+    let alpha = sys.alphabet.iter().copied().filter(|c| !c.is_policy_call()).collect();
+    let props = CATALOGUE.iter().map(Prop::Catalogue).filter(|p| !p.reads_policies()).collect();
+    System::new(sys.semantics, sys.bounds, alpha, props)
+}
+
+/// ... with the policy calls instead of the page calls, and the policy
+/// properties (a spec's policies view).
+fn small_policies(procs: usize, vmas: usize, depth: Option<usize>) -> System {
+    let sys = small_all(procs, vmas, vec![Sysfs::Madvise], depth, &[]);
+    let alpha = sys.alphabet.iter().copied().filter(|c| !c.is_page_call()).collect();
+    let props = CATALOGUE.iter().map(Prop::Catalogue).filter(|p| p.reads_policies()).collect();
+    System::new(sys.semantics, sys.bounds, alpha, props)
+}
+
+/// ... with every call and the whole catalogue.
+fn small_all(procs: usize, vmas: usize, sysfs: Vec<Sysfs>, depth: Option<usize>, calls: &[&str]) -> System {
     let sem = mainline();
     let calls: Vec<String> = calls.iter().map(|s| s.to_string()).collect();
     let alpha = alphabet::select(&alphabet::candidates(&sem, procs, vmas), &calls, &[]).0;
@@ -92,6 +112,34 @@ fn unreduced_counts_equal_stateright_bfs() {
 fn pages_agree_with_stateright_bfs() {
     for (p, v, d) in [(2, 1, Some(5)), (3, 1, Some(4))] {
         let mut sys = small_pages(p, v, vec![Sysfs::Madvise, Sysfs::Always], d, &[]);
+        sys.projection = Projection::ALL;
+        let mut opt = Options::new(2, Symmetry::NONE);
+        opt.narrow = false;
+        let ours = explore(&sys, &opt);
+        let theirs = sys.clone().checker().target_max_depth(d.unwrap() + 1).spawn_bfs().join();
+        assert_eq!(ours.unique(), theirs.unique_state_count(), "{p}x{v}");
+        for (prop, disc) in sys.properties.iter().zip(&ours.discoveries) {
+            assert_eq!(
+                disc.is_some(),
+                theirs.discovery(prop.static_name()).is_some(),
+                "{} at {p}x{v}",
+                prop.name()
+            );
+        }
+    }
+}
+
+/// The policies view (KSM merge-any, MDWE, protections; no page calls,
+/// `VM_WRITE`/`VM_EXEC`/`VM_MERGEABLE` stored): the same states and
+/// verdicts as stateright's BFS, each policy property decided.
+#[test]
+fn policies_agree_with_stateright_bfs() {
+    for (p, v, d) in [(2, 1, Some(4)), (1, 2, Some(5))] {
+        let mut sys = small_policies(p, v, d);
+        assert!(sys
+            .projection
+            .vm_flags
+            .contains(VmFlags::VM_MERGEABLE | VmFlags::VM_EXEC | VmFlags::VM_WRITE));
         sys.projection = Projection::ALL;
         let mut opt = Options::new(2, Symmetry::NONE);
         opt.narrow = false;
@@ -262,4 +310,14 @@ fn pinned_state_counts() {
         })
         .collect();
     assert_eq!(got, pages.iter().map(|c| c.1).collect::<Vec<_>>());
+    // With the policies (their calls instead of the page calls).
+    let policies = [((1, 1), 1738usize), ((2, 2), 7267)];
+    let got: Vec<usize> = policies
+        .iter()
+        .map(|&((p, v), _)| {
+            let sys = small_policies(p, v, Some(4));
+            explore(&sys, &Options::new(2, sys.symmetry)).unique()
+        })
+        .collect();
+    assert_eq!(got, policies.iter().map(|c| c.1).collect::<Vec<_>>());
 }

@@ -125,8 +125,9 @@ pub struct Baseline {
 /// and reports say which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
-    /// Every property, as written, and every call: the flags', the pages'
-    /// and the policies' (the explorer, `trace`'s links, conformance).
+    /// Every property, as written, and the calls of every kind they read:
+    /// the pages' and the policies' when it asks about them (the explorer,
+    /// `trace`'s links, conformance).
     All,
     /// No call about pages or policies; the properties that read neither.
     Flags,
@@ -181,10 +182,14 @@ impl Spec {
         // A view has every call of its kind an `exclude` does not take
         // away, whatever `include` names: `include` narrows the question
         // the flags ask, and pages and policies need their own calls.
-        // `All` (the explorer, `trace`'s links, conformance) has both.
+        // `All` (the explorer, `trace`'s links, conformance) has the calls
+        // of every kind its properties read: a spec that asks nothing of
+        // pages or policies (`linux-6.18-thp`) keeps its own alphabet.
         let (allowed, _) = alphabet::select(&cands, &[], &self.exclude);
+        let asks = |v: View| self.expect.iter().any(|(p, _)| view_of(p) == v);
+        let (pages, policies) = (asks(View::Pages), asks(View::Policies));
         let kind = |c: &Call| match self.view {
-            View::All => c.is_page_call() || c.is_policy_call(),
+            View::All => (pages && c.is_page_call()) || (policies && c.is_policy_call()),
             View::Pages => c.is_page_call(),
             View::Policies => c.is_policy_call(),
             View::Flags => false,
