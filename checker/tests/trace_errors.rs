@@ -16,6 +16,12 @@ const CASES: &[(&str, usize, usize, &str)] = &[
     ("pid-beyond", 1, 1, "process `P9` is beyond the model's 4 slots"),
     ("vma-beyond", 2, 11, "VMA slot `v7` is beyond"),
     ("unclosed-paren", 1, 9, "expected `)`, found end of line"),
+    (
+        "unknown-prot",
+        1,
+        19,
+        "unknown protection `PROT_BOGUS`; expected one of: PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC",
+    ),
     ("lone-dot", 2, 14, "a lone `.`"),
     ("number-overflow", 1, 16, "is not a number"),
     ("arg-overflow", 1, 16, "does not fit in the 32-bit argument"),
@@ -36,7 +42,7 @@ const CASES: &[(&str, usize, usize, &str)] = &[
     ("prctl-79-arg", 1, 12, "too many arguments for `prctl`"),
     ("missing-process", 1, 1, "a step starts with the calling process"),
     ("too-many-args", 1, 9, "expected `)`, found `1`"),
-    ("unknown-vmflag", 2, 22, "unknown VMA flag `xx`; expected one of: hg, nh, lo, lf, dc, wf"),
+    ("unknown-vmflag", 2, 22, "unknown VMA flag `xx`; did you mean `ex`?"),
     ("directory", 1, 1, "is a directory, not a trace file"),
 ];
 
