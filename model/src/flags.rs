@@ -189,8 +189,7 @@ impl MmfFlags {
     pub const PRCTL_THP: MmfFlags = MmfFlags(Self::MMF_DISABLE_THP_MASK.0 | Self::MMF_THP_ALWAYS.0);
 
     /// `MMF_HAS_MDWE_MASK`.
-    pub const MMF_HAS_MDWE_MASK: MmfFlags =
-        MmfFlags(Self::MMF_HAS_MDWE.0 | Self::MMF_HAS_MDWE_NO_INHERIT.0);
+    pub const MMF_HAS_MDWE_MASK: MmfFlags = MmfFlags(Self::MMF_HAS_MDWE.0 | Self::MMF_HAS_MDWE_NO_INHERIT.0);
 
     pub const NAMES: [(MmfFlags, &'static str); 12] = [
         (Self::MMF_DUMPABLE, "MMF_DUMPABLE"),

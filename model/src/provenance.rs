@@ -191,7 +191,8 @@ impl History {
                     }
                     _ => None,
                 };
-                let e = Event::Set { step, by, cred: caller.cred, nnp: caller.no_new_privs, from, call: *call };
+                let e =
+                    Event::Set { step, by, cred: caller.cred, nnp: caller.no_new_privs, from, call: *call };
                 self.push(q, bit, e);
             } else if was && !is {
                 self.push(q, bit, Event::Cleared { step, by });

@@ -173,7 +173,11 @@ pub fn spec_page(o: &SpecOutcome) -> String {
     let _ = writeln!(s, "- {}", completeness(o));
     let views = [
         (&o.pages, "page", "touch, MADV_COLLAPSE, MADV_DONTNEED, khugepaged"),
-        (&o.policies, "policy", "the KSM merge-any and MDWE prctls, MADV_(UN)MERGEABLE, mmap(PROT), mprotect"),
+        (
+            &o.policies,
+            "policy",
+            "the KSM merge-any and MDWE prctls, MADV_(UN)MERGEABLE, mmap(PROT), mprotect",
+        ),
     ];
     for (run, kind, calls) in views {
         let Some(v) = run else { continue };

@@ -91,7 +91,10 @@ fn options(sys: &System, cfg: &RunConfig) -> Options {
 pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
     let v = spec.views();
     let run = |s: Option<Spec>| s.map(|s| run_view(s, cfg));
-    combine(spec, [(View::Flags, run(v.flags)), (View::Pages, run(v.pages)), (View::Policies, run(v.policies))])
+    combine(
+        spec,
+        [(View::Flags, run(v.flags)), (View::Pages, run(v.pages)), (View::Policies, run(v.policies))],
+    )
 }
 
 /// `run_spec`, then every checked property against the spec's baseline
@@ -100,7 +103,10 @@ pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
 pub fn check_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
     let v = spec.views();
     let run = |s: Option<Spec>| s.map(|s| check_view(s, cfg));
-    combine(spec, [(View::Flags, run(v.flags)), (View::Pages, run(v.pages)), (View::Policies, run(v.policies))])
+    combine(
+        spec,
+        [(View::Flags, run(v.flags)), (View::Pages, run(v.pages)), (View::Policies, run(v.policies))],
+    )
 }
 
 /// One outcome of a spec from its views' outcomes: the first view's run
@@ -110,7 +116,8 @@ pub fn check_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
 /// the spec is complete when every view is.
 fn combine(mut spec: Spec, views: [(View, Option<SpecOutcome>); 3]) -> SpecOutcome {
     let mut runs = views.into_iter().filter_map(|(v, o)| o.map(|o| (v, o)));
-    let (first, mut o) = runs.next().expect("a spec checks at least one property (the loader requires [expect])");
+    let (first, mut o) =
+        runs.next().expect("a spec checks at least one property (the loader requires [expect])");
     // Without flag properties the spec's run is another view's, so its
     // bounds are that view's.
     if first != View::Flags {

@@ -118,7 +118,10 @@ pub const FIELDS: &[Field] = &[
         "who made the MMF_DISABLE_THP_* control in force, and how it reached this image",
     ),
     origin_field(Setting::ThpAlways, "who made MMF_THP_ALWAYS, and how it reached this image"),
-    origin_field(Setting::MergeAny, "who made KSM merge-any (MMF_VM_MERGE_ANY), and how it reached this image"),
+    origin_field(
+        Setting::MergeAny,
+        "who made KSM merge-any (MMF_VM_MERGE_ANY), and how it reached this image",
+    ),
     origin_field(Setting::Mdwe, "who made MDWE (MMF_HAS_MDWE), and how it reached this image"),
     Field {
         owner: Owner::Process,

@@ -97,7 +97,14 @@ pub const BEHAVIORS: [Behavior; 13] = [
     },
     // ksm_madvise: KSM may merge the VMA (every modelled VMA is
     // ksm_compatible); merge-any stays as it is.
-    Behavior { advice: Advice::Mergeable, remote: false, set: MG, clear: NONE, refuse: NONE, pages: PageOp::Keep },
+    Behavior {
+        advice: Advice::Mergeable,
+        remote: false,
+        set: MG,
+        clear: NONE,
+        refuse: NONE,
+        pages: PageOp::Keep,
+    },
     Behavior {
         advice: Advice::Unmergeable,
         remote: false,

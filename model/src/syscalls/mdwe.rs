@@ -30,7 +30,8 @@ pub fn set_mdwe(sem: &Semantics, me: &mut Process, bits: MdweBits) -> Ret {
         return Ret::Err(Errno::EPERM);
     }
     if bits.contains(REFUSE) {
-        let no_inherit = if bits.contains(NO_INHERIT) { MmfFlags::MMF_HAS_MDWE_NO_INHERIT } else { MmfFlags::EMPTY };
+        let no_inherit =
+            if bits.contains(NO_INHERIT) { MmfFlags::MMF_HAS_MDWE_NO_INHERIT } else { MmfFlags::EMPTY };
         me.mm.flags = me.mm.flags | MmfFlags::MMF_HAS_MDWE | no_inherit;
         note_set(me, Setting::Mdwe, Setter::of(me, true));
         me.ghost.set(Ghost::MDWE_INHERITED, !bits.contains(NO_INHERIT));

@@ -15,7 +15,13 @@ use crate::state::{Process, Sysfs, Vma, MAX_VMAS};
 /// the THP default to children only), the protection's, and
 /// `VM_MERGEABLE` under KSM merge-any. MDWE refuses a writable and
 /// executable mapping (-EACCES, `mmap_region`).
-pub fn mmap(sem: &Semantics, sysfs: Sysfs, me: &mut Process, vmas: usize, prot: Prot) -> Result<Ret, StepError> {
+pub fn mmap(
+    sem: &Semantics,
+    sysfs: Sysfs,
+    me: &mut Process,
+    vmas: usize,
+    prot: Prot,
+) -> Result<Ret, StepError> {
     let limit = vmas.min(MAX_VMAS);
     let slot = (0..limit).find(|&i| !me.mm.vmas[i].is_mapped()).ok_or(StepError::NoFreeVmaSlot(limit))?;
     let flags = new_vma_flags(sem, me) | prot_flags(prot) | ksm::new_vma_flags(me);
@@ -30,7 +36,8 @@ pub fn mmap(sem: &Semantics, sysfs: Sysfs, me: &mut Process, vmas: usize, prot: 
     // (mm_populate; a read-only one maps only the zero page, which is no
     // page of its own). (__mmap_region's khugepaged_enter_vma() registers
     // nothing: a new VMA has no anon_vma yet.)
-    if flags.contains(VmFlags::VM_LOCKED.union(VmFlags::VM_WRITE)) && !flags.contains(VmFlags::VM_LOCKONFAULT) {
+    if flags.contains(VmFlags::VM_LOCKED.union(VmFlags::VM_WRITE)) && !flags.contains(VmFlags::VM_LOCKONFAULT)
+    {
         pages::write_all(sysfs, me, slot);
     }
     Ok(Ret::Vma(slot as u8))

@@ -9,8 +9,8 @@
 use super::defaults::{note_set, Setter};
 use super::{ksm, mdwe};
 use crate::action::{
-    Errno, MdweBits, Ret, ThpDisableFlags, PR_GET_MDWE, PR_GET_MEMORY_MERGE, PR_GET_THP_DISABLE,
-    PR_SET_MDWE, PR_SET_MEMORY_MERGE, PR_SET_NO_NEW_PRIVS, PR_SET_THP_DISABLE,
+    Errno, MdweBits, Ret, ThpDisableFlags, PR_GET_MDWE, PR_GET_MEMORY_MERGE, PR_GET_THP_DISABLE, PR_SET_MDWE,
+    PR_SET_MEMORY_MERGE, PR_SET_NO_NEW_PRIVS, PR_SET_THP_DISABLE,
 };
 use crate::flags::MmfFlags;
 use crate::ghost::{Ghost, Setting};
