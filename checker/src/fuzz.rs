@@ -157,7 +157,8 @@ fn assorted_states() -> Vec<State> {
                     *v = Vma {
                         flags: Some(VmFlags(((i * 7 + j * 11 + k) % 512) as u16)),
                         ghost: VmaGhost(((i + j) % 8) as u8),
-                        pages: mmflags_model::state::Pages::ALL[(i + 2 * j + k) % 8],
+                        pages: mmflags_model::state::Pages::ALL
+                            [(i + 2 * j + k) % mmflags_model::state::Pages::ALL.len()],
                     };
                 }
             }

@@ -37,9 +37,9 @@ const DEF_BITS: u32 = 10;
 const MMF_SHIFT: u32 = 16;
 const MMF_BITS: u32 = 16;
 const VMA_SHIFT: u32 = 32;
-const VMA_BITS: u32 = 16;
+const VMA_BITS: u32 = 17;
 const VMA_MASK: Form = (1 << VMA_BITS) - 1;
-const GHOST_SHIFT: u32 = 96;
+const GHOST_SHIFT: u32 = 100;
 const SYSFS_SHIFT: u32 = 126;
 
 // Inside a VMA field.
@@ -49,6 +49,8 @@ const VMA_FLAG_BITS: u32 = 9;
 const VMA_GHOST_SHIFT: u32 = 10;
 const VMA_GHOST_BITS: Form = 7;
 const VMA_PAGES_SHIFT: u32 = 13;
+/// `Pages` in four bits: its place in `Pages::ALL`.
+const VMA_PAGES_BITS: Form = 15;
 
 const _: () = assert!(VmFlags::ALL.0 as u128 >> VMA_FLAG_BITS == 0, "VMA flags fit their field");
 const _: () =
@@ -119,7 +121,7 @@ impl Projection {
         if !self.pages {
             m &= !((MmfFlags::MMF_VM_HUGEPAGE.0 as Form) << MMF_SHIFT);
             for v in 0..MAX_VMAS as u32 {
-                m &= !(7 << (VMA_SHIFT + VMA_BITS * v + VMA_PAGES_SHIFT));
+                m &= !(VMA_PAGES_BITS << (VMA_SHIFT + VMA_BITS * v + VMA_PAGES_SHIFT));
             }
         }
         let dropped_ghost = (!self.ghosts.process.0 & ((1 << Ghost::BITS) - 1)) as Form;
@@ -155,7 +157,6 @@ fn sysfs_code(s: Sysfs) -> Form {
     }
 }
 
-/// `Pages` in three bits: its place in `Pages::ALL`.
 #[inline]
 fn pages_code(p: Pages) -> Form {
     p as Form
@@ -210,7 +211,7 @@ fn unpack_proc(w: Form) -> Process {
             *v = Vma {
                 flags: Some(VmFlags(((b >> VMA_FLAGS_SHIFT) & ((1 << VMA_FLAG_BITS) - 1)) as u16)),
                 ghost: VmaGhost(((b >> VMA_GHOST_SHIFT) & VMA_GHOST_BITS) as u8),
-                pages: pages_of((b >> VMA_PAGES_SHIFT) & 7),
+                pages: pages_of((b >> VMA_PAGES_SHIFT) & VMA_PAGES_BITS),
             };
         }
     }

@@ -136,6 +136,12 @@ pub struct Semantics {
     /// empty tables stay and the fault takes small pages (observed under
     /// qemu).
     pub dontneed_frees_page_tables: bool,
+    /// A write to the huge zero page allocates a huge page in its place
+    /// (`do_huge_zero_wp_pmd`, 6.18 on; between 6.12 and 6.18, not traced
+    /// to a commit here), which reads neither the VMA's THP flags nor the
+    /// mm's THP disable; up to 6.12 the PMD is split and the write copies
+    /// small pages (observed under qemu).
+    pub huge_zero_wp_allocates: bool,
     /// `PR_SET_MEMORY_MERGE` / `PR_GET_MEMORY_MERGE` exist (6.4; -EINVAL
     /// on 6.1, observed under qemu).
     pub ksm_merge_any: bool,
@@ -166,6 +172,7 @@ impl Semantics {
             smaps_vm_flags: VmFlags::PRINTED,
             nnp_exec_resets_euid: false,
             collapse_write_protected: true,
+            huge_zero_wp_allocates: true,
             dontneed_frees_page_tables: true,
             ksm_merge_any: true,
             mdwe: true,
@@ -193,6 +200,7 @@ impl fmt::Debug for Semantics {
             .field("smaps_vm_flags", &self.smaps_vm_flags.kernel_names())
             .field("foreign_prctls", &self.foreign_prctls.to_string())
             .field("collapse_write_protected", &self.collapse_write_protected)
+            .field("huge_zero_wp_allocates", &self.huge_zero_wp_allocates)
             .field("dontneed_frees_page_tables", &self.dontneed_frees_page_tables)
             .field("ksm_merge_any", &self.ksm_merge_any)
             .field("mdwe", &self.mdwe)

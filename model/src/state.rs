@@ -152,10 +152,22 @@ pub enum Pages {
     /// that writes first gets small copies (`do_huge_pmd_wp_page` splits
     /// the PMD), the last one left keeps the huge page.
     HugeShared,
+    /// The huge zero page: a read fault where a huge page was allowed
+    /// (`do_huge_pmd_anonymous_page`, which gives the VMA its `anon_vma`
+    /// and registers the mm). smaps counts none of it. A write allocates a
+    /// huge page in its place from 6.18 on (`huge_zero_wp_allocates`),
+    /// whatever the VMA's flags and the mm's THP disable say by then; before,
+    /// it splits and copies small pages.
+    HugeZero,
+    /// The small zero page in every PTE: read faults where no huge page was
+    /// allowed (`do_anonymous_page`), which give the VMA no `anon_vma`. smaps
+    /// counts none of it; the next write finds page tables and takes small
+    /// pages, and a fork does not copy them (`vma_needs_copy`).
+    ZeroTables,
 }
 
 impl Pages {
-    pub const ALL: [Pages; 8] = [
+    pub const ALL: [Pages; 10] = [
         Pages::None,
         Pages::Zapped,
         Pages::ZappedTables,
@@ -164,12 +176,16 @@ impl Pages {
         Pages::SmallShared,
         Pages::Huge,
         Pages::HugeShared,
+        Pages::HugeZero,
+        Pages::ZeroTables,
     ];
 
     /// What `/proc/PID/smaps` shows of it.
     pub fn backing(self) -> Backing {
         match self {
-            Pages::None | Pages::Zapped | Pages::ZappedTables => Backing::None,
+            Pages::None | Pages::Zapped | Pages::ZappedTables | Pages::HugeZero | Pages::ZeroTables => {
+                Backing::None
+            }
             Pages::Small | Pages::SmallRo | Pages::SmallShared => Backing::Small,
             Pages::Huge | Pages::HugeShared => Backing::Huge,
         }
@@ -195,7 +211,7 @@ impl Pages {
 
     /// The VMA has an `anon_vma` (it was faulted in at some time).
     pub fn has_anon_vma(self) -> bool {
-        self != Pages::None
+        !matches!(self, Pages::None | Pages::ZeroTables)
     }
 }
 
@@ -212,6 +228,8 @@ impl fmt::Display for Pages {
             Pages::SmallShared => "small shared",
             Pages::Huge => "huge",
             Pages::HugeShared => "huge shared",
+            Pages::HugeZero => "huge zero page",
+            Pages::ZeroTables => "zero page",
         })
     }
 }

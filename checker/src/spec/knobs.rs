@@ -254,6 +254,17 @@ pub const KNOBS: &[Knob] = &[
     },
     Knob {
         section: "semantics",
+        name: "huge_zero_wp_allocates",
+        ty: Type::Bool,
+        doc: "a write to the huge zero page (a read fault where a huge page was allowed) allocates \
+              a huge page whatever the VMA's flags and the THP disable say by then (6.18 on); \
+              before, it takes small pages",
+        show: |s| s.huge_zero_wp_allocates.to_string(),
+        set: set!(Bool, huge_zero_wp_allocates),
+        always_listed: true,
+    },
+    Knob {
+        section: "semantics",
         name: "dontneed_frees_page_tables",
         ty: Type::Bool,
         doc: "MADV_DONTNEED frees the page tables it empties (6.18 on), so the next fault may \

@@ -129,6 +129,20 @@ impl Call {
     /// A call about KSM merge-any or MDWE (their prctls, the KSM advice, a
     /// protection): only a spec's run of its policy properties explores
     /// them.
+    /// A mapping's protection: `mmap(PROT)` and `mprotect`. The page
+    /// properties need them too (a locked read-only slot is populated by
+    /// reads, which map the zero page), so they are in both the pages and
+    /// the policies views.
+    pub fn is_protection_call(&self) -> bool {
+        matches!(self, Call::MmapProt(_) | Call::Mprotect(..))
+    }
+
+    /// What the pages view adds to a spec's alphabet: the calls about
+    /// pages and the protections.
+    pub fn is_pages_view_call(&self) -> bool {
+        self.is_page_call() || self.is_protection_call()
+    }
+
     pub fn is_policy_call(&self) -> bool {
         matches!(
             self,

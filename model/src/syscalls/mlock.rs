@@ -6,9 +6,10 @@ use super::pages;
 use crate::action::{Errno, MclFlags, Ret};
 use crate::flags::VmFlags;
 use crate::ghost::Ghost;
+use crate::semantics::Semantics;
 use crate::state::{Process, Sysfs};
 
-pub fn mlockall(sysfs: Sysfs, me: &mut Process, flags: MclFlags) -> Ret {
+pub fn mlockall(sem: &Semantics, sysfs: Sysfs, me: &mut Process, flags: MclFlags) -> Ret {
     let all = MclFlags::MCL_CURRENT | MclFlags::MCL_FUTURE | MclFlags::MCL_ONFAULT;
     if flags.0 == 0 || flags.0 & !all.0 != 0 || flags == MclFlags::MCL_ONFAULT {
         return Ret::Err(Errno::EINVAL);
@@ -17,7 +18,7 @@ pub fn mlockall(sysfs: Sysfs, me: &mut Process, flags: MclFlags) -> Ret {
     apply_mlockall_flags(me, flags);
     // mm_populate() after locking the current VMAs, unless on fault.
     if flags.contains(MclFlags::MCL_CURRENT) && !flags.contains(MclFlags::MCL_ONFAULT) {
-        pages::populate_all(sysfs, me);
+        pages::populate_all(sem, sysfs, me);
     }
     Ret::Val(0)
 }

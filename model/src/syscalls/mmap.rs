@@ -33,12 +33,11 @@ pub fn mmap(
     vma.ghost.set(VmaGhost::RAISED_BY_PRCTL, raised);
     me.mm.vmas[slot] = vma;
     // A VM_LOCKED mapping is populated at once unless VM_LOCKONFAULT
-    // (mm_populate; a read-only one maps only the zero page, which is no
-    // page of its own). (__mmap_region's khugepaged_enter_vma() registers
-    // nothing: a new VMA has no anon_vma yet.)
-    if flags.contains(VmFlags::VM_LOCKED.union(VmFlags::VM_WRITE)) && !flags.contains(VmFlags::VM_LOCKONFAULT)
-    {
-        pages::write_all(sysfs, me, slot);
+    // (mm_populate: written if writable, else read, which maps the zero
+    // page). (__mmap_region's khugepaged_enter_vma() registers nothing: a
+    // new VMA has no anon_vma yet.)
+    if flags.contains(VmFlags::VM_LOCKED) && !flags.contains(VmFlags::VM_LOCKONFAULT) {
+        pages::populate(sem, sysfs, me, slot);
     }
     Ok(Ret::Vma(slot as u8))
 }
@@ -60,7 +59,7 @@ pub fn prot_flags(prot: Prot) -> VmFlags {
 /// MDWE refuses a writable and executable result, or gaining exec
 /// (-EACCES); a locked private VMA that becomes writable is populated
 /// (`mprotect_fixup`, to break COW now).
-pub fn mprotect(sysfs: Sysfs, me: &mut Process, item: Item, prot: Prot) -> Ret {
+pub fn mprotect(sem: &Semantics, sysfs: Sysfs, me: &mut Process, item: Item, prot: Prot) -> Ret {
     let Item::Vma(v) = item else { return Ret::Err(Errno::ENOMEM) };
     let v = v as usize;
     let Some(old) = me.mm.vmas[v].flags else { return Ret::Err(Errno::ENOMEM) };
@@ -74,7 +73,7 @@ pub fn mprotect(sysfs: Sysfs, me: &mut Process, item: Item, prot: Prot) -> Ret {
         && !old.contains(VmFlags::VM_WRITE)
         && new.contains(VmFlags::VM_WRITE);
     if populate {
-        pages::write_all(sysfs, me, v);
+        pages::write_all(sem, sysfs, me, v);
     }
     Ret::Val(0)
 }

@@ -151,17 +151,17 @@ pub fn apply_to_caller(
     Ok(match call {
         Call::Mmap => mmap::mmap(sem, sysfs, me, cap.vmas, Prot::RW)?,
         Call::MmapProt(prot) => mmap::mmap(sem, sysfs, me, cap.vmas, *prot)?,
-        Call::Mprotect(item, prot) => mmap::mprotect(sysfs, me, *item, *prot),
+        Call::Mprotect(item, prot) => mmap::mprotect(sem, sysfs, me, *item, *prot),
         Call::Munmap(range) => mmap::munmap(me, *range),
         Call::Madvise(range, advice) => madvise::madvise(sem, sysfs, me, *range, *advice),
-        Call::Mlockall(flags) => mlock::mlockall(sysfs, me, *flags),
+        Call::Mlockall(flags) => mlock::mlockall(sem, sysfs, me, *flags),
         Call::Munlockall => mlock::munlockall(me),
         Call::Execve(image) => task::execve(sem, me, *image),
         Call::Setresuid => task::setresuid(me),
         Call::VmFlags(item) => observe::vmflags(sem, me, *item),
         Call::ThpEligible(item) => observe::thp_eligible(sysfs, me, *item),
         Call::ThpEnabled => observe::thp_enabled(me),
-        Call::Touch(item) => pages::touch(sysfs, me, *item),
+        Call::Touch(item) => pages::touch(sem, sysfs, me, *item),
         Call::Pages(item) => pages::pages(me, *item),
         Call::ProcessMadvise { target: Target::SelfProc, iov, advice, flags } => {
             process_madvise::process_madvise_on(sem, sysfs, me, Target2::Own, *iov, *advice, *flags)

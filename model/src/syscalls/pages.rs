@@ -16,10 +16,17 @@ use crate::thp::{self, Tva};
 /// A write to every page of slot `v` by its own process (a `touch`, or
 /// `populate_vma_page_range` writing to break COW): a fault where nothing
 /// is mapped, a COW copy (or a reuse) where a fork write-protected it.
-pub fn write_all(sysfs: Sysfs, p: &mut Process, v: usize) {
+pub fn write_all(sem: &Semantics, sysfs: Sysfs, p: &mut Process, v: usize) {
     let mm = &mut p.mm;
     let Some(flags) = mm.vmas[v].flags else { return };
     let pages = match mm.vmas[v].pages {
+        // do_huge_zero_wp_pmd (6.18): a huge page in place of the huge zero
+        // page, whatever THP allows by now.
+        Pages::HugeZero if sem.huge_zero_wp_allocates => {
+            mm.vmas[v].ghost.set(VmaGhost::HUGE_BY_OWN_FAULT, true);
+            made_huge(p, v);
+            return;
+        }
         // do_huge_pmd_anonymous_page when allowed (it registers the mm),
         // else do_anonymous_page.
         Pages::None | Pages::Zapped if thp::allowable(Tva::PageFault, sysfs, flags, mm.flags) => {
@@ -29,7 +36,11 @@ pub fn write_all(sysfs: Sysfs, p: &mut Process, v: usize) {
             made_huge(p, v);
             return;
         }
-        Pages::None | Pages::Zapped | Pages::ZappedTables => Pages::Small,
+        // Page tables are there (zapped or zero-page ones), or the huge
+        // zero page is split (up to 6.12): small pages.
+        Pages::None | Pages::Zapped | Pages::ZappedTables | Pages::ZeroTables | Pages::HugeZero => {
+            Pages::Small
+        }
         // wp_page_copy or reuse: writable small pages of its own.
         Pages::Small | Pages::SmallRo | Pages::SmallShared => Pages::Small,
         // do_huge_pmd_wp_page: the only mapper reuses the huge page ...
@@ -52,10 +63,10 @@ fn made_huge(p: &mut Process, v: usize) {
 /// or read-only slot the write would fault with SIGSEGV; the language
 /// answers -EFAULT and changes nothing (the conformance agent checks
 /// before it writes).
-pub fn touch(sysfs: Sysfs, me: &mut Process, item: Item) -> Ret {
+pub fn touch(sem: &Semantics, sysfs: Sysfs, me: &mut Process, item: Item) -> Ret {
     match item {
         Item::Vma(v) if me.mm.vmas[v as usize].flags.is_some_and(|f| f.contains(VmFlags::VM_WRITE)) => {
-            write_all(sysfs, me, v as usize);
+            write_all(sem, sysfs, me, v as usize);
             Ret::Val(0)
         }
         _ => Ret::Err(Errno::EFAULT),
@@ -73,15 +84,44 @@ pub fn pages(me: &Process, item: Item) -> Ret {
 }
 
 /// `populate_vma_page_range` over every mapped slot (mlockall(MCL_CURRENT)
-/// without MCL_ONFAULT): each is written to, to break COW.
-pub fn populate_all(sysfs: Sysfs, p: &mut Process) {
+/// without MCL_ONFAULT).
+pub fn populate_all(sem: &Semantics, sysfs: Sysfs, p: &mut Process) {
     for v in 0..MAX_VMAS {
-        // A read-only slot is populated by reads: the zero page, no page
-        // of its own.
-        if p.mm.vmas[v].flags.is_some_and(|f| f.contains(VmFlags::VM_WRITE)) {
-            write_all(sysfs, p, v);
-        }
+        populate(sem, sysfs, p, v);
     }
+}
+
+/// `populate_vma_page_range` of slot `v`: a writable slot is written to
+/// (to break COW), any other is read (`FOLL_FORCE`). (PROT_READ is not
+/// modelled, so a PROT_NONE slot, which the kernel leaves alone, counts as
+/// read-only; no alphabet maps one.)
+pub fn populate(sem: &Semantics, sysfs: Sysfs, p: &mut Process, v: usize) {
+    match p.mm.vmas[v].flags {
+        Some(f) if f.contains(VmFlags::VM_WRITE) => write_all(sem, sysfs, p, v),
+        Some(_) => read_all(sysfs, &mut p.mm, v),
+        None => {}
+    }
+}
+
+/// A read of every page of slot `v` (populate of a read-only slot): where
+/// nothing is mapped, the huge zero page when a huge page is allowed
+/// (`do_huge_pmd_anonymous_page`: it prepares the `anon_vma` and registers
+/// the mm), else the small zero page in every PTE (`do_anonymous_page`,
+/// which needs no `anon_vma`).
+fn read_all(sysfs: Sysfs, mm: &mut Mm, v: usize) {
+    let Some(flags) = mm.vmas[v].flags else { return };
+    mm.vmas[v].pages = match mm.vmas[v].pages {
+        Pages::None | Pages::Zapped if thp::allowable(Tva::PageFault, sysfs, flags, mm.flags) => {
+            mm.vmas[v].pages = Pages::HugeZero;
+            register(sysfs, mm, v);
+            return;
+        }
+        Pages::None => Pages::ZeroTables,
+        // Zero-page PTEs in new tables, the anon_vma kept: to a collapse and
+        // a zap, the same as emptied tables.
+        Pages::Zapped => Pages::ZappedTables,
+        other => other,
+    };
 }
 
 /// Small pages a collapse may take (`hpage_collapse_scan_pmd`): every kernel
@@ -94,6 +134,10 @@ fn collapsible(sem: &Semantics, pages: Pages, khugepaged: bool) -> bool {
         Pages::Small => true,
         Pages::SmallRo => sem.collapse_write_protected,
         Pages::SmallShared => sem.collapse_write_protected && !khugepaged,
+        // Page tables of zero-page (or no) PTEs and an anon_vma: no writable
+        // PTE, which 6.18 no longer asks for; khugepaged wants at most
+        // `max_ptes_none` (511) of them none or zero.
+        Pages::ZappedTables => sem.collapse_write_protected && !khugepaged,
         _ => false,
     }
 }
@@ -106,8 +150,8 @@ pub fn collapse(sem: &Semantics, sysfs: Sysfs, p: &mut Process, v: usize) -> Res
         return Err(Errno::EINVAL);
     }
     match p.mm.vmas[v].pages {
-        // SCAN_PMD_MAPPED counts as done.
-        Pages::Huge | Pages::HugeShared => Ok(()),
+        // SCAN_PMD_MAPPED counts as done (the huge zero page too).
+        Pages::Huge | Pages::HugeShared | Pages::HugeZero => Ok(()),
         small if collapsible(sem, small, false) => {
             made_huge(p, v);
             p.mm.vmas[v].ghost.set(VmaGhost::HUGE_BY_OWN_FAULT, false);
@@ -126,6 +170,9 @@ pub fn zap(sem: &Semantics, mm: &mut Mm, v: usize) {
     let p = mm.vmas[v].pages;
     mm.vmas[v].pages = match p {
         Pages::None => Pages::None,
+        // Zero-page PTEs without an anon_vma: their tables go, or stay.
+        Pages::ZeroTables if sem.dontneed_frees_page_tables => Pages::None,
+        Pages::ZeroTables => Pages::ZeroTables,
         Pages::Small | Pages::SmallRo | Pages::SmallShared | Pages::ZappedTables
             if !sem.dontneed_frees_page_tables =>
         {
@@ -155,6 +202,16 @@ pub fn shared(p: Pages) -> Pages {
         Pages::Small | Pages::SmallRo | Pages::SmallShared => Pages::SmallShared,
         Pages::Huge | Pages::HugeShared => Pages::HugeShared,
         other => other,
+    }
+}
+
+/// What a fork child's copy of a slot maps (`copy_page_range`): the
+/// parent's pages, shared; but no page tables where the VMA has no
+/// `anon_vma` (`vma_needs_copy`: a fault will fill them).
+pub fn copied_to_child(p: Pages) -> Pages {
+    match p {
+        Pages::ZeroTables => Pages::None,
+        p => shared(p),
     }
 }
 

@@ -80,7 +80,8 @@ fn dup_mmap(parent: &Mm, child: &mut Mm) {
     for (dst, src) in child.vmas.iter_mut().zip(parent.vmas.iter()) {
         *dst = match src.flags {
             Some(f) if !f.contains(VmFlags::VM_DONTCOPY) => {
-                let pages = if pages::shared_by_fork(f) { pages::shared(src.pages) } else { Pages::None };
+                let pages =
+                    if pages::shared_by_fork(f) { pages::copied_to_child(src.pages) } else { Pages::None };
                 let mut ghost = src.ghost;
                 ghost.set(VmaGhost::HUGE_BY_OWN_FAULT, false);
                 Vma { flags: Some(f.difference(VmFlags::VM_LOCKED_MASK)), ghost, pages }
