@@ -28,7 +28,7 @@ pub fn print_table(outcomes: &[SpecOutcome]) {
         );
         against_line(o, o);
         let views = [
-            (&o.pages, "pages (with touch, MADV_COLLAPSE, MADV_DONTNEED, khugepaged)"),
+            (&o.pages, "pages (with touch, MADV_COLLAPSE, MADV_DONTNEED, khugepaged, mmap(PROT), mprotect)"),
             (&o.policies, "policies (with KSM merge-any, MDWE, MADV_(UN)MERGEABLE, mmap(PROT), mprotect)"),
         ];
         for (run, what) in views {

@@ -189,8 +189,8 @@ impl Spec {
         let asks = |v: View| self.expect.iter().any(|(p, _)| view_of(p) == v);
         let (pages, policies) = (asks(View::Pages), asks(View::Policies));
         let kind = |c: &Call| match self.view {
-            View::All => (pages && c.is_page_call()) || (policies && c.is_policy_call()),
-            View::Pages => c.is_page_call(),
+            View::All => (pages && c.is_pages_view_call()) || (policies && c.is_policy_call()),
+            View::Pages => c.is_pages_view_call(),
             View::Policies => c.is_policy_call(),
             View::Flags => false,
         };
