@@ -106,6 +106,19 @@ fn unreduced_counts_equal_stateright_bfs() {
     }
 }
 
+/// Our search of `sys` to `depth`, without symmetry and with every field
+/// stored, finds the states stateright's BFS finds and decides every
+/// property the same way.
+fn agrees_with_stateright_bfs(mut sys: System, depth: usize, at: &str) {
+    sys.projection = Projection::ALL;
+    let mut opt = Options::new(2, Symmetry::NONE);
+    opt.narrow = false;
+    let ours = explore(&sys, &opt);
+    let theirs = sys.clone().checker().target_max_depth(depth + 1).spawn_bfs().join();
+    assert_eq!(ours.unique(), theirs.unique_state_count(), "{at}");
+    same_discoveries(&sys, &ours, depth, at);
+}
+
 /// Every property our search decides within `depth` steps, stateright's
 /// BFS decides the same way. Its `target_max_depth` generates the states
 /// at the target but checks no property on them, so it searches one level
@@ -132,14 +145,8 @@ fn same_discoveries(sys: &System, ours: &mmflags_checker::engine::Exploration, d
 #[test]
 fn pages_agree_with_stateright_bfs() {
     for (p, v, d) in [(2, 1, Some(5)), (3, 1, Some(4))] {
-        let mut sys = small_pages(p, v, vec![Sysfs::Madvise, Sysfs::Always], d, &[]);
-        sys.projection = Projection::ALL;
-        let mut opt = Options::new(2, Symmetry::NONE);
-        opt.narrow = false;
-        let ours = explore(&sys, &opt);
-        let theirs = sys.clone().checker().target_max_depth(d.unwrap() + 1).spawn_bfs().join();
-        assert_eq!(ours.unique(), theirs.unique_state_count(), "{p}x{v}");
-        same_discoveries(&sys, &ours, d.unwrap(), &format!("{p}x{v}"));
+        let sys = small_pages(p, v, vec![Sysfs::Madvise, Sysfs::Always], d, &[]);
+        agrees_with_stateright_bfs(sys, d.unwrap(), &format!("{p}x{v}"));
     }
 }
 
@@ -149,18 +156,12 @@ fn pages_agree_with_stateright_bfs() {
 #[test]
 fn policies_agree_with_stateright_bfs() {
     for (p, v, d) in [(2, 1, Some(4)), (1, 2, Some(5))] {
-        let mut sys = small_policies(p, v, d);
+        let sys = small_policies(p, v, d);
         assert!(sys
             .projection
             .vm_flags
             .contains(VmFlags::VM_MERGEABLE | VmFlags::VM_EXEC | VmFlags::VM_WRITE));
-        sys.projection = Projection::ALL;
-        let mut opt = Options::new(2, Symmetry::NONE);
-        opt.narrow = false;
-        let ours = explore(&sys, &opt);
-        let theirs = sys.clone().checker().target_max_depth(d.unwrap() + 1).spawn_bfs().join();
-        assert_eq!(ours.unique(), theirs.unique_state_count(), "{p}x{v}");
-        same_discoveries(&sys, &ours, d.unwrap(), &format!("{p}x{v}"));
+        agrees_with_stateright_bfs(sys, d.unwrap(), &format!("{p}x{v}"));
     }
 }
 
@@ -307,7 +308,7 @@ fn pinned_state_counts() {
         got.push(explore(&sys, &Options::new(2, sys.symmetry)).unique());
     }
     assert_eq!(got, cases.iter().map(|c| c.1).collect::<Vec<_>>());
-    // With pages (every call, the whole catalogue).
+    // With pages (their calls and the protections, no KSM or MDWE calls).
     let pages = [((1, 1, Some(4)), 6503usize), ((2, 2, Some(4)), 32508)];
     let got: Vec<usize> = pages
         .iter()

@@ -123,6 +123,20 @@ fn a_merge_of_every_job_has_every_row_and_the_worst_exit() {
     let (code, out) = report(&[&dir.join("jobs")], &[], &md);
     assert_eq!(code, Some(1), "{out}");
     assert!(std::fs::read_to_string(&md).unwrap().contains(&format!("{n} jobs: 1 mismatches")));
+    // A job with a trace a huge page could not be allocated in: inconclusive
+    // (exit 3), counted in its row and in the totals as a fallback.
+    one = fake(&l, &l["jobs"][1]);
+    one["exit"] = 3.into();
+    one["inconclusive"] = json!([{"trace": ["P0 mmap() = v0"], "why": "thp_fault_fallback moved by 1"}]);
+    one["fallbacks"] = json!({"thp_fault_fallback": {"traces": 1, "total": 1}});
+    write(&dir.join("jobs"), &one);
+    let (code, out) = report(&[&dir.join("jobs")], &[], &md);
+    assert_eq!(code, Some(3), "{out}");
+    let page = std::fs::read_to_string(&md).unwrap();
+    let name = l["jobs"][1]["mode"].as_str().unwrap();
+    let row = page.lines().find(|r| r.starts_with("| ") && r.contains(&format!("| {name} ("))).unwrap();
+    assert!(row.contains("| 0 | 1 | 1 | 0 | 0 |"), "{row}");
+    assert!(page.contains(&format!("{n} jobs: 0 mismatches, 1 inconclusive, 1 fallbacks")), "{page}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -13,6 +13,7 @@
 
 use crate::kernels::identity::{self, Identity};
 use crate::kernels::jobs::KernelJob;
+use mmflags_conformance::procfs;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -159,6 +160,16 @@ fn count(v: &Value, key: &str) -> usize {
     v[key].as_array().map_or(0, |a| a.len())
 }
 
+/// Traces a huge page could not be allocated in (`thp_fault_fallback`,
+/// `thp_collapse_alloc_failed` moved): the model assumes it always can,
+/// so each such trace is inconclusive, and the matrix must show none.
+fn fallbacks(v: &Value) -> u64 {
+    [procfs::FAULT_FALLBACK, procfs::COLLAPSE_ALLOC_FAILED]
+        .iter()
+        .map(|c| v["fallbacks"][*c]["traces"].as_u64().unwrap_or(0))
+        .sum()
+}
+
 fn skipped_steps(v: &Value) -> u64 {
     v["skipped"].as_array().map_or(0, |a| a.iter().map(|s| s["steps"].as_u64().unwrap_or(0)).sum())
 }
@@ -174,7 +185,16 @@ pub fn render(m: &Merged) -> String {
          they assume), or every trace of the spec to the depth plus seeded random walks in one THP \
          mode, as real root in the guest. A job is `check kernels job INDEX` (the same run as \
          `check conform --kernel SERIES --sysfs MODE --json`), run here by `check kernels matrix` or \
-         anywhere by a batch engine (`deploy/`); `check kernels report` merged them.\n\n",
+         anywhere by a batch engine (`deploy/`); `check kernels report` merged them. A trace is \
+         *inconclusive* (neither passed nor a mismatch) when the machine did what the model leaves \
+         out: a huge page that could not be allocated (*fallbacks*: `thp_fault_fallback` or \
+         `thp_collapse_alloc_failed` moved), khugepaged collapsing on its own, or a transient \
+         `MADV_COLLAPSE` -EAGAIN.\n\n\
+         The guests boot Debian's `-cloud` flavour. Its config builds what the model needs as the \
+         generic flavour fleets run does: `CONFIG_KSM=y` and `CONFIG_TRANSPARENT_HUGEPAGE=y` (default \
+         `always`) in both flavours of every package here (read from each package's `config` file; \
+         from 6.19 it is in `linux-base-*`), and the runner refuses a kernel without KSM or with \
+         ksmd running.\n\n",
     );
     let present = m.rows.iter().filter(|(_, f)| f.is_some()).count();
     md.push_str(&format!(
@@ -185,11 +205,12 @@ pub fn render(m: &Merged) -> String {
         m.identity.model.short()
     ));
     let (mut total_mis, mut total_skip, mut total_err, mut total_s) = (0, 0u64, 0, 0.0);
-    md.push_str("| series | package | version | .deb sha256 | spec | job | traces | steps | mismatches | skipped steps | errors | boot s | run s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    let (mut total_unsure, mut total_fallbacks) = (0, 0u64);
+    md.push_str("| series | package | version | .deb sha256 | spec | job | traces | steps | mismatches | inconclusive | fallbacks | skipped steps | errors | boot s | run s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (job, file) in &m.rows {
         let Some(f) = file else {
             md.push_str(&format!(
-                "| {} | — | — | — | `{}` | {}: **missing** | — | — | — | — | — | — | — |\n",
+                "| {} | — | — | — | `{}` | {}: **missing** | — | — | — | — | — | — | — | — | — |\n",
                 job.series, job.spec, job.mode
             ));
             continue;
@@ -204,6 +225,9 @@ pub fn render(m: &Merged) -> String {
             format!("{} (depth {} + {} walks)", job.mode, b["depth"], b["walks"])
         };
         let (mis, skip, err) = (count(v, "mismatches"), skipped_steps(v), count(v, "errors"));
+        let (unsure, fell) = (count(v, "inconclusive"), fallbacks(v));
+        total_unsure += unsure;
+        total_fallbacks += fell;
         let failed = v.get("error").is_some();
         total_mis += mis;
         total_skip += skip;
@@ -214,7 +238,7 @@ pub fn render(m: &Merged) -> String {
             x.as_str().map_or("—".to_string(), |t| format!("`{}`", &t[..t.len().min(n)]))
         };
         md.push_str(&format!(
-            "| {} | {} | {} | {} | `{}` | {} | {} | {} | {} | {} | {} | {:.1} | {:.0} |\n",
+            "| {} | {} | {} | {} | `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.0} |\n",
             job.series,
             code(&kp["package"], usize::MAX),
             code(&kp["version"], usize::MAX),
@@ -224,6 +248,8 @@ pub fn render(m: &Merged) -> String {
             show(&v["traces"]),
             show(&v["steps"]),
             mis,
+            unsure,
+            fell,
             skip,
             err + failed as usize,
             v["guest"]["boot_seconds"].as_f64().unwrap_or(0.0),
@@ -242,7 +268,7 @@ pub fn render(m: &Merged) -> String {
         ));
     }
     md.push_str(&format!(
-        "\n{present} {}: {total_mis} mismatches, {total_skip} skipped steps, {total_err} errors; {total_s:.0} s of guest time in all.\n",
+        "\n{present} {}: {total_mis} mismatches, {total_unsure} inconclusive, {total_fallbacks} fallbacks, {total_skip} skipped steps, {total_err} errors; {total_s:.0} s of guest time in all.\n",
         if present == 1 { "job" } else { "jobs" }
     ));
     md
