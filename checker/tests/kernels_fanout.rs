@@ -119,7 +119,10 @@ fn two_jobs_run_apart_and_merged_equal_the_sequential_matrix() {
         assert!(fanned.contains(&format!("| {} |", n.split('-').next().unwrap())), "{fanned}");
     }
     for f in [&fanned, &sequential] {
-        assert!(f.contains("2 jobs: 0 mismatches, 0 inconclusive, 0 fallbacks, 0 skipped steps, 0 errors"), "{f}");
+        assert!(
+            f.contains("2 jobs: 0 mismatches, 0 inconclusive, 0 fallbacks, 0 skipped steps, 0 errors"),
+            "{f}"
+        );
     }
     let v: Value =
         serde_json::from_slice(&std::fs::read(fan.join(format!("{}.json", names[0]))).unwrap()).unwrap();
