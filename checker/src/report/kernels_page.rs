@@ -198,7 +198,7 @@ pub fn render(m: &Merged) -> String {
     );
     let present = m.rows.iter().filter(|(_, f)| f.is_some()).count();
     md.push_str(&format!(
-        "{} of the matrix's {} jobs; kernels.toml sha256 `{}`, model {}.\n\n",
+        "{} of the matrix's {} jobs selected, {present} of them present; kernels.toml sha256 `{}`, model {}.\n\n",
         m.rows.len(),
         m.of,
         identity::short(&m.identity.kernels_toml),
