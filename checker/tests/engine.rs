@@ -24,10 +24,17 @@ fn mainline() -> Semantics {
 /// spec's flag view); `calls` narrows the alphabet (empty: every call).
 fn small(procs: usize, vmas: usize, sysfs: Vec<Sysfs>, depth: Option<usize>, calls: &[&str]) -> System {
     let sys = small_all(procs, vmas, sysfs, depth, calls);
-    let alpha =
-        sys.alphabet.iter().copied().filter(|c| !c.is_pages_view_call() && !c.is_policy_call()).collect();
-    let props =
-        CATALOGUE.iter().map(Prop::Catalogue).filter(|p| !p.reads_pages() && !p.reads_policies()).collect();
+    let alpha = sys
+        .alphabet
+        .iter()
+        .copied()
+        .filter(|c| !c.is_pages_view_call() && !c.is_policy_call() && !c.is_sharing_call())
+        .collect();
+    let props = CATALOGUE
+        .iter()
+        .map(Prop::Catalogue)
+        .filter(|p| !p.reads_pages() && !p.reads_policies() && !p.reads_shared())
+        .collect();
     System::new(sys.semantics, sys.bounds, alpha, props)
 }
 
@@ -35,9 +42,14 @@ fn small(procs: usize, vmas: usize, sysfs: Vec<Sysfs>, depth: Option<usize>, cal
 /// and the catalogue but the policy properties (a spec's page view).
 fn small_pages(procs: usize, vmas: usize, sysfs: Vec<Sysfs>, depth: Option<usize>, calls: &[&str]) -> System {
     let sys = small_all(procs, vmas, sysfs, depth, calls);
-    let alpha =
-        sys.alphabet.iter().copied().filter(|c| !c.is_policy_call() || c.is_protection_call()).collect();
-    let props = CATALOGUE.iter().map(Prop::Catalogue).filter(|p| !p.reads_policies()).collect();
+    let alpha = sys
+        .alphabet
+        .iter()
+        .copied()
+        .filter(|c| (!c.is_policy_call() || c.is_protection_call()) && !c.is_sharing_call())
+        .collect();
+    let props =
+        CATALOGUE.iter().map(Prop::Catalogue).filter(|p| !p.reads_policies() && !p.reads_shared()).collect();
     System::new(sys.semantics, sys.bounds, alpha, props)
 }
 
@@ -45,9 +57,22 @@ fn small_pages(procs: usize, vmas: usize, sysfs: Vec<Sysfs>, depth: Option<usize
 /// properties (a spec's policies view).
 fn small_policies(procs: usize, vmas: usize, depth: Option<usize>) -> System {
     let sys = small_all(procs, vmas, vec![Sysfs::Madvise], depth, &[]);
-    let alpha = sys.alphabet.iter().copied().filter(|c| !c.is_page_call()).collect();
+    let alpha = sys.alphabet.iter().copied().filter(|c| !c.is_page_call() && !c.is_sharing_call()).collect();
     let props = CATALOGUE.iter().map(Prop::Catalogue).filter(|p| p.reads_policies()).collect();
     System::new(sys.semantics, sys.bounds, alpha, props)
+}
+
+/// ... with the policy calls and vfork and clone, and the shared-mm
+/// properties with their premises (a spec's shared-mm view), and the
+/// policy properties (`mdwe_never_lifted` holds: stateright's checkers
+/// stop once every property is decided, so one that never is keeps them
+/// going to the bound).
+fn small_shared(procs: usize, vmas: usize, depth: Option<usize>) -> System {
+    let sys = small_all(procs, vmas, vec![Sysfs::Madvise], depth, &[]);
+    let alpha = sys.alphabet.iter().copied().filter(|c| !c.is_page_call()).collect();
+    let checked: Vec<Prop> =
+        CATALOGUE.iter().map(Prop::Catalogue).filter(|p| p.reads_shared() || p.reads_policies()).collect();
+    System::new(sys.semantics, sys.bounds, alpha, mmflags_model::property::with_premises(&checked))
 }
 
 /// ... with every call and the whole catalogue.
@@ -161,6 +186,20 @@ fn policies_agree_with_stateright_bfs() {
             .projection
             .vm_flags
             .contains(VmFlags::VM_MERGEABLE | VmFlags::VM_EXEC | VmFlags::VM_WRITE));
+        agrees_with_stateright_bfs(sys, d.unwrap(), &format!("{p}x{v}"));
+    }
+}
+
+/// The shared-mm view (vfork, clone(CLONE_VM), threads, beside the
+/// policy calls): tasks that share an mm are stepped on the whole state,
+/// and no process slot is renamed. The same states and verdicts as
+/// stateright's BFS of the model.
+#[test]
+fn shared_mm_agrees_with_stateright_bfs() {
+    for (p, v, d) in [(2, 1, Some(4)), (3, 1, Some(3))] {
+        let sys = small_shared(p, v, d);
+        assert!(!sys.symmetry.procs, "slots that name each other are not renamed");
+        assert!(sys.alphabet.contains(&mmflags_model::Call::Vfork));
         agrees_with_stateright_bfs(sys, d.unwrap(), &format!("{p}x{v}"));
     }
 }
@@ -328,4 +367,14 @@ fn pinned_state_counts() {
         })
         .collect();
     assert_eq!(got, policies.iter().map(|c| c.1).collect::<Vec<_>>());
+    // With tasks that share an mm (vfork, clone; no renaming of process slots).
+    let shared = [((2, 1), 1673usize), ((3, 1), 2346)];
+    let got: Vec<usize> = shared
+        .iter()
+        .map(|&((p, v), _)| {
+            let sys = small_shared(p, v, Some(3));
+            explore(&sys, &Options::new(2, sys.symmetry)).unique()
+        })
+        .collect();
+    assert_eq!(got, shared.iter().map(|c| c.1).collect::<Vec<_>>());
 }

@@ -85,13 +85,18 @@ fn authenticate(chan: RawFd, buf: &mut [u8]) {
 }
 
 /// The command loop on channel `chan`; never returns.
-fn serve(mut chan: RawFd) -> ! {
+fn serve(chan: RawFd) -> ! {
     unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
     hello(chan);
     let mut buf = vec![0u8; MAX_MSG];
     if unsafe { libc::getauxval(libc::AT_SECURE) } != 0 {
         authenticate(chan, &mut buf);
     }
+    serve_loop(chan, buf)
+}
+
+/// Serves requests on `chan` with `buf` as the message buffer.
+fn serve_loop(mut chan: RawFd, mut buf: Vec<u8>) -> ! {
     loop {
         let (n, fd) = match sys::recv(chan, &mut buf) {
             Ok((0, _)) => unsafe { libc::_exit(0) },
@@ -110,6 +115,10 @@ fn serve(mut chan: RawFd) -> ! {
                     }
                     Forked::Parent(r) => r,
                 }
+            }
+            Request::Clone { flags } => {
+                let child_chan = fd.unwrap_or_else(|| die("clone without a channel"));
+                clone_task(chan, child_chan, flags)
             }
             Request::Execve { path } => execve(chan, &path),
             Request::Exit => unsafe { libc::_exit(0) },
@@ -142,6 +151,53 @@ fn fork(chan: RawFd, child_chan: OwnedFd) -> Forked {
         }
         pid => Forked::Parent(pid as i64),
     }
+}
+
+/// A stack for a task that shares this mm: mapped where the kernel puts
+/// anonymous memory, far from the VMA slots, and never unmapped (the task
+/// may outlive the request; the next trace starts a new agent).
+const CLONE_STACK: usize = 1 << 20;
+
+/// What a task started by `clone_task` runs: hello on its own channel,
+/// then the command loop. It shares this program's heap and thread-local
+/// storage (no CLONE_SETTLS), which is safe because the runner speaks to
+/// one task at a time and every other task waits in `recvmsg`.
+extern "C" fn clone_child(arg: *mut libc::c_void) -> libc::c_int {
+    let fds = arg as usize as u64;
+    let (parent_chan, chan) = ((fds >> 32) as RawFd, (fds & 0xffff_ffff) as RawFd);
+    // Its own file table (no CLONE_FILES): the parent's channel is not its.
+    unsafe { libc::close(parent_chan) };
+    hello(chan);
+    serve_loop(chan, vec![0u8; MAX_MSG])
+}
+
+/// `clone(flags)`: the child serves `child_chan`. Returns the child's id
+/// (for CLONE_VFORK, once the child has exec'd or exited), or `-errno`.
+fn clone_task(chan: RawFd, child_chan: OwnedFd, flags: i64) -> i64 {
+    let stack = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            CLONE_STACK,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+            -1,
+            0,
+        )
+    };
+    if stack == libc::MAP_FAILED {
+        return -sys::errno() as i64;
+    }
+    let child_fd = child_chan.into_raw_fd();
+    let arg = ((chan as u64) << 32 | child_fd as u64) as usize as *mut libc::c_void;
+    // A thread has no exit signal; any other child is reaped by the kernel
+    // (SIGCHLD is ignored).
+    let signal = if flags & libc::CLONE_THREAD as i64 != 0 { 0 } else { libc::SIGCHLD };
+    let top = unsafe { (stack as *mut u8).add(CLONE_STACK) } as *mut libc::c_void;
+    let r = unsafe { libc::clone(clone_child, top, flags as libc::c_int | signal, arg) };
+    let r = if r < 0 { -sys::errno() as i64 } else { r as i64 };
+    // The child has its own copy of the file table, or failed to start.
+    unsafe { libc::close(child_fd) };
+    r
 }
 
 /// Returns only if `execve` failed (with `-errno`). Only the two agent
@@ -325,6 +381,7 @@ fn call(req: &Request, fd: Option<OwnedFd>) -> i64 {
             Request::Setresuid { uid, gid, keep } => setresuid(uid, gid, keep),
             Request::Touch { addr, len } => touch(addr, len),
             Request::Fork
+            | Request::Clone { .. }
             | Request::Execve { .. }
             | Request::Exit
             | Request::Auth { .. }

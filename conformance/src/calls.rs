@@ -16,7 +16,7 @@ use crate::kernel::{broken, HarnessError, Tree};
 use crate::machine::Machine;
 use crate::procfs;
 use crate::proto::Request;
-use mmflags_model::action::{Call, Iovec, MclFlags, Prot, Range, Ret, Target};
+use mmflags_model::action::{Call, CloneFlags, Iovec, MclFlags, Prot, Range, Ret, Target};
 use mmflags_model::state::Image;
 use mmflags_model::Errno;
 use std::os::fd::OwnedFd;
@@ -149,6 +149,8 @@ impl Tree<'_> {
                 to_ret(self.syscall(p, &req, None, &what)?)
             }
             Call::Fork => self.fork(p, &what),
+            Call::Vfork => self.clone(p, CloneFlags::VFORK, &what),
+            Call::Clone(flags) => self.clone(p, flags, &what),
             Call::Execve(image) => self.execve(p, image, &what),
             Call::Exit => self.exit(p, &what),
             _ => match call.prctl_args() {

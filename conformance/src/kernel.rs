@@ -16,7 +16,7 @@ use crate::machine::Images;
 use crate::procfs::{self, Snapshot};
 use crate::proto::{Hello, Reply, Request, AGENT_ARG, MAX_MSG, VERSION};
 use crate::sys;
-use mmflags_model::action::Ret;
+use mmflags_model::action::{CloneFlags, Ret};
 use mmflags_model::state::{Image, MAX_PROCS};
 use mmflags_model::Errno;
 use std::fmt;
@@ -73,10 +73,22 @@ pub struct TreeConfig {
 }
 
 pub(crate) struct Agent {
+    /// The process id (a thread's is its thread group's).
     pub(crate) pid: i32,
     pub(crate) pidfd: OwnedFd,
     chan: OwnedFd,
     hello: Hello,
+    /// One of several threads of the process `pid` (CLONE_THREAD).
+    thread: bool,
+    /// Blocked in `vfork()` until this name execs or exits: its reply is
+    /// still to come.
+    vfork_child: Option<u8>,
+}
+
+impl Agent {
+    fn new(pid: i32, pidfd: OwnedFd, chan: OwnedFd, hello: Hello) -> Agent {
+        Agent { pid, pidfd, chan, hello, thread: false, vfork_child: None }
+    }
 }
 
 /// A live tree of agents for one trace.
@@ -158,7 +170,7 @@ impl<'a> Tree<'a> {
         let pidfd = sys::pidfd_open(pid).map_err(|e| broken(format!("pidfd_open({pid}): errno {e}")))?;
         tree.all.push((pid, pidfd.try_clone().map_err(broken)?));
         let hello = tree.await_hello(0, pid, &ours, "start")?;
-        tree.agents[0] = Some(Agent { pid, pidfd, chan: ours, hello });
+        tree.agents[0] = Some(Agent::new(pid, pidfd, ours, hello));
         Ok(tree)
     }
 
@@ -204,6 +216,11 @@ impl<'a> Tree<'a> {
         what: &str,
     ) -> Result<Reply, HarnessError> {
         let a = self.agent(p)?;
+        if let Some(c) = a.vfork_child {
+            return Err(HarnessError::BadStep(format!(
+                "P{p} is blocked in vfork() until P{c} calls execve or exit, and makes no call before"
+            )));
+        }
         sys::send(a.chan.as_raw_fd(), &req.encode(), fd.map(|f| f.as_raw_fd()))
             .map_err(|e| broken(format!("P{p} (pid {}): sending `{what}`: {e}", a.pid)))?;
         match recv_reply(&a.chan, self.cfg.timeout) {
@@ -234,7 +251,13 @@ impl<'a> Tree<'a> {
         let a = self.agent(p)?;
         let slots = procfs::read_slots(a.pid).map_err(broken)?;
         let thp_enabled = procfs::read_thp_enabled(a.pid).map_err(broken)?;
-        match self.request(p, &Request::Observe, None, "the GET prctls")? {
+        // A vfork parent cannot answer; its child, which shares the mm
+        // the GET prctls read, can.
+        let mut asked = p;
+        while let Some(c) = self.agent(asked)?.vfork_child {
+            asked = c;
+        }
+        match self.request(asked, &Request::Observe, None, "the GET prctls")? {
             Reply::Observed(o) => Ok(Snapshot {
                 slots,
                 thp_enabled,
@@ -268,8 +291,112 @@ impl<'a> Tree<'a> {
         self.all.push((pid, pidfd.try_clone().map_err(broken)?));
         let hello = self.await_hello(n, pid, &ours, what)?;
         self.exited[n as usize] = None;
-        self.agents[n as usize] = Some(Agent { pid, pidfd, chan: ours, hello });
+        self.agents[n as usize] = Some(Agent::new(pid, pidfd, ours, hello));
         Ok(Ret::Pid(n))
+    }
+
+    /// `clone(flags)` (and `vfork()`): the child agent serves its own
+    /// channel; with CLONE_VFORK the parent's reply waits until the child
+    /// execs or exits (`release_vfork_parents`).
+    pub(crate) fn clone(&mut self, p: u8, flags: CloneFlags, what: &str) -> Result<Ret, HarnessError> {
+        let n = (0..self.cfg.procs.min(MAX_PROCS) as u8)
+            .find(|&n| self.agents[n as usize].is_none())
+            .ok_or_else(|| {
+                HarnessError::BadStep(format!(
+                    "clone() needs a free process slot, and all {} are in use",
+                    self.cfg.procs
+                ))
+            })?;
+        let (ours, theirs) = sys::seqpacket_pair().map_err(broken)?;
+        let a = self.agent(p)?;
+        let req = Request::Clone { flags: flags.0 as i64 };
+        sys::send(a.chan.as_raw_fd(), &req.encode(), Some(theirs.as_raw_fd()))
+            .map_err(|e| broken(format!("P{p} (pid {}): sending `{what}`: {e}", a.pid)))?;
+        drop(theirs);
+        let vfork = flags.contains(CloneFlags::CLONE_VFORK);
+        if !vfork {
+            // The parent answers first: the child's id, or why there is none.
+            match recv_reply(&a.chan, self.cfg.timeout) {
+                Ok(Some(Reply::Ret(r))) if r < 0 => {
+                    return Errno::from_number(-r as i32)
+                        .map(Ret::Err)
+                        .ok_or_else(|| broken(format!("clone: errno {}", -r)));
+                }
+                Ok(Some(Reply::Ret(_))) => {}
+                Ok(r) => return Err(broken(format!("P{p}: expected clone's result, got {r:?}"))),
+                Err(e) => return Err(broken(format!("P{p}: waiting for clone's result: {e}"))),
+            }
+        }
+        if vfork {
+            // The child's hello, or the parent's errno if there is no child.
+            let deadline = Instant::now() + self.cfg.timeout;
+            let parent = self.agent(p)?.chan.as_raw_fd();
+            while !sys::wait_readable(ours.as_raw_fd(), Duration::from_millis(5)).map_err(broken)? {
+                if sys::wait_readable(parent, Duration::ZERO).map_err(broken)? {
+                    return match recv_reply(&self.agent(p)?.chan, self.cfg.timeout) {
+                        Ok(Some(Reply::Ret(r))) if r < 0 => Errno::from_number(-r as i32)
+                            .map(Ret::Err)
+                            .ok_or_else(|| broken(format!("vfork: errno {}", -r))),
+                        r => {
+                            Err(broken(format!("P{p}: vfork() returned before its child said hello: {r:?}")))
+                        }
+                    };
+                }
+                if Instant::now() > deadline {
+                    return Err(HarnessError::Stuck { proc: n, pid: 0, what: what.to_string() });
+                }
+            }
+        }
+        let hello = self.await_hello(n, 0, &ours, what)?;
+        let pid = hello.pid;
+        let pidfd = sys::pidfd_open(pid).map_err(|e| broken(format!("pidfd_open({pid}): errno {e}")))?;
+        if !flags.contains(CloneFlags::CLONE_THREAD) {
+            self.all.push((pid, pidfd.try_clone().map_err(broken)?));
+        }
+        let mut child = Agent::new(pid, pidfd, ours, hello);
+        child.thread = flags.contains(CloneFlags::CLONE_THREAD);
+        if let Some(a) = self.agents[p as usize].as_mut() {
+            a.thread |= child.thread;
+            if vfork {
+                a.vfork_child = Some(n);
+            }
+        }
+        self.exited[n as usize] = None;
+        self.agents[n as usize] = Some(child);
+        Ok(Ret::Pid(n))
+    }
+
+    /// After an exec or an exit: every parent blocked in `vfork()` whose
+    /// child has exec'd (`execed`) or is gone gets its reply, the child's id.
+    fn release_vfork_parents(&mut self, execed: Option<u8>) -> Result<(), HarnessError> {
+        for q in 0..MAX_PROCS {
+            let Some(c) = self.agents[q].as_ref().and_then(|a| a.vfork_child) else { continue };
+            if Some(c) != execed && self.agents[c as usize].is_some() {
+                continue;
+            }
+            let a = self.agents[q].as_ref().expect("checked");
+            match recv_reply(&a.chan, self.cfg.timeout) {
+                Ok(Some(Reply::Ret(r))) if r > 0 => {}
+                r => {
+                    return Err(broken(format!(
+                        "P{q}: expected vfork()'s return once P{c} let it go, got {r:?}"
+                    )))
+                }
+            }
+            self.agents[q].as_mut().expect("checked").vfork_child = None;
+        }
+        Ok(())
+    }
+
+    /// The other threads of `p`'s thread group, which an exec by `p` or an
+    /// exit of any of them ends.
+    fn threads_of(&self, p: u8) -> Vec<u8> {
+        let Some(me) = self.agents[p as usize].as_ref().filter(|a| a.thread) else { return Vec::new() };
+        (0..MAX_PROCS as u8)
+            .filter(|&q| {
+                q != p && self.agents[q as usize].as_ref().is_some_and(|a| a.thread && a.pid == me.pid)
+            })
+            .collect()
     }
 
     pub(crate) fn execve(&mut self, p: u8, image: Image, what: &str) -> Result<Ret, HarnessError> {
@@ -295,9 +422,18 @@ impl<'a> Tree<'a> {
                         return Err(broken(format!("P{p}: the exec'd agent refused the token")));
                     }
                 }
+                // de_thread(): the other threads are gone; the exec'd image
+                // is a process of its own, with the thread group's id.
+                for q in self.threads_of(p) {
+                    if let Some(gone) = self.agents[q as usize].take() {
+                        self.exited[q as usize] = Some(gone.pidfd);
+                    }
+                }
                 if let Some(a) = self.agents[p as usize].as_mut() {
                     a.hello = h;
+                    a.thread = false;
                 }
+                self.release_vfork_parents(Some(p))?;
                 Ok(Ret::Val(0))
             }
             Reply::Hello(h) => Err(broken(format!(
@@ -309,15 +445,30 @@ impl<'a> Tree<'a> {
     }
 
     pub(crate) fn exit(&mut self, p: u8, what: &str) -> Result<Ret, HarnessError> {
+        // exit_group(): the process goes, with every thread of it; a task
+        // that shares the mm in a process of its own stays.
+        let threads = self.threads_of(p);
         let a = self.agents[p as usize]
             .take()
             .ok_or_else(|| HarnessError::BadStep(format!("P{p} is not a live process at this point")))?;
+        if let Some(c) = a.vfork_child {
+            self.agents[p as usize] = Some(a);
+            return Err(HarnessError::BadStep(format!(
+                "P{p} is blocked in vfork() until P{c} calls execve or exit, and makes no call before"
+            )));
+        }
         sys::send(a.chan.as_raw_fd(), &Request::Exit.encode(), None)
             .map_err(|e| broken(format!("P{p}: sending exit: {e}")))?;
         if !self.await_gone(a.pid, &a.pidfd) {
             return Err(HarnessError::Stuck { proc: p, pid: a.pid, what: what.to_string() });
         }
+        for q in threads {
+            if let Some(gone) = self.agents[q as usize].take() {
+                self.exited[q as usize] = Some(gone.pidfd);
+            }
+        }
         self.exited[p as usize] = Some(a.pidfd);
+        self.release_vfork_parents(None)?;
         Ok(Ret::NoReturn)
     }
 

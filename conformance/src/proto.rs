@@ -13,8 +13,8 @@ use std::io;
 
 /// Bumped whenever the messages change, so a stale agent binary is refused.
 /// 6: `mmap` carries its protection, `mprotect`, and `observe` (the GET
-/// prctls read after every step, in one message).
-pub const VERSION: i64 = 6;
+/// prctls read after every step, in one message). 7: `clone`.
+pub const VERSION: i64 = 7;
 /// The argument that turns a binary into an agent: `AGENT channel-fd`.
 pub const AGENT_ARG: &str = "__mmflags_agent";
 pub const MAX_MSG: usize = 4096;
@@ -73,6 +73,13 @@ pub enum Request {
     /// `fork()`; the child's channel is attached. The parent replies with
     /// the child's pid, the child says hello on its channel.
     Fork,
+    /// `clone(flags)` with a stack of its own; the child's channel is
+    /// attached. The child says hello on its channel; the parent replies
+    /// with the child's id, after the child execs or exits if the flags
+    /// have `CLONE_VFORK`.
+    Clone {
+        flags: i64,
+    },
     /// `execve(path, [path, AGENT, fd], [])`: the new image says hello.
     Execve {
         path: Vec<u8>,
@@ -149,6 +156,7 @@ const OP_MCTL: i64 = 13;
 const OP_TOUCH: i64 = 14;
 const OP_MPROTECT: i64 = 15;
 const OP_OBSERVE: i64 = 16;
+const OP_CLONE: i64 = 17;
 const OP_RET: i64 = 100;
 const OP_HELLO: i64 = 101;
 const OP_OBSERVED: i64 = 102;
@@ -201,6 +209,7 @@ impl Request {
             Request::Munlockall => encode(&[OP_MUNLOCKALL], &[]),
             Request::Mctl { action, flags } => encode(&[OP_MCTL, *action, u(*flags)], &[]),
             Request::Fork => encode(&[OP_FORK], &[]),
+            Request::Clone { flags } => encode(&[OP_CLONE, *flags], &[]),
             Request::Execve { path } => encode(&[OP_EXECVE], path),
             Request::Setresuid { uid, gid, keep } => {
                 encode(&[OP_SETRESUID, *uid as i64, *gid as i64, u(*keep)], &[])
@@ -240,6 +249,7 @@ impl Request {
             OP_MUNLOCKALL => Request::Munlockall,
             OP_MCTL => Request::Mctl { action: arg(1)?, flags: u(2)? },
             OP_FORK => Request::Fork,
+            OP_CLONE => Request::Clone { flags: arg(1)? },
             OP_EXECVE => Request::Execve { path: bytes.to_vec() },
             OP_SETRESUID => Request::Setresuid { uid: arg(1)? as u32, gid: arg(2)? as u32, keep: u(3)? },
             OP_TOUCH => Request::Touch { addr: u(1)?, len: u(2)? },
@@ -304,6 +314,7 @@ mod tests {
             Request::Mlockall { flags: 7 },
             Request::Munlockall,
             Request::Fork,
+            Request::Clone { flags: 0x4100 },
             Request::Execve { path: b"/tmp/x/agent".to_vec() },
             Request::Setresuid { uid: 65534, gid: 65534, keep: 1 << 14 },
             Request::Touch { addr: 1 << 45, len: 4 << 20 },

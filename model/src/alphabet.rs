@@ -131,6 +131,9 @@ pub fn candidates(sem: &Semantics, procs: usize, vmas: usize) -> Vec<Call> {
     }
     c.push(Call::Munlockall);
     c.push(Call::Fork);
+    c.push(Call::Vfork);
+    c.push(Call::Clone(CloneFlags::CLONE_VM));
+    c.push(Call::Clone(CloneFlags::THREAD));
     c.push(Call::Execve(crate::state::Image::Plain));
     c.push(Call::Execve(crate::state::Image::SetuidRoot));
     c.push(Call::Setresuid);
@@ -404,8 +407,12 @@ pub fn makes_pages(alphabet: &[Call]) -> bool {
 }
 
 /// ... and by every renaming of the first `procs` process slots?
+/// Tasks that share an mm name each other's slots (`Link`), which
+/// renaming would have to follow: a spec that can make them is explored
+/// without it.
 pub fn symmetric_procs(alphabet: &[Call], procs: usize) -> bool {
-    closed(alphabet, procs, rename_procs)
+    !alphabet.iter().any(|c| matches!(c, Call::Vfork | Call::Clone(_)))
+        && closed(alphabet, procs, rename_procs)
 }
 
 #[cfg(test)]

@@ -208,6 +208,18 @@ const CULPRITS: &[(&str, Find)] = &[
         let what = format!("mm->flags {} without the MDWE set to be inherited", p.mm.flags);
         Some((what, vec![Bit::MmFlag(MmfFlags::MMF_HAS_MDWE)], false))
     }),
+    ("no_policy_change_through_shared_mm", |_, _, p| {
+        if !p.ghost.contains(Ghost::POLICY_BY_SHARER) {
+            return None;
+        }
+        let (def, mmf) =
+            (p.mm.def_flags.intersection(VmFlags::THP_MASK), p.mm.flags.intersection(MmfFlags::POLICIES));
+        let what = format!("def_flags {def} mm->flags {mmf}, changed by another task sharing its mm");
+        let mut bits: Vec<Bit> =
+            MmfFlags::NAMES.iter().filter(|(f, _)| mmf.contains(*f)).map(|(f, _)| Bit::MmFlag(*f)).collect();
+        bits.extend(def_bits(def));
+        Some((what, bits, false))
+    }),
     ("unmodified_program_gets_mergeable_vma", |_, _, p| {
         if !p.ghost.contains(Ghost::EXEC_FRESH) {
             return None;

@@ -5,8 +5,9 @@ use crate::ghost::Setting;
 use crate::state::{Process, State, MAX_VMAS};
 use std::fmt;
 
-/// `root plain NNP AT_SECURE def_flags=[nh] mm={DUMPABLE} v0=[hg] v1=unmapped`,
-/// listing VMA slots below `vmas`.
+/// `root plain NNP AT_SECURE mm=P0 thread def_flags=[nh] mm={DUMPABLE} v0=[hg] v1=unmapped`,
+/// listing VMA slots below `vmas` (`mm=P0`: shares the mm of the tasks
+/// whose lowest slot is P0; `thread`, `vfork-child-of=P0`: see `Link`).
 pub struct ProcessView<'a> {
     pub p: &'a Process,
     pub vmas: usize,
@@ -22,6 +23,7 @@ impl fmt::Display for ProcessView<'_> {
         if p.secure_exec {
             f.write_str(" AT_SECURE")?;
         }
+        write!(f, "{}", p.link)?;
         write!(f, " def_flags={} mm={}", p.mm.def_flags, p.mm.flags)?;
         for (i, v) in p.mm.vmas.iter().enumerate().take(self.vmas.min(MAX_VMAS)) {
             write!(f, " v{i}={v:?}")?;
@@ -55,6 +57,11 @@ pub fn diff(a: &State, b: &State, vmas: usize) -> Vec<String> {
                 field("image", x.image.to_string(), y.image.to_string());
                 field("no_new_privs", x.no_new_privs.to_string(), y.no_new_privs.to_string());
                 field("AT_SECURE", x.secure_exec.to_string(), y.secure_exec.to_string());
+                let link = |p: &Process| match p.link.to_string().trim() {
+                    "" => "own mm".to_string(),
+                    l => l.to_string(),
+                };
+                field("link", link(x), link(y));
                 field("def_flags", x.mm.def_flags.to_string(), y.mm.def_flags.to_string());
                 field("mm->flags", x.mm.flags.to_string(), y.mm.flags.to_string());
                 for v in 0..vmas.min(MAX_VMAS) {

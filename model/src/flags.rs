@@ -188,6 +188,17 @@ impl MmfFlags {
     /// Bits set by a `prctl` THP control (for `prctl_only_reduces_eligibility`).
     pub const PRCTL_THP: MmfFlags = MmfFlags(Self::MMF_DISABLE_THP_MASK.0 | Self::MMF_THP_ALWAYS.0);
 
+    /// Every bit the model has.
+    pub const ALL: MmfFlags = MmfFlags(0xfff);
+    /// The process-wide policies a task can set for every task that
+    /// shares its mm: the THP controls and scopes, KSM merge-any, MDWE.
+    pub const POLICIES: MmfFlags = MmfFlags(
+        Self::THP_POLICY.0
+            | Self::MMF_VM_MERGE_ANY.0
+            | Self::MMF_HAS_MDWE.0
+            | Self::MMF_HAS_MDWE_NO_INHERIT.0,
+    );
+
     /// `MMF_HAS_MDWE_MASK`.
     pub const MMF_HAS_MDWE_MASK: MmfFlags = MmfFlags(Self::MMF_HAS_MDWE.0 | Self::MMF_HAS_MDWE_NO_INHERIT.0);
 

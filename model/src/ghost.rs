@@ -38,6 +38,11 @@ impl Ghost {
     /// it was set to be inherited (without `PR_MDWE_NO_INHERIT`): it may
     /// never be lifted here.
     pub const MDWE_INHERITED: Ghost = Ghost(1 << (Self::HISTORY_2 + 1));
+    /// Another task that shares this task's mm (a vfork child, a
+    /// `clone(CLONE_VM)` child, a thread) changed the mm's process-wide
+    /// policies (a THP default or control, KSM merge-any, MDWE), and a
+    /// policy is in force since. The task's own, not its mm's.
+    pub const POLICY_BY_SHARER: Ghost = Ghost(1 << (Self::HISTORY_2 + 2));
     /// How many bits a ghost word may use.
     pub const BITS: u32 = 24;
     /// Where the history words after the origins start.
@@ -52,7 +57,7 @@ impl Ghost {
     /// Each history bit's word, as traces print it (and user properties
     /// spell it). Origins are not words of `P.ghost`: each setting's is a
     /// field of its own (`Setting::field`).
-    pub const NAMES: [(Ghost, &'static str); 8] = [
+    pub const NAMES: [(Ghost, &'static str); 9] = [
         (Self::EXEC_FRESH, "exec-fresh"),
         (Self::CALLED_MLOCKALL, "called-mlockall"),
         (Self::FAILED_CALL_CHANGED_DEFAULT, "failed-call-changed-default"),
@@ -61,6 +66,7 @@ impl Ghost {
         (Self::DEFAULT_HG_BY_PRCTL, "default-hg-by-prctl"),
         (Self::HUGE_WHILE_DISABLED, "huge-while-disabled"),
         (Self::MDWE_INHERITED, "mdwe-inherited"),
+        (Self::POLICY_BY_SHARER, "policy-by-sharer"),
     ];
 
     pub fn set(&mut self, g: Ghost, on: bool) {

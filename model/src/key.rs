@@ -8,14 +8,15 @@
 //!
 //! Layout of a form (bit 0 = least significant):
 //! `0` alive, `1-2` cred, `3` no_new_privs, `4` image, `5` secure_exec,
-//! `6-15` def_flags, `16-31` mm->flags, `32-95` four VMA fields of 16 bits
-//! (`mapped`, nine flag bits, three ghost bits, three page bits), `96-119` the
-//! process's ghost bits, `126-127` sysfs (in every form, so sorting forms
-//! keeps it).
+//! `6-14` def_flags, `15-26` mm->flags, `27-33` the task's `Link` (mm
+//! group, thread, vfork parent), `34-101` four VMA fields of 17 bits
+//! (`mapped`, nine flag bits, three ghost bits, four page bits), `102-125`
+//! the process's ghost bits, `126-127` sysfs (in every form, so sorting
+//! forms keeps it).
 
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, GhostMask, VmaGhost};
-use crate::state::{Cred, Image, Mm, Pages, Process, State, Sysfs, Vma, MAX_PROCS, MAX_VMAS};
+use crate::state::{Cred, Image, Link, Mm, Pages, Process, State, Sysfs, Vma, MAX_PROCS, MAX_VMAS};
 use crate::symmetry::Symmetry;
 
 /// One process slot's stored form.
@@ -33,13 +34,16 @@ const NNP: Form = 1 << 3;
 const IMAGE: Form = 1 << 4;
 const SECURE: Form = 1 << 5;
 const DEF_SHIFT: u32 = 6;
-const DEF_BITS: u32 = 10;
-const MMF_SHIFT: u32 = 16;
-const MMF_BITS: u32 = 16;
-const VMA_SHIFT: u32 = 32;
+const DEF_BITS: u32 = 9;
+const MMF_SHIFT: u32 = 15;
+const MMF_BITS: u32 = 12;
+/// `Link`: `mm` in three bits, `thread`, `vfork_parent` in three bits.
+const LINK_SHIFT: u32 = 27;
+const LINK_BITS: u32 = 7;
+const VMA_SHIFT: u32 = 34;
 const VMA_BITS: u32 = 17;
 const VMA_MASK: Form = (1 << VMA_BITS) - 1;
-const GHOST_SHIFT: u32 = 100;
+const GHOST_SHIFT: u32 = 102;
 const SYSFS_SHIFT: u32 = 126;
 
 // Inside a VMA field.
@@ -53,8 +57,14 @@ const VMA_PAGES_SHIFT: u32 = 13;
 const VMA_PAGES_BITS: Form = 15;
 
 const _: () = assert!(VmFlags::ALL.0 as u128 >> VMA_FLAG_BITS == 0, "VMA flags fit their field");
-const _: () =
-    assert!((MMF_SHIFT + MMF_BITS) <= VMA_SHIFT && VMA_SHIFT + VMA_BITS * MAX_VMAS as u32 <= GHOST_SHIFT);
+const _: () = assert!(VmFlags::ALL.0 as u128 >> DEF_BITS == 0, "def_flags fit their field");
+const _: () = assert!(MmfFlags::ALL.0 as u128 >> MMF_BITS == 0, "mm->flags fit their field");
+const _: () = assert!(
+    DEF_SHIFT + DEF_BITS <= MMF_SHIFT
+        && MMF_SHIFT + MMF_BITS <= LINK_SHIFT
+        && LINK_SHIFT + LINK_BITS <= VMA_SHIFT
+        && VMA_SHIFT + VMA_BITS * MAX_VMAS as u32 <= GHOST_SHIFT
+);
 const _: () = assert!(GHOST_SHIFT + Ghost::BITS <= SYSFS_SHIFT, "the ghost word fits below the sysfs mode");
 
 /// Which parts of a state the checker keeps. What no transition reads and
@@ -182,6 +192,24 @@ fn pack_vma(v: &Vma) -> Form {
 }
 
 #[inline]
+fn link_code(l: Link) -> Form {
+    debug_assert!(l.mm as usize <= MAX_PROCS && l.vfork_parent as usize <= MAX_PROCS);
+    (l.mm as Form & 7) | (l.thread as Form) << 3 | (l.vfork_parent as Form & 7) << 4
+}
+
+#[inline]
+fn link_of(code: Form) -> Link {
+    Link { mm: (code & 7) as u8, thread: code & 8 != 0, vfork_parent: ((code >> 4) & 7) as u8 }
+}
+
+/// The form shares its mm with another slot: a step by it (or on it)
+/// changes more than one slot.
+#[inline]
+pub fn slot_linked(form: Form) -> bool {
+    (form >> LINK_SHIFT) & ((1 << LINK_BITS) - 1) != 0
+}
+
+#[inline]
 fn pack_proc(p: &Process) -> Form {
     let mut w = ALIVE
         | cred_code(p.cred) << CRED_SHIFT
@@ -190,7 +218,8 @@ fn pack_proc(p: &Process) -> Form {
         | if p.secure_exec { SECURE } else { 0 }
         | (p.mm.def_flags.0 as Form) << DEF_SHIFT
         | (p.mm.flags.0 as Form) << MMF_SHIFT
-        | (p.ghost.0 as Form) << GHOST_SHIFT;
+        | (p.ghost.0 as Form) << GHOST_SHIFT
+        | link_code(p.link) << LINK_SHIFT;
     for (i, v) in p.mm.vmas.iter().enumerate() {
         w |= pack_vma(v) << (VMA_SHIFT + VMA_BITS * i as u32);
     }
@@ -231,6 +260,7 @@ fn unpack_proc(w: Form) -> Process {
             flags: MmfFlags(((w >> MMF_SHIFT) & ((1 << MMF_BITS) - 1)) as u16),
             vmas,
         },
+        link: link_of((w >> LINK_SHIFT) & ((1 << LINK_BITS) - 1)),
     }
 }
 

@@ -220,12 +220,15 @@ impl System {
             return pid == crate::action::KHUGEPAGED as usize && s.live().next().is_some();
         }
         let Some(p) = s.proc(pid) else { return false };
+        if p.link.shared() && s.vfork_child_of(pid).is_some() {
+            return false;
+        }
         let live_other = |t: Target| match t {
             Target::SelfProc => true,
             Target::Pid(t) => t as usize != pid && s.proc(t as usize).is_some(),
         };
         match call {
-            Call::Fork => s.free_pid(self.capacity().procs).is_some(),
+            Call::Fork | Call::Vfork | Call::Clone(_) => s.free_pid(self.capacity().procs).is_some(),
             Call::ProcessMadvise { target, .. } | Call::Mctl { target, .. } => live_other(*target),
             _ => self.caller_may(p, call),
         }

@@ -108,6 +108,7 @@ impl Prop {
                 ghosts: d.ghosts,
                 pages: d.subject == crate::properties::Subject::Pages,
                 policies: d.subject == crate::properties::Subject::Policies,
+                shared: d.subject == crate::properties::Subject::SharedMm,
                 ..Reads::default()
             },
             Prop::Spec(p) => p.predicate.reads(),
@@ -166,7 +167,15 @@ impl Prop {
     /// alphabet has their calls (a spec's `policies_depth`).
     pub fn reads_policies(&self) -> bool {
         let r = self.reads();
-        r.policies && !r.pages
+        r.policies && !r.pages && !r.shared
+    }
+
+    /// It speaks of tasks that share an mm: it is checked on a run whose
+    /// alphabet has `vfork` and `clone` besides the policies' calls (to
+    /// the spec's `policies_depth`).
+    pub fn reads_shared(&self) -> bool {
+        let r = self.reads();
+        r.shared && !r.pages
     }
 
     pub fn is_catalogue(&self) -> bool {

@@ -23,6 +23,10 @@ pub struct Reads {
     /// protection bits, their settings' origins): a spec checks it in the
     /// run whose alphabet has the policies' calls.
     pub policies: bool,
+    /// Tasks that share an mm (`P.mm_shared`, `P.thread`,
+    /// `P.vfork_child`, who changed a policy through one): a spec checks it
+    /// in the run whose alphabet also has `vfork` and `clone`.
+    pub shared: bool,
 }
 
 impl Reads {
@@ -34,6 +38,7 @@ impl Reads {
             vm_flags: self.vm_flags.union(o.vm_flags),
             pages: self.pages || o.pages,
             policies: self.policies || o.policies,
+            shared: self.shared || o.shared,
         }
     }
 

@@ -325,7 +325,38 @@ impl fmt::Debug for Mm {
     }
 }
 
-/// A process (one thread group with its own mm; the model has no CLONE_VM).
+/// How a task shares its mm with other slots (`vfork`, `clone(CLONE_VM)`,
+/// threads). All zero for a task with an mm of its own, which is what
+/// every state of a spec without those calls has. The fields name slots,
+/// so a spec that can share an mm explores without renaming process slots
+/// (`alphabet::symmetric_procs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Link {
+    /// The lowest slot of the tasks that share this mm, plus one; 0 when
+    /// no other task shares it.
+    pub mm: u8,
+    /// This task is one of the threads (`CLONE_THREAD`) of the one thread
+    /// group of more than one task its mm may hold: an `execve` by one of
+    /// them ends the others, an `exit` (`exit_group`) ends them all.
+    pub thread: bool,
+    /// A vfork child: the slot of the parent it keeps blocked in `vfork()`
+    /// until it execs or exits (`vfork_done`), plus one; 0 otherwise.
+    pub vfork_parent: u8,
+}
+
+impl Link {
+    pub const OWN: Link = Link { mm: 0, thread: false, vfork_parent: 0 };
+
+    /// Shares its mm with another task.
+    pub fn shared(self) -> bool {
+        self.mm != 0
+    }
+}
+
+/// A task: a process with its mm, or one of the tasks sharing an mm
+/// (`Link`). Everything but `mm` is the task's own; the mm, and the ghost
+/// history about it, are kept equal in every task that shares it
+/// (`syscalls::share`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Process {
     pub cred: Cred,
@@ -336,6 +367,7 @@ pub struct Process {
     pub secure_exec: bool,
     pub ghost: Ghost,
     pub mm: Mm,
+    pub link: Link,
 }
 
 impl Process {
@@ -347,6 +379,7 @@ impl Process {
         secure_exec: false,
         ghost: Ghost::EMPTY,
         mm: Mm::INIT,
+        link: Link::OWN,
     };
 
     pub fn cap_sys_admin(&self) -> bool {
@@ -358,13 +391,14 @@ impl fmt::Debug for Process {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {}{}{} {:?}{}",
+            "{} {}{}{} {:?}{}{}",
             self.cred,
             self.image,
             if self.secure_exec { " AT_SECURE" } else { "" },
             if self.no_new_privs { " NNP" } else { "" },
             self.mm,
-            self.ghost
+            self.ghost,
+            self.link
         )
     }
 }
@@ -396,9 +430,37 @@ impl State {
         self.procs.iter().enumerate().filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
     }
 
+    /// The slots of the tasks that share `pid`'s mm, `pid` included.
+    pub fn sharers(&self, pid: usize) -> impl Iterator<Item = usize> + '_ {
+        let link = self.proc(pid).map(|p| p.link.mm).unwrap_or(0);
+        (0..MAX_PROCS)
+            .filter(move |&i| i == pid || (link != 0 && self.proc(i).is_some_and(|q| q.link.mm == link)))
+    }
+
+    /// `pid` is blocked in `vfork()`: a live child holds it.
+    pub fn vfork_child_of(&self, pid: usize) -> Option<usize> {
+        self.live().find(|(_, q)| q.link.vfork_parent as usize == pid + 1).map(|(i, _)| i)
+    }
+
     /// The slot `fork()` would use: the lowest free one below `limit`.
     pub fn free_pid(&self, limit: usize) -> Option<usize> {
         (0..limit.min(MAX_PROCS)).find(|&i| self.procs[i].is_none())
+    }
+}
+
+/// ` mm=P0 thread vfork-child-of=P0`, or nothing for an mm of its own.
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mm != 0 {
+            write!(f, " mm=P{}", self.mm - 1)?;
+        }
+        if self.thread {
+            f.write_str(" thread")?;
+        }
+        if self.vfork_parent != 0 {
+            write!(f, " vfork-child-of=P{}", self.vfork_parent - 1)?;
+        }
+        Ok(())
     }
 }
 

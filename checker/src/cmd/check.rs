@@ -30,6 +30,7 @@ pub fn print_table(outcomes: &[SpecOutcome]) {
         let views = [
             (&o.pages, "pages (with touch, MADV_COLLAPSE, MADV_DONTNEED, khugepaged, mmap(PROT), mprotect)"),
             (&o.policies, "policies (with KSM merge-any, MDWE, MADV_(UN)MERGEABLE, mmap(PROT), mprotect)"),
+            (&o.shared, "shared mm (the policies' calls, vfork, clone(CLONE_VM), threads)"),
         ];
         for (run, what) in views {
             let Some(v) = run else { continue };
@@ -78,9 +79,10 @@ pub fn print_table(outcomes: &[SpecOutcome]) {
             } else {
                 "   <-- run inconclusive: [expect] not met".to_string()
             };
-            let states = match (&o.pages, &o.policies) {
-                (Some(pg), _) if p.def.reads_pages() => pg.unique,
-                (_, Some(pl)) if p.def.reads_policies() => pl.unique,
+            let states = match (&o.pages, &o.policies, &o.shared) {
+                (Some(pg), _, _) if p.def.reads_pages() => pg.unique,
+                (_, Some(pl), _) if p.def.reads_policies() => pl.unique,
+                (_, _, Some(sh)) if p.def.reads_shared() => sh.unique,
                 _ => o.unique,
             };
             println!("  {:<16} {:<34} {got:<40} states={states}{mark}", o.spec.name, p.def.name());

@@ -54,6 +54,9 @@ pub fn cmd_trace(
         // Only the C program on stdout, so it can go straight to a file.
         match (&p.trace, p.verdict) {
             (Some(t), v) if v.has_trace() => {
+                if let Some(why) = mmflags_conformance::emit_c::unsupported(t) {
+                    return bad_input(format!("{}: {property}: {why}", o.spec.file.display()));
+                }
                 print!("{}", mmflags_conformance::emit_c::program(t, &o.spec.system(), &title))
             }
             _ => eprintln!("# {title}: no trace to emit"),

@@ -18,7 +18,7 @@ use super::decode::Decoder;
 use super::exploration::Coverage;
 use super::intern::{Local, Move, Moves, Row, Slots};
 use super::store::{Candidate, Packed, Store};
-use mmflags_model::key::{slot_alive, slot_sysfs, unpack_slot, Canon};
+use mmflags_model::key::{slot_alive, slot_linked, slot_sysfs, unpack_slot, Canon};
 use mmflags_model::symmetry::Symmetry;
 use mmflags_model::syscalls::{pages, reach, Reach};
 use mmflags_model::{Action, State, System};
@@ -165,8 +165,14 @@ impl<K: Packed> Level<'_, K> {
             // A call that lets go of pages shared with another process, or
             // a fork that shares the parent's, changes more than one slot:
             // the whole state is stepped (and normalised) for it.
+            // A task that shares its mm (or a vfork parent): a step
+            // changes every task of the group, so the whole state is.
+            if slot_linked(form) {
+                moves.push(Move::Whole);
+                continue;
+            }
             let m = match reach(call) {
-                Reach::State => Move::Whole,
+                Reach::State | Reach::Clones => Move::Whole,
                 Reach::Kernel => Move::Disabled,
                 Reach::Pair(t) => Move::Pair { target: t as u32 },
                 Reach::Forks if self.canon.slot(Some(&self.sys.fork_parent(p)), sysfs) != still_form => {
@@ -474,6 +480,8 @@ impl<K: Packed> Level<'_, K> {
             let (me0, tp0) = (unpack_slot(mform), unpack_slot(tform));
             let (mut me, mut tp) = (me0, tp0);
             let got = match self.sys.step_pair(sysfs, &mut me, &mut tp, &self.sys.alphabet[i]) {
+                // A target that shares an mm: every task of its group changes.
+                Some(_) if slot_linked(tform) => Some((0, 0, false)),
                 None => None,
                 // Pages another process shared changed: not a pair step.
                 Some(_)

@@ -129,6 +129,7 @@ fn spec(o: &SpecOutcome) -> Value {
         // when the spec has them beside its flag properties' run.
         "pages_view": o.pages.as_deref().map(view),
         "policies_view": o.policies.as_deref().map(view),
+        "shared_view": o.shared.as_deref().map(view),
         "baseline": o.spec.baseline.as_ref().map(|b| json!({
             "name": b.name,
             "named": b.named,

@@ -178,6 +178,11 @@ pub fn spec_page(o: &SpecOutcome) -> String {
             "policy",
             "the KSM merge-any and MDWE prctls, MADV_(UN)MERGEABLE, mmap(PROT), mprotect",
         ),
+        (
+            &o.shared,
+            "shared-mm",
+            "the policies' calls and the tasks that share an mm: vfork(), clone(CLONE_VM), threads",
+        ),
     ];
     for (run, kind, calls) in views {
         let Some(v) = run else { continue };

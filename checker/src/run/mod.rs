@@ -93,7 +93,12 @@ pub fn run_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
     let run = |s: Option<Spec>| s.map(|s| run_view(s, cfg));
     combine(
         spec,
-        [(View::Flags, run(v.flags)), (View::Pages, run(v.pages)), (View::Policies, run(v.policies))],
+        [
+            (View::Flags, run(v.flags)),
+            (View::Pages, run(v.pages)),
+            (View::Policies, run(v.policies)),
+            (View::Shared, run(v.shared)),
+        ],
     )
 }
 
@@ -105,16 +110,21 @@ pub fn check_spec(spec: Spec, cfg: &RunConfig) -> SpecOutcome {
     let run = |s: Option<Spec>| s.map(|s| check_view(s, cfg));
     combine(
         spec,
-        [(View::Flags, run(v.flags)), (View::Pages, run(v.pages)), (View::Policies, run(v.policies))],
+        [
+            (View::Flags, run(v.flags)),
+            (View::Pages, run(v.pages)),
+            (View::Policies, run(v.policies)),
+            (View::Shared, run(v.shared)),
+        ],
     )
 }
 
 /// One outcome of a spec from its views' outcomes: the first view's run
 /// (the flag view's, when it has one) is the spec's (its counts, its
 /// baseline run), the others ride along (`SpecOutcome::pages`,
-/// `SpecOutcome::policies`); properties in the spec's `[expect]` order;
+/// `SpecOutcome::policies`, `SpecOutcome::shared`); properties in the spec's `[expect]` order;
 /// the spec is complete when every view is.
-fn combine(mut spec: Spec, views: [(View, Option<SpecOutcome>); 3]) -> SpecOutcome {
+fn combine(mut spec: Spec, views: [(View, Option<SpecOutcome>); 4]) -> SpecOutcome {
     let mut runs = views.into_iter().filter_map(|(v, o)| o.map(|o| (v, o)));
     let (first, mut o) =
         runs.next().expect("a spec checks at least one property (the loader requires [expect])");
@@ -129,6 +139,7 @@ fn combine(mut spec: Spec, views: [(View, Option<SpecOutcome>); 3]) -> SpecOutco
         o.stopped = o.stopped.or(r.stopped);
         match v {
             View::Pages => o.pages = Some(Box::new(r)),
+            View::Shared => o.shared = Some(Box::new(r)),
             _ => o.policies = Some(Box::new(r)),
         }
     }

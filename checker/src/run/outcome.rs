@@ -105,6 +105,8 @@ pub struct SpecOutcome {
     pub pages: Option<Box<SpecOutcome>>,
     /// The run of its policy properties, likewise.
     pub policies: Option<Box<SpecOutcome>>,
+    /// The run of its shared-mm properties, likewise.
+    pub shared: Option<Box<SpecOutcome>>,
 }
 
 impl SpecOutcome {
@@ -185,6 +187,7 @@ impl SpecOutcome {
             against: None,
             pages: None,
             policies: None,
+            shared: None,
             spec,
         }
     }

@@ -136,6 +136,12 @@ pub enum View {
     /// Every call about policies, to `policies_depth`; the properties that
     /// read KSM merge-any or MDWE.
     Policies,
+    /// Every call about policies and the calls that make tasks share an
+    /// mm (`vfork`, `clone`), to `policies_depth`; the properties that read
+    /// who shares an mm. Tasks that share an mm name each other's slots,
+    /// so this run renames no process slot: kept apart, it leaves the
+    /// other runs their symmetry and their state counts.
+    Shared,
 }
 
 /// A spec's runs, each when it has properties to check.
@@ -143,12 +149,15 @@ pub struct Views {
     pub flags: Option<Spec>,
     pub pages: Option<Spec>,
     pub policies: Option<Spec>,
+    pub shared: Option<Spec>,
 }
 
 /// The view a property is checked in.
 pub fn view_of(p: &Prop) -> View {
     if p.reads_pages() {
         View::Pages
+    } else if p.reads_shared() {
+        View::Shared
     } else if p.reads_policies() {
         View::Policies
     } else {
@@ -170,6 +179,7 @@ impl Spec {
             flags: part(View::Flags, self.bounds.depth),
             pages: part(View::Pages, self.pages_depth),
             policies: part(View::Policies, self.policies_depth),
+            shared: part(View::Shared, self.policies_depth),
         }
     }
 
@@ -187,14 +197,19 @@ impl Spec {
         // pages or policies (`linux-6.18-thp`) keeps its own alphabet.
         let (allowed, _) = alphabet::select(&cands, &[], &self.exclude);
         let asks = |v: View| self.expect.iter().any(|(p, _)| view_of(p) == v);
-        let (pages, policies) = (asks(View::Pages), asks(View::Policies));
+        let (pages, policies, shared) = (asks(View::Pages), asks(View::Policies), asks(View::Shared));
         let kind = |c: &Call| match self.view {
-            View::All => (pages && c.is_pages_view_call()) || (policies && c.is_policy_call()),
+            View::All => {
+                (pages && c.is_pages_view_call())
+                    || ((policies || shared) && c.is_policy_call())
+                    || (shared && c.is_sharing_call())
+            }
             View::Pages => c.is_pages_view_call(),
             View::Policies => c.is_policy_call(),
+            View::Shared => c.is_policy_call() || c.is_sharing_call(),
             View::Flags => false,
         };
-        calls.retain(|c| !c.is_page_call() && !c.is_policy_call());
+        calls.retain(|c| !c.is_page_call() && !c.is_policy_call() && !c.is_sharing_call());
         let more: Vec<_> = allowed.into_iter().filter(|c| kind(c) && !calls.contains(c)).collect();
         calls.extend(more);
         let checked: Vec<Prop> = self.expect.iter().map(|(p, _)| p.clone()).collect();

@@ -25,7 +25,10 @@ pub fn every_spec() -> Vec<Spec> {
 /// `spec` asking about every property of the catalogue (the expected
 /// verdicts are placeholders: these tests compare runs, not `[expect]`),
 /// at `processes` x `vmas`, every sysfs mode, to `depth` steps (both views:
-/// the pages view too).
+/// the pages view too). Not the shared-mm properties: their run renames no
+/// process slot, which these tests' naive products could not afford at
+/// these bounds on every spec (engine.rs holds that run to stateright's
+/// BFS, and `check` runs it on every spec).
 pub fn catalogue_at(mut spec: Spec, processes: usize, vmas: usize, depth: Option<usize>) -> Spec {
     spec.pages_depth = depth;
     spec.bounds.processes = processes;
@@ -34,6 +37,7 @@ pub fn catalogue_at(mut spec: Spec, processes: usize, vmas: usize, depth: Option
     spec.bounds.depth = depth;
     spec.expect = CATALOGUE
         .iter()
+        .filter(|p| !Prop::Catalogue(p).reads_shared())
         .map(|p| {
             (Prop::Catalogue(p), if p.kind == Kind::Always { Verdict::Holds } else { Verdict::Reachable })
         })

@@ -250,6 +250,7 @@ fn step_code(s: usize, a: &Action, expect: &Ret) -> String {
         ),
         Call::Setresuid => "r = do_setresuid();\n\t\tgot = fmt_ret(r);".into(),
         Call::Exit => String::new(),
+        Call::Vfork | Call::Clone(_) => unreachable!("refused by `unsupported`"),
         Call::Touch(i) => format!("r = do_touch({});\n\t\tgot = fmt_ret(r);", addr(Range::One(i))),
         Call::Khugepaged => "got = do_khugepaged();".into(),
         Call::VmFlags(i) | Call::ThpEligible(i) | Call::Pages(i) => {
@@ -282,6 +283,15 @@ fn step_code(s: usize, a: &Action, expect: &Ret) -> String {
             flags.0
         ),
     }
+}
+
+/// Why `walk` cannot be a C program, if it cannot: its C runtime runs one
+/// process per trace name, and has no task that shares an mm.
+pub fn unsupported(walk: &Walk) -> Option<String> {
+    let (a, _, _) = walk.steps.iter().find(|(a, _, _)| matches!(a.call, Call::Vfork | Call::Clone(_)))?;
+    Some(format!(
+        "`{a}`: the C program runs no task that shares an mm (vfork, clone) yet; run the trace with the agent instead (`check conform --trace FILE`)"
+    ))
 }
 
 /// The C program for `walk`, made under the model `sys` (whose observation

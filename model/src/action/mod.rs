@@ -42,6 +42,12 @@ pub enum Call {
     Mlockall(MclFlags),
     Munlockall,
     Fork,
+    /// `vfork()`: the child shares the mm, and the parent makes no call
+    /// until the child execs or exits.
+    Vfork,
+    /// `clone(FLAGS)`: with `CLONE_VM` a task that shares the mm (a thread
+    /// with `CLONE_THREAD`), without it a fork.
+    Clone(CloneFlags),
     Execve(Image),
     /// `setresuid(user, user, user)`: drop root for the unprivileged uid.
     Setresuid,
@@ -94,6 +100,8 @@ impl Call {
             Call::Mlockall(_) => "mlockall",
             Call::Munlockall => "munlockall",
             Call::Fork => "fork",
+            Call::Vfork => "vfork",
+            Call::Clone(_) => "clone",
             Call::Execve(_) => "execve",
             Call::Setresuid => "setresuid",
             Call::Exit => "exit",
@@ -126,9 +134,6 @@ impl Call {
         )
     }
 
-    /// A call about KSM merge-any or MDWE (their prctls, the KSM advice, a
-    /// protection): only a spec's run of its policy properties explores
-    /// them.
     /// A mapping's protection: `mmap(PROT)` and `mprotect`. The page
     /// properties need them too (a locked read-only slot is populated by
     /// reads, which map the zero page), so they are in both the pages and
@@ -143,6 +148,9 @@ impl Call {
         self.is_page_call() || self.is_protection_call()
     }
 
+    /// A call about KSM merge-any or MDWE (their prctls, the KSM advice, a
+    /// protection): only a spec's runs of its policy and shared-mm
+    /// properties explore them.
     pub fn is_policy_call(&self) -> bool {
         matches!(
             self,
@@ -153,6 +161,13 @@ impl Call {
                 | Call::Madvise(_, Advice::Mergeable | Advice::Unmergeable)
                 | Call::ProcessMadvise { advice: Advice::Mergeable | Advice::Unmergeable, .. }
         )
+    }
+
+    /// A call that makes a task sharing the caller's mm (`vfork`, `clone`):
+    /// only a spec's run of its shared-mm properties explores them, beside
+    /// the policies' calls.
+    pub fn is_sharing_call(&self) -> bool {
+        matches!(self, Call::Vfork | Call::Clone(_))
     }
 
     /// Observations read state and never change it; exploration leaves them out.
@@ -193,6 +208,8 @@ impl fmt::Display for Call {
             Call::Mlockall(fl) => write!(f, "mlockall({fl})"),
             Call::Munlockall => f.write_str("munlockall()"),
             Call::Fork => f.write_str("fork()"),
+            Call::Vfork => f.write_str("vfork()"),
+            Call::Clone(fl) => write!(f, "clone({fl})"),
             Call::Execve(i) => write!(f, "execve({i})"),
             Call::Setresuid => f.write_str("setresuid(user)"),
             Call::Exit => f.write_str("exit()"),

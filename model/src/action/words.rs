@@ -101,6 +101,26 @@ named_bits! {
 }
 
 named_bits! {
+    /// `clone()` flags the model reads (their kernel values): what is
+    /// shared with the child (the mm, signal handlers, the thread group)
+    /// and whether the parent waits (`CLONE_VFORK`).
+    CloneFlags {
+        CLONE_VM = 0x100,
+        CLONE_SIGHAND = 0x800,
+        CLONE_VFORK = 0x4000,
+        CLONE_THREAD = 0x10000,
+    }
+}
+
+impl CloneFlags {
+    /// What `vfork()` is: `clone(CLONE_VM|CLONE_VFORK)`.
+    pub const VFORK: CloneFlags = CloneFlags(Self::CLONE_VM.0 | Self::CLONE_VFORK.0);
+    /// What `pthread_create` passes, less what the model does not read.
+    pub const THREAD: CloneFlags =
+        CloneFlags(Self::CLONE_VM.0 | Self::CLONE_SIGHAND.0 | Self::CLONE_THREAD.0);
+}
+
+named_bits! {
     /// `mmap` and `mprotect` protection.
     Prot {
         PROT_NONE = 0,

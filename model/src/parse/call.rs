@@ -24,6 +24,8 @@ pub(super) const CALLS: &[&str] = &[
     "mlockall",
     "munlockall",
     "fork",
+    "vfork",
+    "clone",
     "execve",
     "setresuid",
     "exit",
@@ -172,6 +174,8 @@ pub(super) fn parse_call(lx: &mut Lexer) -> Result<Call, ParseError> {
         "mlockall" => Call::Mlockall(MclFlags(parse_bits(lx, "mlockall flag", &names_of!(MclFlags))?)),
         "munlockall" => Call::Munlockall,
         "fork" => Call::Fork,
+        "vfork" => Call::Vfork,
+        "clone" => Call::Clone(CloneFlags(parse_bits(lx, "clone flag", &names_of!(CloneFlags))?)),
         "execve" => {
             let (img, icol) = lx.ident("an image (`plain` or `setuid-root`)")?;
             match img.as_str() {

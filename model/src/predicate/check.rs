@@ -158,6 +158,9 @@ impl<'a> Checker<'a> {
         if f.src == Src::VmaPages {
             self.reads.pages = true;
         }
+        if matches!(f.src, Src::ProcMmShared | Src::ProcThread | Src::ProcVforkChild) {
+            self.reads.shared = true;
+        }
     }
 
     /// A word of type `ty` (the value `shown` is compared with), as its code.
@@ -183,6 +186,7 @@ impl<'a> Checker<'a> {
                     .iter()
                     .fold(Ghost::MDWE_INHERITED, |a, s| a.union(Ghost::origin_bits(*s, Origin::ALL)));
                 self.reads.policies |= Ghost(code as u32).intersects(policy_origins);
+                self.reads.shared |= Ghost(code as u32).intersects(Ghost::POLICY_BY_SHARER);
             }
             Type::Set(SetKind::VmaGhost) => {
                 let g = GhostMask { process: Ghost::EMPTY, vma: VmaGhost(code as u8) };

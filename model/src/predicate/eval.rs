@@ -34,8 +34,12 @@ const P_SECURE: u32 = 54;
 /// Which process slot of the state the word is of (for the VMA
 /// quantifiers under it).
 const P_INDEX: u32 = 56;
-/// The bits packed only when a test reads them (cred, image, NNP, AT_SECURE).
-const P_MISC: u64 = 0x1f << P_CRED;
+const P_MM_SHARED: u32 = 59;
+const P_THREAD: u32 = 60;
+const P_VFORK_CHILD: u32 = 61;
+/// The bits packed only when a test reads them (cred, image, NNP,
+/// AT_SECURE, how the task shares its mm).
+const P_MISC: u64 = 0x1f << P_CRED | 7 << P_MM_SHARED;
 const V_FLAGS: u32 = 0;
 const V_GHOST: u32 = 16;
 const V_ELIGIBLE: u32 = 24;
@@ -59,6 +63,9 @@ pub(super) fn shift(src: Src) -> u32 {
         Src::ProcImage => P_IMAGE,
         Src::ProcNnp => P_NNP,
         Src::ProcAtSecure => P_SECURE,
+        Src::ProcMmShared => P_MM_SHARED,
+        Src::ProcThread => P_THREAD,
+        Src::ProcVforkChild => P_VFORK_CHILD,
         Src::VmaFlags => V_FLAGS,
         Src::VmaGhost => V_GHOST,
         Src::VmaEligible => V_ELIGIBLE,
@@ -179,6 +186,9 @@ pub(super) fn proc_word(i: usize, p: &Process, misc: bool) -> u64 {
         | (p.image as u64) << P_IMAGE
         | (p.no_new_privs as u64) << P_NNP
         | (p.secure_exec as u64) << P_SECURE
+        | (p.link.shared() as u64) << P_MM_SHARED
+        | (p.link.thread as u64) << P_THREAD
+        | ((p.link.vfork_parent != 0) as u64) << P_VFORK_CHILD
 }
 
 #[inline(always)]

@@ -185,6 +185,9 @@ pub(super) fn procs_field(all: bool, t: &Test, src: Src, s: &State) -> bool {
         ProcImage => |p| p.image as u64,
         ProcNnp => |p| p.no_new_privs as u64,
         ProcAtSecure => |p| p.secure_exec as u64,
+        ProcMmShared => |p| p.link.shared() as u64,
+        ProcThread => |p| p.link.thread as u64,
+        ProcVforkChild => |p| (p.link.vfork_parent != 0) as u64,
     )
 }
 

@@ -8,7 +8,7 @@ use super::*;
 use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, Origin, Setting, VmaGhost};
 use crate::properties::{by_name, premise_by_name};
-use crate::state::{Cred, Image, Mm, Process, Sysfs, Vma, MAX_PROCS, MAX_VMAS};
+use crate::state::{Cred, Image, Link, Mm, Process, Sysfs, Vma, MAX_PROCS, MAX_VMAS};
 use crate::{Semantics, System};
 use proptest::prelude::*;
 
@@ -102,6 +102,7 @@ fn process() -> impl Strategy<Value = Process> {
             secure_exec: secure,
             ghost: Ghost(ghost),
             mm: Mm { def_flags: VmFlags(def), flags: MmfFlags(mmf), vmas },
+            link: Link::OWN,
         })
 }
 

@@ -84,6 +84,9 @@ pub enum Src {
     ProcImage,
     ProcNnp,
     ProcAtSecure,
+    ProcMmShared,
+    ProcThread,
+    ProcVforkChild,
     VmaFlags,
     VmaGhost,
     VmaEligible,
@@ -150,6 +153,27 @@ pub const FIELDS: &[Field] = &[
         ty: Type::Bool,
         src: Src::ProcAtSecure,
         meaning: "the image was entered by a secure exec (AT_SECURE=1)",
+    },
+    Field {
+        owner: Owner::Process,
+        name: "mm_shared",
+        ty: Type::Bool,
+        src: Src::ProcMmShared,
+        meaning: "another task shares its mm (vfork, clone(CLONE_VM), a thread)",
+    },
+    Field {
+        owner: Owner::Process,
+        name: "thread",
+        ty: Type::Bool,
+        src: Src::ProcThread,
+        meaning: "one of several threads (CLONE_THREAD) of one thread group",
+    },
+    Field {
+        owner: Owner::Process,
+        name: "vfork_child",
+        ty: Type::Bool,
+        src: Src::ProcVforkChild,
+        meaning: "a vfork child whose parent waits for its execve or exit",
     },
     Field {
         owner: Owner::Vma,
@@ -339,7 +363,7 @@ mod tests {
         for (i, m) in Sysfs::ALL.iter().enumerate() {
             assert_eq!(*m as u64, i as u64);
         }
-        assert_eq!(FIELDS.iter().filter(|f| f.owner == Owner::Process).count(), 12);
+        assert_eq!(FIELDS.iter().filter(|f| f.owner == Owner::Process).count(), 15);
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub enum Subject {
     /// The other process-wide policies of the init mask: KSM merge-any
     /// and MDWE (properties/policies.rs).
     Policies,
+    /// What tasks that share an mm (vfork, clone(CLONE_VM), threads) do
+    /// to each other's policies (properties/policies.rs).
+    SharedMm,
 }
 
 impl Subject {
@@ -62,6 +65,7 @@ impl Subject {
             Subject::Eligibility => "eligibility",
             Subject::Pages => "pages",
             Subject::Policies => "policies",
+            Subject::SharedMm => "shared mm",
         }
     }
 }
@@ -438,6 +442,17 @@ pub const CATALOGUE: &[PropertyDef] = &[
         condition: policies::unmodified_program_gets_mergeable_vma,
         per_process: true,
     },
+    PropertyDef {
+        name: "no_policy_change_through_shared_mm",
+        kind: Kind::Always,
+        subject: Subject::SharedMm,
+        meaning: "no task changes another task's process-wide policies (a THP default or control, KSM merge-any, MDWE) through an mm they share: a vfork child before its exec, a clone(CLONE_VM) child, a thread (Andy Lutomirski: an mm-wide setting is not thread-safe against another thread that spawns)",
+        good: "lets no task change another's process-wide policies through a shared mm",
+        bad: "lets a task that shares an mm (a vfork child, a CLONE_VM child, a thread) change the process-wide policies of the others",
+        ghosts: ghosts(Ghost::POLICY_BY_SHARER.0, 0),
+        condition: policies::no_policy_change_through_shared_mm,
+        per_process: true,
+    },
 ];
 
 /// Where a THP question has a precedent in a policy the kernel already
@@ -585,6 +600,13 @@ pub const PREMISES: &[PropertyDef] = &[
         policies::mdwe_inherited,
     ),
     premise(
+        "mm_shared",
+        Subject::SharedMm,
+        "two tasks share an mm (a vfork child, a clone(CLONE_VM) child or a thread, and its parent)",
+        ghosts(0, 0),
+        policies::mm_shared,
+    ),
+    premise(
         "pages_under_never",
         Subject::Pages,
         "sysfs is `never` and some VMA has pages",
@@ -681,6 +703,7 @@ pub const PREMISES_OF: &[(&str, &[&str])] = &[
     ("secure_exec_keeps_no_ksm_merge_any", &["secure_exec_by_user", "unpriv_merge_any_without_nnp"]),
     ("secure_exec_keeps_no_mdwe", &["secure_exec_by_user", "unpriv_mdwe_without_nnp"]),
     ("mdwe_never_lifted", &["mdwe_inherited"]),
+    ("no_policy_change_through_shared_mm", &["mm_shared"]),
 ];
 
 pub fn premise_by_name(name: &str) -> Option<&'static PropertyDef> {

@@ -42,3 +42,11 @@ pub(super) fn unpriv_mdwe_without_nnp(_: &System, s: &State) -> bool {
 pub(super) fn mdwe_inherited(_: &System, s: &State) -> bool {
     any_proc(s, |p| p.ghost.contains(Ghost::MDWE_INHERITED))
 }
+
+pub(super) fn no_policy_change_through_shared_mm(_: &System, s: &State) -> bool {
+    all_procs(s, |p| !p.ghost.contains(Ghost::POLICY_BY_SHARER))
+}
+
+pub(super) fn mm_shared(_: &System, s: &State) -> bool {
+    any_proc(s, |p| p.link.shared())
+}

@@ -161,16 +161,24 @@ fn head(c: &mut Canvas, cx: &Ctx, pid: usize, x: i32, is_new: bool, blamed: &[(&
     }
 }
 
-/// Credentials with the capability they carry; image with NNP and AT_SECURE.
+/// Credentials with the capability they carry and who shares the mm;
+/// image with NNP and AT_SECURE.
 fn creds(c: &mut Canvas, r: &Rows, p: &Process, before: Option<&Process>, x: i32) {
     let (xi, xv, right) = (x + PAD, x + PAD + LABEL_W, x + COL_W - PAD);
-    if before.is_some_and(|b| b.cred != p.cred) {
+    if before.is_some_and(|b| b.cred != p.cred || b.link != p.link) {
         c.changed(x, r.cred - 14, 20);
     }
     c.text(xi, r.cred, "mmf-lbl", "cred");
     c.text(xv, r.cred, "mmf-mono", &p.cred.to_string());
     let (caps, class) = if p.cap_sys_admin() { ("CAP_SYS_ADMIN", "hg") } else { ("no caps", "off") };
     c.chip(right - chip_w(caps), r.cred - 12, chip_w(caps), class, caps);
+    // A task that shares its mm: with whom (`mm=P0 thread vfork-child-of=P0`).
+    let link = p.link.to_string();
+    let link = link.trim();
+    if !link.is_empty() {
+        let at = right - chip_w(caps) - 4 - chip_w(link);
+        c.chip(at, r.cred - 12, chip_w(link), "on", link);
+    }
 
     let exec = |q: &Process| (q.image, q.no_new_privs, q.secure_exec);
     if before.is_some_and(|b| exec(b) != exec(p)) {

@@ -12,6 +12,7 @@ mod observe;
 pub mod pages;
 mod prctl;
 mod process_madvise;
+pub mod share;
 pub mod task;
 
 pub use crate::semantics::PmadvCheck;
@@ -45,6 +46,11 @@ pub enum StepError {
     NoFreeProcessSlot(usize),
     /// `mmap()` with every VMA slot of the caller in use.
     NoFreeVmaSlot(usize),
+    /// A call by a task blocked in `vfork()` until its child execs or exits.
+    VforkParentBlocked { parent: usize, child: usize },
+    /// `clone(CLONE_THREAD)` that would make a second thread group of more
+    /// than one task in one mm: beyond what the model holds (`Link`).
+    SecondThreadGroup(usize),
 }
 
 impl fmt::Display for StepError {
@@ -57,6 +63,14 @@ impl fmt::Display for StepError {
             StepError::NoFreeVmaSlot(n) => {
                 write!(f, "mmap() needs a free VMA slot, and all {n} are in use")
             }
+            StepError::VforkParentBlocked { parent, child } => write!(
+                f,
+                "P{parent} is blocked in vfork() until P{child} calls execve or exit, and makes no call before"
+            ),
+            StepError::SecondThreadGroup(p) => write!(
+                f,
+                "P{p} would start a second thread group of several threads in one mm, which the model does not hold (one per mm)"
+            ),
         }
     }
 }
@@ -71,6 +85,23 @@ pub fn apply(
     pid: usize,
     call: &Call,
 ) -> Result<Ret, StepError> {
+    // Tasks that share an mm: the step changes one copy of it, `settle`
+    // gives it to the others.
+    let before = share::any_linked(state).then_some(*state);
+    let ret = dispatch(sem, cap, state, pid, call)?;
+    if let Some(before) = before {
+        share::settle(state, &before, pid);
+    }
+    Ok(ret)
+}
+
+fn dispatch(
+    sem: &Semantics,
+    cap: StepMode,
+    state: &mut State,
+    pid: usize,
+    call: &Call,
+) -> Result<Ret, StepError> {
     let sysfs = state.sysfs;
     if reach(call) == Reach::Kernel {
         return Ok(pages::khugepaged(sem, sysfs, state));
@@ -78,13 +109,31 @@ pub fn apply(
     if state.proc(pid).is_none() {
         return Err(StepError::NoSuchProcess(pid));
     }
+    // A blocked vfork parent makes no call, but what /proc and its GET
+    // prctls show of it (its child's mm) can be read.
+    if !call.is_observation() {
+        share::blocked(state, pid)?;
+    }
     match reach(call) {
         Reach::Caller => {
+            if let Call::Execve(_) = call {
+                share::end_other_threads(state, pid);
+            }
             let me = state.proc_mut(pid).expect("checked live above");
             apply_to_caller(sem, cap, sysfs, me, call)
         }
-        Reach::FreesCaller => Ok(task::exit(state, pid)),
+        Reach::FreesCaller => {
+            share::exit_group(state, pid);
+            Ok(task::exit(state, pid))
+        }
         Reach::Forks => task::fork(sem, state, pid, cap.procs),
+        Reach::Clones => {
+            let flags = match call {
+                Call::Clone(f) => *f,
+                _ => crate::action::CloneFlags::VFORK,
+            };
+            share::clone(sem, state, pid, flags, cap.procs)
+        }
         Reach::Kernel => unreachable!("handled above"),
         Reach::Pair(_) | Reach::State => Ok(match call {
             Call::ProcessMadvise { target, iov, advice, flags } => {
@@ -120,12 +169,17 @@ pub enum Reach {
     /// Anything: a variant module's syscall (`mctl` may name anyone), which
     /// sees the whole state.
     State,
+    /// `vfork()` and `clone()`: a child in the lowest free slot that may
+    /// share the caller's mm, and the caller's link to it
+    /// (`share::clone`).
+    Clones,
 }
 
 pub fn reach(call: &Call) -> Reach {
     match call {
         Call::Exit => Reach::FreesCaller,
         Call::Fork => Reach::Forks,
+        Call::Vfork | Call::Clone(_) => Reach::Clones,
         Call::ProcessMadvise { target: Target::Pid(t), .. } => Reach::Pair(*t as usize),
         Call::Mctl { .. } => Reach::State,
         Call::Khugepaged => Reach::Kernel,
@@ -166,7 +220,13 @@ pub fn apply_to_caller(
         Call::ProcessMadvise { target: Target::SelfProc, iov, advice, flags } => {
             process_madvise::process_madvise_on(sem, sysfs, me, Target2::Own, *iov, *advice, *flags)
         }
-        Call::ProcessMadvise { .. } | Call::Fork | Call::Exit | Call::Mctl { .. } | Call::Khugepaged => {
+        Call::ProcessMadvise { .. }
+        | Call::Fork
+        | Call::Vfork
+        | Call::Clone(_)
+        | Call::Exit
+        | Call::Mctl { .. }
+        | Call::Khugepaged => {
             unreachable!("not a call of the caller alone: see reach()")
         }
         Call::PrctlSetThpDisable(..)

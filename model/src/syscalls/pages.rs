@@ -229,7 +229,13 @@ pub fn shared_by_fork(flags: VmFlags) -> bool {
 pub fn unshare_lone(s: &mut State) {
     for v in 0..MAX_VMAS {
         for kind in [Pages::SmallShared, Pages::HugeShared] {
-            let mut sharers = s.procs.iter().flatten().filter(|p| p.mm.vmas[v].pages == kind);
+            // One mapper per mm: tasks that share an mm count once.
+            let mut sharers = s
+                .procs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| p.as_ref().filter(|p| p.link.mm == 0 || p.link.mm as usize == i + 1))
+                .filter(|p| p.mm.vmas[v].pages == kind);
             if let (Some(_), None) = (sharers.next(), sharers.next()) {
                 for p in s.procs.iter_mut().flatten() {
                     if p.mm.vmas[v].pages == kind {

@@ -66,7 +66,9 @@ pub fn process_madvise(
     if state.proc(pid).is_none() {
         return Ret::Err(Errno::ESRCH);
     }
-    if tpid == pid {
+    // `mm != current->mm` is what makes a target remote: a task that
+    // shares the caller's mm (a thread, a vfork child) is advice to itself.
+    if tpid == pid || state.sharers(pid).any(|i| i == tpid) {
         let sysfs = state.sysfs;
         let me = state.proc_mut(pid).expect("checked live");
         return process_madvise_on(sem, sysfs, me, Target2::Own, iov, advice, flags);

@@ -9,7 +9,7 @@ use crate::flags::{MmfFlags, VmFlags};
 use crate::ghost::{Ghost, VmaGhost};
 use crate::semantics::Semantics;
 use crate::setting;
-use crate::state::{Cred, Image, Mm, Pages, Process, State, Vma, MAX_VMAS};
+use crate::state::{Cred, Image, Link, Mm, Pages, Process, State, Vma, MAX_VMAS};
 
 /// `mm_init()`: `def_flags & VM_INIT_DEF_MASK` and the MMF init mask, both
 /// read from the calling task's mm (for fork and exec alike). A proposal's
@@ -108,7 +108,8 @@ pub fn fork_child(sem: &Semantics, parent: &Process) -> Process {
     dup_mmap(&parent.mm, &mut mm);
     // khugepaged_fork(): a registered parent's child is registered.
     mm.flags = mm.flags.union(parent.mm.flags.intersection(MmfFlags::MMF_VM_HUGEPAGE));
-    let mut child = Process { ghost: inherited_ghost(sem, parent.ghost, false, false), mm, ..*parent };
+    let mut child =
+        Process { ghost: inherited_ghost(sem, parent.ghost, false, false), mm, link: Link::OWN, ..*parent };
     sem.variant.mm_init(sem, parent, &mut child, false);
     child
 }
@@ -151,7 +152,17 @@ pub fn execve(sem: &Semantics, me: &mut Process, image: Image) -> Ret {
     let mut ghost = inherited_ghost(sem, old.ghost, true, secure);
     ghost.set(Ghost::EXEC_FRESH, true);
     setting::note_exec(&mut ghost, &mm, secure);
-    *me = Process { cred, no_new_privs: old.no_new_privs, image, secure_exec: secure, ghost, mm };
+    // exec_mmap(): the new mm is the task's alone (a vfork parent it held
+    // runs again; `share::end_other_threads` ended its other threads).
+    *me = Process {
+        cred,
+        no_new_privs: old.no_new_privs,
+        image,
+        secure_exec: secure,
+        ghost,
+        mm,
+        link: Link::OWN,
+    };
     sem.variant.mm_init(sem, &old, me, true);
     Ret::Val(0)
 }
