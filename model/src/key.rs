@@ -424,7 +424,8 @@ mod tests {
         p.secure_exec = true;
         p.ghost = Ghost(0xffff);
         p.mm.def_flags = VmFlags::ALL;
-        p.mm.flags = MmfFlags(0xffff);
+        p.mm.flags = MmfFlags::ALL;
+        p.link = Link { mm: 1, thread: true, vfork_parent: 4 };
         p.mm.vmas[3] =
             Vma { flags: Some(VmFlags::ALL), ghost: VmaGhost::OPTED_OUT, pages: Pages::HugeShared };
         p.mm.vmas[1] = Vma::mapped(VmFlags::EMPTY);
