@@ -119,6 +119,13 @@ pub fn reaped_pidfd() -> Result<OwnedFd, String> {
     fd
 }
 
+/// A call by agent `p` while it waits in `vfork()` for `child`: the model's
+/// own words for it (`StepError::VforkParentBlocked`).
+fn blocked(p: u8, child: u8) -> HarnessError {
+    let e = mmflags_model::StepError::VforkParentBlocked { parent: p as usize, child: child as usize };
+    HarnessError::BadStep(e.to_string())
+}
+
 fn recv_reply(chan: &OwnedFd, timeout: Duration) -> Result<Option<Reply>, std::io::Error> {
     if !sys::wait_readable(chan.as_raw_fd(), timeout)? {
         return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "timeout"));
@@ -217,9 +224,7 @@ impl<'a> Tree<'a> {
     ) -> Result<Reply, HarnessError> {
         let a = self.agent(p)?;
         if let Some(c) = a.vfork_child {
-            return Err(HarnessError::BadStep(format!(
-                "P{p} is blocked in vfork() until P{c} calls execve or exit, and makes no call before"
-            )));
+            return Err(blocked(p, c));
         }
         sys::send(a.chan.as_raw_fd(), &req.encode(), fd.map(|f| f.as_raw_fd()))
             .map_err(|e| broken(format!("P{p} (pid {}): sending `{what}`: {e}", a.pid)))?;
@@ -453,9 +458,7 @@ impl<'a> Tree<'a> {
             .ok_or_else(|| HarnessError::BadStep(format!("P{p} is not a live process at this point")))?;
         if let Some(c) = a.vfork_child {
             self.agents[p as usize] = Some(a);
-            return Err(HarnessError::BadStep(format!(
-                "P{p} is blocked in vfork() until P{c} calls execve or exit, and makes no call before"
-            )));
+            return Err(blocked(p, c));
         }
         sys::send(a.chan.as_raw_fd(), &Request::Exit.encode(), None)
             .map_err(|e| broken(format!("P{p}: sending exit: {e}")))?;
